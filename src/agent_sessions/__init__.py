@@ -1,0 +1,50 @@
+"""agent-sessions: persist AI-agent sessions, their ordered messages and token usage in SQL.
+
+This module is the composition root: it wires the SQLAlchemy adapter into the application
+service, so that ``PersistentSessionService.from_url(...)`` opens a real database.
+
+Example:
+    >>> from agent_sessions import PersistentSessionService
+    >>> with PersistentSessionService.from_url("sqlite:///agent_sessions.db", migrate=True) as s:
+    ...     session = s.create("support-bot")
+    ...     s.append_message(session.id, "user", "Hello!")
+"""
+
+from __future__ import annotations
+
+from agent_sessions.application.services import PersistentSessionService, register_store_opener
+from agent_sessions.domain import (
+    AgentSessionsError,
+    DatabaseError,
+    ImportIntegrityError,
+    InvalidInputError,
+    MessageRole,
+    SchemaMismatchError,
+    Session,
+    SessionMessage,
+    SessionNotFoundError,
+    SessionService,
+    UnsupportedSchemaVersionError,
+)
+from agent_sessions.infrastructure.database import RetryPolicy, open_store
+
+register_store_opener(open_store)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentSessionsError",
+    "DatabaseError",
+    "ImportIntegrityError",
+    "InvalidInputError",
+    "MessageRole",
+    "PersistentSessionService",
+    "RetryPolicy",
+    "SchemaMismatchError",
+    "Session",
+    "SessionMessage",
+    "SessionNotFoundError",
+    "SessionService",
+    "UnsupportedSchemaVersionError",
+    "__version__",
+]

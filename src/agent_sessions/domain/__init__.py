@@ -1,0 +1,29 @@
+"""The domain: entities, errors, the service port and repository ports. Pure Python, no I/O."""
+
+from __future__ import annotations
+
+from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.errors import (
+    AgentSessionsError,
+    DatabaseError,
+    ImportIntegrityError,
+    InvalidInputError,
+    SchemaMismatchError,
+    SessionNotFoundError,
+    UnsupportedSchemaVersionError,
+)
+from agent_sessions.domain.service import SessionService
+
+__all__ = [
+    "AgentSessionsError",
+    "DatabaseError",
+    "ImportIntegrityError",
+    "InvalidInputError",
+    "MessageRole",
+    "SchemaMismatchError",
+    "Session",
+    "SessionMessage",
+    "SessionNotFoundError",
+    "SessionService",
+    "UnsupportedSchemaVersionError",
+]

@@ -1,0 +1,73 @@
+"""The error tree of agent-sessions, rooted in :class:`AgentSessionsError`.
+
+Every error the library raises on purpose derives from :class:`AgentSessionsError`, and each one
+also inherits the builtin that matches its meaning, so that callers may catch either.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentSessionsError",
+    "DatabaseError",
+    "ImportIntegrityError",
+    "InvalidInputError",
+    "SchemaMismatchError",
+    "SessionNotFoundError",
+    "UnsupportedSchemaVersionError",
+]
+
+
+class AgentSessionsError(Exception):
+    """Raised for every failure that agent-sessions reports on purpose; the base of the tree."""
+
+
+class SessionNotFoundError(AgentSessionsError, LookupError):
+    """Raised when a session id names no stored session."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(f"session {session_id!r} does not exist")
+
+
+class InvalidInputError(AgentSessionsError, ValueError):
+    """Raised when an argument is malformed or out of range; nothing has been written."""
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"invalid {argument}: {reason}")
+
+
+class ImportIntegrityError(AgentSessionsError, ValueError):
+    """Raised when an export document is malformed or its checksum does not match its content."""
+
+
+class UnsupportedSchemaVersionError(AgentSessionsError, ValueError):
+    """Raised when an export document has a format version this code cannot read."""
+
+    def __init__(self, found: object, supported: tuple[int, ...]) -> None:
+        self.found = found
+        self.supported = supported
+        versions = ", ".join(str(version) for version in supported)
+        super().__init__(
+            f"export schema_version {found!r} is not supported; this version of agent-sessions "
+            f"reads schema_version {versions}"
+        )
+
+
+class SchemaMismatchError(AgentSessionsError, RuntimeError):
+    """Raised when the database is not at the migration revision this code expects."""
+
+    def __init__(self, current: str | None, expected: str, url: str) -> None:
+        self.current = current
+        self.expected = expected
+        shown = current if current is not None else "none (the database has never been migrated)"
+        super().__init__(
+            f"database {url} is at schema revision {shown}, but this version of agent-sessions "
+            f"needs revision {expected}; run `agent-sessions --url '{url}' db upgrade` "
+            f"or open it with migrate=True"
+        )
+
+
+class DatabaseError(AgentSessionsError, RuntimeError):
+    """Raised when the database fails in a way that retrying did not cure; the cause is chained."""

@@ -1,0 +1,1 @@
+"""Infrastructure adapters: SQLAlchemy persistence, migrations and the command line."""

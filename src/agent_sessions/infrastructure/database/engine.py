@@ -1,0 +1,122 @@
+"""Engine set-up: URL normalisation, driver checks and per-dialect connection settings."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from agent_sessions.domain.errors import InvalidInputError
+
+__all__ = [
+    "DEFAULT_SQLITE_BUSY_TIMEOUT_MS",
+    "WRITE_TRANSACTION_OPTION",
+    "create_database_engine",
+    "normalise_url",
+    "redact_url",
+]
+
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_TRANSACTION_OPTION = "agent_sessions_writes"
+"""Execution option that marks a connection whose next transaction will write."""
+
+_DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
+_DRIVER_MODULES = {"psycopg": "psycopg", "pymysql": "pymysql", "psycopg2": "psycopg2"}
+_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+
+
+def redact_url(url: str | URL) -> str:
+    """Return ``url`` as text with any password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url`` and give a bare ``postgresql://`` or ``mysql://`` its supported driver.
+
+    Raises:
+        InvalidInputError: the URL cannot be parsed, names an unknown backend, or needs a
+            driver that is not installed.
+    """
+    if not isinstance(url, str | URL):
+        raise InvalidInputError("url", f"must be a string, got {type(url).__name__}")
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError("url", f"cannot be parsed as a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
+        raise InvalidInputError(
+            "url",
+            f"backend {backend!r} is not supported; use sqlite, postgresql, mysql or mariadb",
+        )
+    if "+" not in parsed.drivername and backend in _DEFAULT_DRIVERS:
+        parsed = parsed.set(drivername=f"{backend}+{_DEFAULT_DRIVERS[backend]}")
+    driver = parsed.get_driver_name()
+    module = _DRIVER_MODULES.get(driver)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise InvalidInputError(
+            "url",
+            f"the {backend} driver {module!r} is not installed; "
+            f"install it with: pip install 'agent-sessions[{_EXTRAS[backend]}]'",
+        )
+    return parsed
+
+
+def create_database_engine(
+    url: str | URL,
+    *,
+    sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    **engine_options: Any,
+) -> Engine:
+    """Create an engine for ``url`` with the settings agent-sessions relies on.
+
+    SQLite gets foreign keys on, WAL journaling, a busy timeout, and ``BEGIN IMMEDIATE`` for
+    write transactions (so that two writers queue on the lock instead of deadlocking on a lock
+    upgrade). Server databases get ``pool_pre_ping`` so that a connection dropped while idle is
+    replaced before use.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _create(parsed, engine_options)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        return engine
+    engine_options.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return _create(parsed, engine_options)
+
+
+def _create(url: URL, options: dict[str, Any]) -> Engine:
+    try:
+        return create_engine(url, **options)
+    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
+        raise InvalidInputError(
+            "url", f"cannot open {redact_url(url)}: {exc}"
+        ) from exc
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get(WRITE_TRANSACTION_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -1,0 +1,71 @@
+"""The one place where database rows become domain entities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+
+__all__ = ["message_from_row", "message_to_values", "session_from_row", "session_to_values"]
+
+
+def session_from_row(row: Row[Any]) -> Session:
+    """Build a :class:`Session` from a row of ``sessions``."""
+    mapping = row._mapping
+    return Session(
+        id=mapping["id"],
+        actor_name=mapping["actor_name"],
+        title=mapping["title"],
+        metadata=mapping["metadata"],
+        prompt_tokens=mapping["prompt_tokens"],
+        completion_tokens=mapping["completion_tokens"],
+        message_count=mapping["message_count"],
+        created_at=mapping["created_at"],
+        updated_at=mapping["updated_at"],
+    )
+
+
+def session_to_values(session: Session) -> dict[str, Any]:
+    """Return the column values of ``session`` for an INSERT into ``sessions``."""
+    return {
+        "id": session.id,
+        "actor_name": session.actor_name,
+        "title": session.title,
+        "metadata": session.metadata,
+        "prompt_tokens": session.prompt_tokens,
+        "completion_tokens": session.completion_tokens,
+        "message_count": session.message_count,
+        "created_at": session.created_at,
+        "updated_at": session.updated_at,
+    }
+
+
+def message_from_row(row: Row[Any]) -> SessionMessage:
+    """Build a :class:`SessionMessage` from a row of ``session_messages``."""
+    mapping = row._mapping
+    return SessionMessage(
+        id=mapping["id"],
+        session_id=mapping["session_id"],
+        sequence=mapping["sequence"],
+        role=MessageRole(mapping["role"]),
+        content=mapping["content"],
+        metadata=mapping["metadata"],
+        token_count=mapping["token_count"],
+        created_at=mapping["created_at"],
+    )
+
+
+def message_to_values(message: SessionMessage) -> dict[str, Any]:
+    """Return the column values of ``message`` for an INSERT into ``session_messages``."""
+    return {
+        "id": message.id,
+        "session_id": message.session_id,
+        "sequence": message.sequence,
+        "role": message.role.value,
+        "content": message.content,
+        "metadata": message.metadata,
+        "token_count": message.token_count,
+        "created_at": message.created_at,
+    }

