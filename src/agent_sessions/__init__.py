@@ -8,6 +8,7 @@ Example:
     >>> with PersistentSessionService.from_url("sqlite:///agent_sessions.db", migrate=True) as s:
     ...     session = s.create("support-bot")
     ...     s.append_message(session.id, "user", "Hello!")
+
 """
 
 from __future__ import annotations

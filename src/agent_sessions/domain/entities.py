@@ -33,6 +33,7 @@ class Session:
         message_count: how many messages the session holds; also its last sequence number.
         created_at: when the session was created (timezone-aware UTC).
         updated_at: when the session or its messages last changed (timezone-aware UTC).
+
     """
 
     id: str
@@ -64,6 +65,7 @@ class SessionMessage:
         metadata: free JSON-serialisable data.
         token_count: tokens of this message, when known.
         created_at: when it was appended (timezone-aware UTC); never earlier than its predecessor's.
+
     """
 
     id: str

@@ -64,8 +64,8 @@ class SchemaMismatchError(AgentSessionsError, RuntimeError):
         shown = current if current is not None else "none (the database has never been migrated)"
         super().__init__(
             f"database {url} is at schema revision {shown}, but this version of agent-sessions "
-            f"needs revision {expected}; run `agent-sessions --url '{url}' db upgrade` "
-            f"or open it with migrate=True"
+            f"needs revision {expected}; run `agent-sessions db upgrade` "
+            f"(with --url '{url}' or AGENT_SESSIONS_URL set to it), or open it with migrate=True"
         )
 
 

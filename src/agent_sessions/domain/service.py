@@ -46,6 +46,7 @@ class SessionService(ABC):
             actor_name: only this actor's sessions, when given.
             limit: page size, 1 to 1000.
             offset: how many sessions to skip, 0 or more.
+
         """
 
     @abstractmethod
@@ -79,6 +80,7 @@ class SessionService(ABC):
             session_id: the session.
             limit: page size, None or 1 to 100000.
             offset: how many messages to skip, 0 or more.
+
         """
 
     @abstractmethod

@@ -93,6 +93,7 @@ class PersistentSessionService(SessionService):
             migrate: bring the database to the newest schema first. Without it a database that
                 is not exactly at the head revision raises ``SchemaMismatchError`` here.
             **options: adapter options, such as ``pool_size`` or ``retry_attempts``.
+
         """
         if _store_opener is None:  # the package root always registers one
             raise RuntimeError("no store opener registered; import agent_sessions first")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -17,6 +18,7 @@ __all__ = [
     "create_database_engine",
     "normalise_url",
     "redact_url",
+    "sqlite_file_missing",
 ]
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -42,6 +44,7 @@ def normalise_url(url: str | URL) -> URL:
     Raises:
         InvalidInputError: the URL cannot be parsed, names an unknown backend, or needs a
             driver that is not installed.
+
     """
     if not isinstance(url, str | URL):
         raise InvalidInputError("url", f"must be a string, got {type(url).__name__}")
@@ -87,9 +90,8 @@ def create_database_engine(
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     engine_options.setdefault("pool_pre_ping", True)
-    if parsed.get_backend_name() in ("mysql", "mariadb"):
-        if "charset" not in parsed.query:
-            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return _create(parsed, engine_options)
 
 
@@ -97,9 +99,7 @@ def _create(url: URL, options: dict[str, Any]) -> Engine:
     try:
         return create_engine(url, **options)
     except (NoSuchModuleError, ArgumentError, TypeError) as exc:
-        raise InvalidInputError(
-            "url", f"cannot open {redact_url(url)}: {exc}"
-        ) from exc
+        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -120,3 +120,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def on_begin(connection: Connection) -> None:
         writes = connection.get_execution_options().get(WRITE_TRANSACTION_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def sqlite_file_missing(engine: Engine) -> bool:
+    """Return True for a SQLite file URL whose file does not exist yet.
+
+    Connecting would create an empty file; commands that only read call this first so that a
+    mistyped path is reported instead of silently created.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return False
+    if database.startswith("file:"):
+        return False
+    return not Path(database).exists()

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, MetaData, Table
 
 from agent_sessions.domain.errors import SchemaMismatchError
 from agent_sessions.infrastructure.database.engine import redact_url
@@ -53,7 +53,7 @@ def script_directory() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    """Return the newest revision id this code expects (for example ``0001_session_persistence``)."""
+    """Return the newest revision id this code expects, e.g. ``0001_session_persistence``."""
     head = script_directory().get_current_head()
     assert head is not None, "the packaged migrations have no head"
     return head
@@ -67,15 +67,20 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (default: the head), in one transaction where possible."""
+    """Bring the database up to ``revision`` (default: the head) in one transaction."""
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    """Take the database down to ``revision`` (``base`` removes every table of the library)."""
+    """Take the database down to ``revision``; ``base`` removes every table of the library.
+
+    At ``base`` the version table goes too, so nothing of the library is left behind.
+    """
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
+        if revision == "base":
+            Table(VERSION_TABLE, MetaData()).drop(connection, checkfirst=True)
 
 
 def check_schema(engine: Engine) -> None:

@@ -61,9 +61,7 @@ class SessionMessageModel(Base):
     __table_args__ = (
         Index("ix_session_messages_session_id_sequence", "session_id", "sequence", unique=True),
         CheckConstraint("sequence >= 1", name="sequence_positive"),
-        CheckConstraint(
-            "role IN ('system', 'user', 'assistant', 'tool')", name="role_known"
-        ),
+        CheckConstraint("role IN ('system', 'user', 'assistant', 'tool')", name="role_known"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)

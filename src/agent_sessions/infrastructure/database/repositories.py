@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Table,
     and_,
     case,
     delete,
@@ -45,8 +46,8 @@ from agent_sessions.infrastructure.database.types import UTCDateTime
 
 __all__ = ["SessionMessageRepository", "SessionRepository"]
 
-_sessions = SessionModel.__table__
-_messages = SessionMessageModel.__table__
+_sessions: Table = SessionModel.__table__  # type: ignore[assignment]
+_messages: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 
 
 class _Repository:
@@ -79,7 +80,7 @@ class _Repository:
 
 
 def _not_before(column: ColumnElement[datetime], moment: datetime) -> ColumnElement[datetime]:
-    """SQL for ``max(column, moment)``, portable across dialects."""
+    """Return SQL for ``max(column, moment)`` that every dialect understands."""
     value = literal(moment, UTCDateTime())
     return case((column < value, value), else_=column)
 
@@ -245,8 +246,8 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
     def count_for_session(self, session_id: str) -> int:
         """Return how many messages the session holds."""
         count = self._connection.execute(
-            select(func.count()).select_from(_messages).where(
-                and_(_messages.c.session_id == session_id)
-            )
+            select(func.count())
+            .select_from(_messages)
+            .where(and_(_messages.c.session_id == session_id))
         ).scalar_one()
         return int(count)

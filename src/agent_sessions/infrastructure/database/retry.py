@@ -47,6 +47,7 @@ class RetryPolicy:
         total_seconds: no new attempt starts after this much time since the first.
         initial_wait: the scale of the first back-off, in seconds.
         max_wait: the longest single back-off, in seconds (random, exponential, jittered).
+
     """
 
     attempts: int = 6
@@ -159,4 +160,4 @@ def database_retry(
 
         return run_with_retry(attempt, self.retry_policy)
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]

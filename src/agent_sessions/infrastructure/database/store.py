@@ -6,13 +6,18 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent_sessions.domain.errors import DatabaseError
+from agent_sessions.domain.errors import DatabaseError, SchemaMismatchError
 from agent_sessions.infrastructure.database.engine import (
     DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
     create_database_engine,
     redact_url,
+    sqlite_file_missing,
 )
-from agent_sessions.infrastructure.database.migration_runner import check_schema, upgrade
+from agent_sessions.infrastructure.database.migration_runner import (
+    check_schema,
+    head_revision,
+    upgrade,
+)
 from agent_sessions.infrastructure.database.retry import DEFAULT_POLICY, RetryPolicy
 from agent_sessions.infrastructure.database.unit_of_work import (
     SqlAlchemySessionStore,
@@ -43,10 +48,14 @@ def open_store(
         InvalidInputError: the URL is malformed, of an unsupported backend, or lacks its driver.
         SchemaMismatchError: without ``migrate``, the database is not at the head revision.
         DatabaseError: the database cannot be reached or the migration failed.
+
     """
     engine = create_database_engine(
         url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options
     )
+    if not migrate and sqlite_file_missing(engine):
+        engine.dispose()
+        raise SchemaMismatchError(None, head_revision(), redact_url(engine.url))
     try:
         if migrate:
             upgrade(engine)

@@ -1,0 +1,93 @@
+Feature: Command line
+  Operators drive agent-sessions from the `agent-sessions` command: migrate a database, list,
+  show, export, import and delete sessions. Expected errors print one line and exit non-zero.
+
+  Scenario: The demo records a sample conversation in the default SQLite file and shows it
+    Given an empty working folder
+    When I run "agent-sessions demo"
+    Then the command succeeds
+    And the output shows "Planning a trip to Kyoto"
+    And the output shows "[5] assistant: April for cherry blossoms"
+    And the working folder now holds "agent_sessions.db"
+    And "agent-sessions sessions list" then lists "demo-agent"
+
+  Scenario: Migrating and checking a fresh database
+    Given a fresh database for the command line
+    When I run "agent-sessions --url {database} db upgrade"
+    Then the output shows "to 0001_session_persistence"
+    When I run "agent-sessions --url {database} db current"
+    Then the output is exactly "0001_session_persistence"
+    When I run "agent-sessions --url {database} db check"
+    Then the output shows "the schema matches"
+
+  Scenario: Checking a database that was never migrated fails and says how to fix it
+    Given a fresh database for the command line
+    When I run "agent-sessions --url {database} db check"
+    Then the command fails with one error line saying "run `agent-sessions db upgrade`"
+    When I run "agent-sessions --url {database} db current"
+    Then the output is exactly "none"
+
+  Scenario: Listing and showing sessions as text and as JSON
+    Given the session "support-bot" with 3 messages
+    When I run "agent-sessions --url {database} sessions list --actor support-bot"
+    Then the output shows "support-bot"
+    When I run "agent-sessions --url {database} sessions show {session} --json"
+    Then the JSON output has 3 messages in sequence order
+    When I run "agent-sessions --url {database} sessions show {session}"
+    Then the output shows "[3]      user: message 3"
+
+  Scenario: The database URL comes from AGENT_SESSIONS_URL when --url is absent
+    Given the session "env-bot" with 1 messages
+    And AGENT_SESSIONS_URL names the database
+    When I run "agent-sessions sessions list --json"
+    Then the JSON output lists the actor "env-bot"
+
+  Scenario: Exporting to a file and importing it again
+    Given the session "exporter" with 3 messages
+    When I run "agent-sessions --url {database} sessions export {session} -o {file}"
+    And I run "agent-sessions --url {database} sessions import {file}"
+    Then the output shows "(3 messages) for actor exporter"
+    And the service now holds 2 sessions of "exporter" with the same messages
+
+  Scenario: Exporting to standard output gives a verifiable export document
+    Given the session "streamer" with 2 messages
+    When I run "agent-sessions --url {database} sessions export {session}"
+    Then the output is an export document with a valid checksum
+
+  Scenario: Deleting a session
+    Given the session "short-lived" with 2 messages
+    When I run "agent-sessions --url {database} sessions delete {session}"
+    Then the output shows "deleted session"
+    When I run "agent-sessions --url {database} sessions show {session}"
+    Then the command fails with one error line saying "does not exist"
+
+  Scenario Outline: Expected errors print one line and exit with status 1
+    Given the session "careful" with 1 messages
+    And a file "{file}" holding <content>
+    When I run "agent-sessions --url {database} <command>"
+    Then the command fails with one error line saying "<error>"
+
+    Examples:
+      | command                        | content               | error                         |
+      | sessions show not-a-ulid       | nothing               | invalid session_id            |
+      | sessions import {file}         | a tampered export     | checksum mismatch             |
+      | sessions import {file}         | text that is not JSON | is not valid JSON             |
+      | sessions import missing.json   | nothing               | cannot read missing.json      |
+      | sessions list --limit 0        | nothing               | invalid limit                 |
+      | sessions export {session} -o / | nothing               | cannot write /                |
+
+  Scenario: Reading commands never create a database file that does not exist
+    Given an empty working folder
+    When I run "agent-sessions --url sqlite:///typo.db sessions list"
+    Then the command fails with one error line saying "has never been migrated"
+    When I run "agent-sessions --url sqlite:///typo.db db current"
+    Then the command fails with one error line saying "no such database file"
+    And the working folder does not hold "typo.db"
+
+  Scenario: An unsupported database URL is refused with a clear line
+    When I run "agent-sessions --url oracle://scott@db/orcl sessions list"
+    Then the command fails with one error line saying "backend 'oracle' is not supported"
+
+  Scenario: A malformed command line exits with status 2 and a usage message
+    When I run "agent-sessions sessions frobnicate"
+    Then the command exits with status 2

@@ -1,0 +1,46 @@
+Feature: Database resilience and clear failures
+  Transient database errors (a busy SQLite file, a lost connection, a deadlock) re-run the whole
+  transaction a bounded number of times; other database errors are never retried and surface as
+  one DatabaseError that names the database without its password. Bad URLs are refused before
+  anything connects.
+
+  Scenario: A SQLite append waits out another writer's lock by retrying, then succeeds
+    Given a SQLite store that does not wait on locks by itself and retries up to 50 times
+    And another process holds the SQLite write lock and releases it shortly
+    When I append a message to the SQLite store's session
+    Then the message is stored at sequence 1
+    And the log shows that the whole transaction was retried
+
+  Scenario: Past the retry bound a locked SQLite file fails clearly and writes nothing
+    Given a SQLite store that does not wait on locks by itself and retries up to 3 times
+    And another process holds the SQLite write lock until the scenario ends
+    When I try to append a message to the SQLite store's session
+    Then it fails with a DatabaseError saying "database is locked"
+    And after the lock is released the session still has no messages
+
+  Scenario: A database error that is not transient is raised at once, not retried
+    Given a separate migrated database whose session_messages table was dropped behind its back
+    When I try to append a message to a session in that database
+    Then it fails with a DatabaseError that names the database
+    And the log shows no retry
+
+  Scenario Outline: Unusable database URLs are refused with InvalidInputError naming the url
+    When I open a service on the URL "<url>"
+    Then opening is refused with InvalidInputError for "url" saying "<reason>"
+
+    Examples:
+      | url                             | reason                         |
+      | oracle://scott@db/orcl          | backend 'oracle' is not supported |
+      | this is not a url               | cannot be parsed               |
+      | postgresql+psycopg2://u@h/db    | 'psycopg2' is not installed    |
+
+  Scenario: A server that cannot be reached gives a DatabaseError without the password
+    When I open a service on the URL "postgresql://operator:s3cret@127.0.0.1:1/sessions"
+    Then opening fails with a DatabaseError that hides the password "s3cret"
+
+  Scenario: The repositories work on their own, each call its own transaction
+    Given the session and message repositories bound to an engine of the database
+    When I store a session and append two messages through them
+    Then the session repository finds the session with message_count 2
+    And the message repository counts 2 messages and returns them in order
+    And the session repository lists the session and deletes it

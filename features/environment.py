@@ -1,0 +1,94 @@
+"""Behave fixtures: one backend per run (``-D backend=...``), a fresh world per scenario.
+
+- The run provisions one throwaway database of the chosen backend and migrates it once.
+- Every scenario starts on empty tables (``context.database_url``) with a service opened on it
+  (``context.service``). ``context.open_service(url, **options)`` opens more services;
+  ``context.provision_database()`` gives an extra, empty, un-migrated database. Everything a
+  scenario opens is closed after it.
+- A backend the run cannot reach skips every feature with one line, or fails when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from behave.model import Feature, Scenario
+from behave.runner import Context
+from sqlalchemy import create_engine, text
+
+from agent_sessions import PersistentSessionService
+from agent_sessions.infrastructure.database import upgrade
+from testsupport.databases import (
+    BACKENDS,
+    BackendUnavailable,
+    provision_database,
+    unavailable_is_failure,
+)
+
+
+def _run_database(context: Context) -> str:
+    url = context.run_stack.enter_context(provision_database(context.backend))
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM session_messages"))
+            connection.execute(text("DELETE FROM sessions"))
+    finally:
+        engine.dispose()
+
+
+def before_all(context: Context) -> None:
+    context.backend = context.config.userdata.get("backend", "sqlite")
+    if context.backend not in BACKENDS:
+        raise ValueError(f"-D backend={context.backend}: expected one of {', '.join(BACKENDS)}")
+    context.run_stack = contextlib.ExitStack()
+    context.unavailable = None
+    try:
+        context.run_database_url = _run_database(context)
+    except BackendUnavailable as exc:
+        if unavailable_is_failure():
+            raise
+        context.unavailable = f"backend {context.backend} unavailable, scenarios skipped: {exc}"
+        print(context.unavailable)
+
+
+def before_feature(context: Context, feature: Feature) -> None:
+    if context.unavailable:
+        feature.skip(context.unavailable)
+
+
+def _open_service(context: Context, url: str, **options: Any) -> PersistentSessionService:
+    service = PersistentSessionService.from_url(url, **options)
+    context.scenario_stack.callback(service.close)
+    return service
+
+
+def _provision(context: Context) -> str:
+    return str(context.scenario_stack.enter_context(provision_database(context.backend)))
+
+
+def before_scenario(context: Context, scenario: Scenario) -> None:
+    context.scenario_stack = contextlib.ExitStack()
+    context.open_service = lambda url, **options: _open_service(context, url, **options)
+    context.provision_database = lambda: _provision(context)
+    _empty_tables(context.run_database_url)
+    context.database_url = context.run_database_url
+    context.service = context.open_service(context.database_url)
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    context.scenario_stack.close()
+
+
+def after_all(context: Context) -> None:
+    context.run_stack.close()

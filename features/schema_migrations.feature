@@ -1,0 +1,52 @@
+Feature: Schema migrations
+  The schema is created and changed by the packaged Alembic migrations only. A service checks
+  the schema revision when it opens, so a database that is not at the expected revision fails
+  at once, with the command that fixes it, and never later on one code path.
+
+  Scenario: Upgrading an empty database gives exactly the schema the models describe
+    Given an empty database
+    When the database is upgraded to the newest migration
+    Then the database is at revision "0001_session_persistence"
+    And the live schema has no difference from the models
+
+  Scenario: Downgrading to base removes the library's tables and upgrading restores them
+    Given an empty database
+    And the database is upgraded to the newest migration
+    When the database is downgraded to "base"
+    Then the database has none of the library's tables
+    When the database is upgraded to the newest migration
+    Then the live schema has no difference from the models
+
+  Scenario: Opening an un-migrated database without migrate fails at once with the fix
+    Given an empty database
+    When I open a service on it without migrating
+    Then opening fails with SchemaMismatchError mentioning "agent-sessions db upgrade"
+    And the error names the expected revision "0001_session_persistence"
+    And the database has none of the library's tables
+
+  Scenario: Opening with migrate=True brings the database to the newest schema
+    Given an empty database
+    When I open a service on it with migrate=True
+    Then the database is at revision "0001_session_persistence"
+    And the new service can store and read a session
+
+  Scenario: A database at a revision this code does not know is refused
+    Given an empty database
+    And the database is upgraded to the newest migration
+    And the database's revision is recorded as "9999_from_the_future"
+    When I open a service on it without migrating
+    Then opening fails with SchemaMismatchError mentioning "9999_from_the_future"
+
+  Scenario: The host application's own tables and Alembic history are left alone
+    Given an empty database
+    And the host application has a table "host_items" and its own alembic_version "abc123"
+    When the database is upgraded to the newest migration
+    And the database is downgraded to "base"
+    Then the host table "host_items" still exists
+    And the host's alembic_version still says "abc123"
+
+  Scenario: A SQLite database of the released 0001 schema upgrades to head and keeps its data
+    Given a SQLite database restored from the stored snapshot of "0001_session_persistence"
+    When I open a service on the snapshot with migrate=True
+    Then the snapshot's session of "snapshot-agent" still has its 3 messages in order
+    And its token usage is still 11 prompt and 2 completion tokens

@@ -1,0 +1,189 @@
+"""Steps that run the ``agent-sessions`` command line in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shlex
+import tempfile
+from pathlib import Path
+
+from behave import given, then, when
+
+from agent_sessions.domain.export_format import compute_checksum
+from agent_sessions.infrastructure.cli import main
+
+
+def _substitute(context, command_line):
+    values = {
+        "{database}": getattr(context, "cli_url", context.database_url),
+        "{session}": getattr(context, "cli_session_id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        "{file}": str(_scratch_file(context)),
+    }
+    for placeholder, value in values.items():
+        command_line = command_line.replace(placeholder, value)
+    return command_line
+
+
+def _scratch_file(context):
+    if not hasattr(context, "cli_file"):
+        folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
+        context.cli_file = Path(folder) / "session.json"
+    return context.cli_file
+
+
+def _run(context, command_line):
+    arguments = shlex.split(_substitute(context, command_line))
+    assert arguments[0] == "agent-sessions", arguments
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            context.cli_status = main(arguments[1:])
+        except SystemExit as exc:
+            context.cli_status = exc.code
+    context.cli_stdout, context.cli_stderr = stdout.getvalue(), stderr.getvalue()
+
+
+def _set_environment(context, name, value):
+    previous = os.environ.get(name)
+    os.environ[name] = value
+
+    def restore():
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+    context.scenario_stack.callback(restore)
+
+
+@given("an empty working folder")
+def step_empty_folder(context):
+    folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
+    previous = Path.cwd()
+    os.chdir(folder)
+    context.scenario_stack.callback(os.chdir, previous)
+    context.working_folder = Path(folder)
+    if "AGENT_SESSIONS_URL" in os.environ:
+        _set_environment(context, "AGENT_SESSIONS_URL", "")
+
+
+@given("a fresh database for the command line")
+def step_fresh_database(context):
+    context.cli_url = context.provision_database()
+
+
+@given('the session "{actor}" with {count:d} messages')
+def step_session_with_messages(context, actor, count):
+    session = context.service.create(actor, title=f"{actor} session")
+    for number in range(1, count + 1):
+        role = "user" if number % 2 else "assistant"
+        context.service.append_message(session.id, role, f"message {number}")
+    context.cli_session_id = session.id
+
+
+@given("AGENT_SESSIONS_URL names the database")
+def step_url_from_environment(context):
+    _set_environment(context, "AGENT_SESSIONS_URL", context.database_url)
+
+
+@given('a file "{{file}}" holding {content}')
+def step_file_holding(context, content):
+    path = _scratch_file(context)
+    if content == "a tampered export":
+        document = context.service.export_session(context.cli_session_id)
+        document["messages"][0]["content"] = "tampered"
+        path.write_text(json.dumps(document), encoding="utf-8")
+    elif content == "text that is not JSON":
+        path.write_text("this is not { json", encoding="utf-8")
+
+
+@when('I run "{command_line}"')
+def step_run(context, command_line):
+    _run(context, command_line)
+
+
+@then("the command succeeds")
+def step_succeeds(context):
+    assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
+
+
+@then('the output shows "{text}"')
+def step_output_shows(context, text):
+    assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
+    assert text in context.cli_stdout, context.cli_stdout
+
+
+@then('the output is exactly "{text}"')
+def step_output_exactly(context, text):
+    assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
+    assert context.cli_stdout == f"{text}\n", repr(context.cli_stdout)
+
+
+@then('the command fails with one error line saying "{text}"')
+def step_fails_with_line(context, text):
+    assert context.cli_status == 1, (context.cli_status, context.cli_stdout)
+    lines = context.cli_stderr.splitlines()
+    assert len(lines) == 1, context.cli_stderr
+    assert lines[0].startswith("agent-sessions: error: "), lines[0]
+    assert text in lines[0], lines[0]
+    assert "Traceback" not in context.cli_stderr
+
+
+@then("the command exits with status {status:d}")
+def step_exit_status(context, status):
+    assert context.cli_status == status, (context.cli_status, context.cli_stderr)
+    assert "usage: agent-sessions" in context.cli_stderr, context.cli_stderr
+
+
+@then('the working folder now holds "{name}"')
+def step_folder_holds(context, name):
+    assert (context.working_folder / name).is_file()
+
+
+@then('the working folder does not hold "{name}"')
+def step_folder_lacks(context, name):
+    assert not (context.working_folder / name).exists()
+
+
+@then('"agent-sessions sessions list" then lists "{actor}"')
+def step_then_lists(context, actor):
+    _run(context, "agent-sessions sessions list")
+    assert context.cli_status == 0, context.cli_stderr
+    assert actor in context.cli_stdout, context.cli_stdout
+
+
+@then("the JSON output has {count:d} messages in sequence order")
+def step_json_messages(context, count):
+    document = json.loads(context.cli_stdout)
+    assert [m["sequence"] for m in document["messages"]] == list(range(1, count + 1))
+    assert document["message_count"] == count
+
+
+@then('the JSON output lists the actor "{actor}"')
+def step_json_lists_actor(context, actor):
+    listed = json.loads(context.cli_stdout)
+    assert [item["actor_name"] for item in listed] == [actor], listed
+
+
+@then('the service now holds {count:d} sessions of "{actor}" with the same messages')
+def step_same_messages(context, count, actor):
+    sessions = context.service.list(actor_name=actor)
+    assert len(sessions) == count, sessions
+    contents = [
+        [(m.sequence, m.role, m.content) for m in context.service.get_messages(s.id)]
+        for s in sessions
+    ]
+    assert all(content == contents[0] for content in contents), contents
+    assert len({s.id for s in sessions}) == count
+
+
+@then("the output is an export document with a valid checksum")
+def step_valid_export(context):
+    assert context.cli_status == 0, context.cli_stderr
+    document = json.loads(context.cli_stdout)
+    assert document["format"] == "agent-sessions/export"
+    assert document["session"]["id"] == context.cli_session_id
+    assert document["checksum"] == compute_checksum(document)

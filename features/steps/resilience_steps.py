@@ -1,0 +1,241 @@
+"""Steps about retries, database failures and URLs."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+from behave import given, then, when
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from agent_sessions import DatabaseError, InvalidInputError, RetryPolicy, Session
+from agent_sessions.domain.entities import MessageRole
+from agent_sessions.infrastructure.database import (
+    SessionMessageRepository,
+    SessionRepository,
+    create_database_engine,
+)
+from testsupport.databases import provision_database
+
+
+class _RetryLog(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _capture_retry_log(context):
+    handler = _RetryLog()
+    logger = logging.getLogger("agent_sessions.retry")
+    logger.addHandler(handler)
+    context.scenario_stack.callback(logger.removeHandler, handler)
+    context.retry_log = handler
+
+
+@given("a SQLite store that does not wait on locks by itself and retries up to {attempts:d} times")
+def step_sqlite_store(context, attempts):
+    url = context.scenario_stack.enter_context(provision_database("sqlite"))
+    context.sqlite_file = make_url(url).database
+    policy = RetryPolicy(attempts=attempts, total_seconds=20, initial_wait=0.01, max_wait=0.05)
+    context.sqlite_service = context.open_service(
+        url, migrate=True, retry_policy=policy, sqlite_busy_timeout_ms=0
+    )
+    context.sqlite_session = context.sqlite_service.create("lock-tester")
+    _capture_retry_log(context)
+
+
+def _hold_write_lock(context):
+    blocker = sqlite3.connect(context.sqlite_file, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    released = threading.Event()
+
+    def release():
+        if not released.is_set():
+            released.set()
+            blocker.execute("COMMIT")
+            blocker.close()
+
+    context.scenario_stack.callback(release)
+    return release
+
+
+@given("another process holds the SQLite write lock and releases it shortly")
+def step_lock_briefly(context):
+    release = _hold_write_lock(context)
+    timer = threading.Timer(0.3, release)
+    timer.start()
+    context.scenario_stack.callback(timer.join)
+
+
+@given("another process holds the SQLite write lock until the scenario ends")
+def step_lock_held(context):
+    context.release_lock = _hold_write_lock(context)
+
+
+@when("I append a message to the SQLite store's session")
+def step_append_sqlite(context):
+    context.sqlite_message = context.sqlite_service.append_message(
+        context.sqlite_session.id, "user", "written despite the lock"
+    )
+
+
+@when("I try to append a message to the SQLite store's session")
+def step_try_append_sqlite(context):
+    context.database_error = None
+    try:
+        context.sqlite_service.append_message(context.sqlite_session.id, "user", "blocked")
+    except DatabaseError as exc:
+        context.database_error = exc
+
+
+@then("the message is stored at sequence 1")
+def step_stored_at_one(context):
+    assert context.sqlite_message.sequence == 1
+    messages = context.sqlite_service.get_messages(context.sqlite_session.id)
+    assert [m.content for m in messages] == ["written despite the lock"]
+
+
+@then("the log shows that the whole transaction was retried")
+def step_log_retried(context):
+    retries = [m for m in context.retry_log.messages if "retrying the whole transaction" in m]
+    assert retries, context.retry_log.messages
+    assert "on attempt 1" in retries[0], retries[0]
+
+
+@then("the log shows no retry")
+def step_log_no_retry(context):
+    assert context.retry_log.messages == [], context.retry_log.messages
+
+
+@then('it fails with a DatabaseError saying "{text_}"')
+def step_database_error_says(context, text_):
+    assert context.database_error is not None, "the write did not fail"
+    assert text_ in str(context.database_error), str(context.database_error)
+
+
+@then("after the lock is released the session still has no messages")
+def step_no_messages_after_release(context):
+    context.release_lock()
+    assert context.sqlite_service.get_messages(context.sqlite_session.id) == []
+    assert context.sqlite_service.get(context.sqlite_session.id).message_count == 0
+
+
+@given("a separate migrated database whose session_messages table was dropped behind its back")
+def step_damaged_database(context):
+    context.damaged_url = context.provision_database()
+    context.damaged_service = context.open_service(context.damaged_url, migrate=True)
+    context.damaged_session = context.damaged_service.create("damaged")
+    engine = create_engine(context.damaged_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE session_messages"))
+    finally:
+        engine.dispose()
+    _capture_retry_log(context)
+
+
+@when("I try to append a message to a session in that database")
+def step_append_damaged(context):
+    context.database_error = None
+    try:
+        context.damaged_service.append_message(context.damaged_session.id, "user", "lost?")
+    except DatabaseError as exc:
+        context.database_error = exc
+
+
+@then("it fails with a DatabaseError that names the database")
+def step_error_names_database(context):
+    assert context.database_error is not None, "the append did not fail"
+    database = make_url(context.damaged_url).database
+    assert database in str(context.database_error), str(context.database_error)
+    assert isinstance(context.database_error.__cause__, Exception)
+
+
+@when('I open a service on the URL "{url}"')
+def step_open_url(context, url):
+    context.open_error = None
+    try:
+        context.open_service(url)
+    except (InvalidInputError, DatabaseError) as exc:
+        context.open_error = exc
+
+
+@then('opening is refused with InvalidInputError for "{argument}" saying "{reason}"')
+def step_refused(context, argument, reason):
+    assert isinstance(context.open_error, InvalidInputError), repr(context.open_error)
+    assert context.open_error.argument == argument
+    assert reason in str(context.open_error), str(context.open_error)
+
+
+@then('opening fails with a DatabaseError that hides the password "{password}"')
+def step_hides_password(context, password):
+    assert isinstance(context.open_error, DatabaseError), repr(context.open_error)
+    assert password not in str(context.open_error), str(context.open_error)
+    assert "operator:***@127.0.0.1:1" in str(context.open_error), str(context.open_error)
+
+
+@given("the session and message repositories bound to an engine of the database")
+def step_repositories(context):
+    engine = create_database_engine(context.database_url)
+    context.scenario_stack.callback(engine.dispose)
+    context.session_repository = SessionRepository(engine)
+    context.message_repository = SessionMessageRepository(engine)
+
+
+@when("I store a session and append two messages through them")
+def step_store_through_repositories(context):
+    now = datetime.now(UTC)
+    context.repository_session = context.session_repository.create(
+        Session(
+            id="01JBX8Y5D2W7Q3M4N5P6R7S8T9",
+            actor_name="repository-user",
+            title=None,
+            metadata={},
+            prompt_tokens=0,
+            completion_tokens=0,
+            message_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    message_ids = ("01JBX8Y5D2W7Q3M4N5P6R7S8V0", "01JBX8Y5D2W7Q3M4N5P6R7S8V1")
+    for index, message_id in enumerate(message_ids):
+        context.message_repository.append(
+            context.repository_session.id,
+            message_id=message_id,
+            role=MessageRole.USER,
+            content=f"through the repository {index + 1}",
+            metadata={},
+            token_count=None,
+            created_at=now,
+        )
+
+
+@then("the session repository finds the session with message_count 2")
+def step_repository_finds(context):
+    found = context.session_repository.get_by_id(context.repository_session.id)
+    assert found is not None and found.message_count == 2, found
+
+
+@then("the message repository counts 2 messages and returns them in order")
+def step_repository_counts(context):
+    session_id = context.repository_session.id
+    assert context.message_repository.count_for_session(session_id) == 2
+    messages = context.message_repository.get_for_session(session_id)
+    assert [m.sequence for m in messages] == [1, 2]
+    assert messages[1].content == "through the repository 2"
+
+
+@then("the session repository lists the session and deletes it")
+def step_repository_lists_and_deletes(context):
+    listed = context.session_repository.list_all(actor_name="repository-user")
+    assert [s.id for s in listed] == [context.repository_session.id]
+    assert context.session_repository.delete(context.repository_session.id) is True
+    assert context.session_repository.get_by_id(context.repository_session.id) is None
+    assert context.message_repository.count_for_session(context.repository_session.id) == 0

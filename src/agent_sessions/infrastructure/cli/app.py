@@ -1,0 +1,344 @@
+"""``agent-sessions``: migrate a database and list, show, export, import and delete sessions.
+
+Expected errors print one line to stderr and exit with status 1 (2 for a bad command line);
+no traceback is shown for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from agent_sessions.application.services import PersistentSessionService
+from agent_sessions.domain.entities import Session, SessionMessage
+from agent_sessions.domain.errors import AgentSessionsError, DatabaseError, ImportIntegrityError
+from agent_sessions.domain.export_format import format_timestamp
+from agent_sessions.infrastructure.database.engine import (
+    create_database_engine,
+    redact_url,
+    sqlite_file_missing,
+)
+from agent_sessions.infrastructure.database.migration_runner import (
+    current_revision,
+    head_revision,
+    schema_differences,
+    upgrade,
+)
+from agent_sessions.infrastructure.database.unit_of_work import describe_error
+
+__all__ = ["DEFAULT_URL", "URL_ENVIRONMENT_VARIABLE", "build_parser", "main"]
+
+DEFAULT_URL = "sqlite:///agent_sessions.db"
+URL_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_URL"
+
+_DEMO_CONVERSATION: tuple[tuple[str, str, int], ...] = (
+    ("system", "You are a concise travel assistant.", 7),
+    ("user", "What is the best month to visit Kyoto?", 9),
+    ("assistant", "Let me check the seasonal weather data.", 8),
+    ("tool", '{"best_months": ["April", "November"], "reason": "mild and colourful"}', 16),
+    ("assistant", "April for cherry blossoms, or November for autumn leaves. 🍁", 14),
+)
+
+
+class _CommandError(Exception):
+    """An expected failure of a command, reported as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``agent-sessions`` command."""
+    parser = argparse.ArgumentParser(
+        prog="agent-sessions",
+        description="Persist AI-agent sessions in SQL databases.",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help=f"database URL (default: ${URL_ENVIRONMENT_VARIABLE}, else {DEFAULT_URL})",
+    )
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    db = groups.add_parser("db", help="manage the database schema")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_commands.add_parser("current", help="print the database's schema revision")
+    db_commands.add_parser("check", help="exit non-zero unless the schema is current and intact")
+
+    sessions = groups.add_parser("sessions", help="list, show, export, import, delete sessions")
+    session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
+    listing = session_commands.add_parser("list", help="list sessions, newest first")
+    listing.add_argument("--actor", help="only this actor's sessions")
+    listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
+    listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    show = session_commands.add_parser("show", help="show a session and its messages")
+    show.add_argument("session_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    export = session_commands.add_parser("export", help="export a session as a JSON document")
+    export.add_argument("session_id", metavar="ID")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    importing = session_commands.add_parser("import", help="import an exported session")
+    importing.add_argument("file", metavar="FILE", help="the export document ('-' for stdin)")
+    remove = session_commands.add_parser("delete", help="delete a session and its messages")
+    remove.add_argument("session_id", metavar="ID")
+
+    groups.add_parser("demo", help="record and show a sample conversation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    arguments = build_parser().parse_args(argv)
+    url = arguments.url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or DEFAULT_URL
+    handler = _HANDLERS[(arguments.group, getattr(arguments, "command", None))]
+    try:
+        return handler(url, arguments, sys.stdout)
+    except (AgentSessionsError, _CommandError) as exc:
+        print(f"agent-sessions: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_on_engine(url: str, action: Callable[[Engine], int], *, creates: bool = False) -> int:
+    engine = create_database_engine(url)
+    if not creates and sqlite_file_missing(engine):
+        engine.dispose()
+        raise _CommandError(
+            f"{redact_url(url)}: no such database file; `agent-sessions db upgrade` creates it"
+        )
+    try:
+        return action(engine)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database error on {redact_url(url)}: {describe_error(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def _db_upgrade(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
+    def run(engine: Engine) -> int:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+        if before == after:
+            print(f"{redact_url(url)} is already at revision {after}", file=out)
+        else:
+            print(
+                f"upgraded {redact_url(url)} from {before or 'an empty schema'} to {after}",
+                file=out,
+            )
+        return 0
+
+    return _run_on_engine(url, run, creates=True)
+
+
+def _db_current(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
+    def run(engine: Engine) -> int:
+        print(current_revision(engine) or "none", file=out)
+        return 0
+
+    return _run_on_engine(url, run)
+
+
+def _db_check(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
+    def run(engine: Engine) -> int:
+        current, expected = current_revision(engine), head_revision()
+        if current != expected:
+            raise _CommandError(
+                f"{redact_url(url)} is at revision {current or 'none'}, expected {expected}; "
+                f"run `agent-sessions db upgrade`"
+            )
+        differences = schema_differences(engine)
+        if differences:
+            listed = "; ".join(_describe_difference(item) for item in differences)
+            raise _CommandError(
+                f"{redact_url(url)} is at revision {current} but its schema differs from "
+                f"the models: {listed}"
+            )
+        print(f"{redact_url(url)} is at revision {current}; the schema matches", file=out)
+        return 0
+
+    return _run_on_engine(url, run)
+
+
+def _describe_difference(item: Any) -> str:
+    if isinstance(item, tuple) and item:
+        return " ".join(str(part) for part in item[:3] if not hasattr(part, "columns"))
+    return str(item)
+
+
+def _open(url: str, *, migrate: bool = False) -> PersistentSessionService:
+    return PersistentSessionService.from_url(url, migrate=migrate)
+
+
+def _sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        sessions = service.list(
+            actor_name=arguments.actor, limit=arguments.limit, offset=arguments.offset
+        )
+    if arguments.json:
+        _print_json([_session_json(session) for session in sessions], out)
+        return 0
+    if not sessions:
+        print("no sessions", file=out)
+        return 0
+    print(
+        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  TITLE", file=out
+    )
+    for session in sessions:
+        print(
+            f"{session.id:26}  {session.actor_name[:20]:20}  {session.message_count:>8}  "
+            f"{session.total_tokens:>8}  {format_timestamp(session.created_at):27}  "
+            f"{session.title or ''}",
+            file=out,
+        )
+    return 0
+
+
+def _sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        session = service.get(arguments.session_id)
+        messages = service.get_messages(session.id)
+    if arguments.json:
+        document = _session_json(session)
+        document["messages"] = [_message_json(message) for message in messages]
+        _print_json(document, out)
+        return 0
+    _print_conversation(session, messages, out)
+    return 0
+
+
+def _sessions_export(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        document = service.export_session(arguments.session_id)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if arguments.output is None:
+        out.write(text)
+        return 0
+    try:
+        with open(arguments.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise _CommandError(f"cannot write {arguments.output}: {exc.strerror}") from exc
+    print(
+        f"exported session {arguments.session_id} ({len(document['messages'])} messages) "
+        f"to {arguments.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    try:
+        if arguments.file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(arguments.file, encoding="utf-8") as handle:
+                text = handle.read()
+    except OSError as exc:
+        raise _CommandError(f"cannot read {arguments.file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportIntegrityError(f"{arguments.file} is not UTF-8 text: {exc.reason}") from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportIntegrityError(f"{arguments.file} is not valid JSON: {exc}") from exc
+    with _open(url) as service:
+        session = service.import_session(document)
+    print(
+        f"imported session {session.id} ({session.message_count} messages) "
+        f"for actor {session.actor_name}",
+        file=out,
+    )
+    return 0
+
+
+def _sessions_delete(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        service.delete(arguments.session_id)
+    print(f"deleted session {arguments.session_id.upper()}", file=out)
+    return 0
+
+
+def _demo(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url, migrate=True) as service:
+        session = service.create(
+            "demo-agent", title="Planning a trip to Kyoto", metadata={"source": "demo"}
+        )
+        for role, content, tokens in _DEMO_CONVERSATION:
+            service.append_message(session.id, role, content, token_count=tokens)
+        service.update_token_usage(session.id, prompt_tokens=40, completion_tokens=22)
+        session = service.get(session.id)
+        messages = service.get_messages(session.id)
+    print(f"Recorded a demo session in {redact_url(url)}", file=out)
+    print(file=out)
+    _print_conversation(session, messages, out)
+    print(file=out)
+    print(f"Try: agent-sessions sessions show {session.id}", file=out)
+    return 0
+
+
+def _print_conversation(session: Session, messages: Sequence[SessionMessage], out: TextIO) -> None:
+    print(f"Session {session.id}: {session.title or '(untitled)'}", file=out)
+    print(
+        f"  actor {session.actor_name}, {session.message_count} messages, tokens "
+        f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
+        f"{session.total_tokens}",
+        file=out,
+    )
+    print(
+        f"  created {format_timestamp(session.created_at)}, "
+        f"updated {format_timestamp(session.updated_at)}",
+        file=out,
+    )
+    for message in messages:
+        print(f"  [{message.sequence}] {message.role.value:>9}: {message.content}", file=out)
+
+
+def _session_json(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "actor_name": session.actor_name,
+        "title": session.title,
+        "metadata": session.metadata,
+        "prompt_tokens": session.prompt_tokens,
+        "completion_tokens": session.completion_tokens,
+        "total_tokens": session.total_tokens,
+        "message_count": session.message_count,
+        "created_at": format_timestamp(session.created_at),
+        "updated_at": format_timestamp(session.updated_at),
+    }
+
+
+def _message_json(message: SessionMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sequence": message.sequence,
+        "role": message.role.value,
+        "content": message.content,
+        "metadata": message.metadata,
+        "token_count": message.token_count,
+        "created_at": format_timestamp(message.created_at),
+    }
+
+
+def _print_json(value: Any, out: TextIO) -> None:
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+_Handler = Callable[[str, argparse.Namespace, TextIO], int]
+_HANDLERS: dict[tuple[str, str | None], _Handler] = {
+    ("db", "upgrade"): _db_upgrade,
+    ("db", "current"): _db_current,
+    ("db", "check"): _db_check,
+    ("sessions", "list"): _sessions_list,
+    ("sessions", "show"): _sessions_show,
+    ("sessions", "export"): _sessions_export,
+    ("sessions", "import"): _sessions_import,
+    ("sessions", "delete"): _sessions_delete,
+    ("demo", None): _demo,
+}

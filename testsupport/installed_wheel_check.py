@@ -1,0 +1,58 @@
+"""Check an installed (non-editable) wheel: migrate and check databases from a temp folder.
+
+Run by ``nox -s wheel`` inside a virtual environment where the wheel was installed. It fails
+(non-zero) when the packaged migrations are missing or the CLI does not work from outside the
+source tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+
+
+def _cli(folder: Path, *arguments: str) -> str:
+    command = [str(Path(sys.executable).with_name("agent-sessions")), *arguments]
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"`{' '.join(arguments)}` failed ({result.returncode}): {result.stderr}")
+    return result.stdout
+
+
+def _check(folder: Path, url: str) -> None:
+    print(_cli(folder, "--url", url, "db", "upgrade").strip())
+    print(_cli(folder, "--url", url, "db", "check").strip())
+    current = _cli(folder, "--url", url, "db", "current").strip()
+    if current != "0001_session_persistence":
+        raise SystemExit(f"db current printed {current!r}")
+
+
+def main() -> None:
+    import agent_sessions
+
+    location = Path(agent_sessions.__file__).resolve()
+    if "site-packages" not in location.parts:
+        raise SystemExit(f"agent_sessions is imported from {location}, not from an installed wheel")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        demo = _cli(folder, "demo")
+        if "Planning a trip to Kyoto" not in demo or not (folder / "agent_sessions.db").exists():
+            raise SystemExit(f"demo did not record its conversation:\n{demo}")
+        print("demo recorded its conversation in", folder / "agent_sessions.db")
+        _check(folder, f"sqlite:///{folder / 'fresh.db'}")
+        try:
+            with provision_database("postgresql") as url:
+                _check(folder, url)
+        except BackendUnavailable as exc:
+            if unavailable_is_failure():
+                raise
+            print(f"PostgreSQL unavailable, its wheel check skipped: {exc}")
+    print("installed wheel OK:", location.parent)
+
+
+if __name__ == "__main__":
+    main()
