@@ -186,7 +186,9 @@ def parse_export_document(document: object) -> ExportedSession:
             f"not an agent-sessions export: format is {document.get('format')!r}, "
             f"expected {EXPORT_FORMAT!r}"
         )
-    version = document.get("schema_version")
+    if "schema_version" not in document:
+        raise ImportIntegrityError("export document lacks the field schema_version")
+    version = document["schema_version"]
     if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise UnsupportedSchemaVersionError(version, SUPPORTED_SCHEMA_VERSIONS)
     missing = sorted(_DOCUMENT_FIELDS - document.keys())

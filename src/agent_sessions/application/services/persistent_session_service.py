@@ -92,7 +92,9 @@ class PersistentSessionService(SessionService):
                 ``postgresql+psycopg://user@host/db``.
             migrate: bring the database to the newest schema first. Without it a database that
                 is not exactly at the head revision raises ``SchemaMismatchError`` here.
-            **options: adapter options, such as ``pool_size`` or ``retry_attempts``.
+            **options: adapter options: ``retry_policy`` (a ``RetryPolicy``),
+                ``sqlite_busy_timeout_ms``, or ``sqlalchemy.create_engine`` options such as
+                ``pool_size``.
 
         """
         if _store_opener is None:  # the package root always registers one

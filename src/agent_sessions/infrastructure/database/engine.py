@@ -98,7 +98,14 @@ def create_database_engine(
 def _create(url: URL, options: dict[str, Any]) -> Engine:
     try:
         return create_engine(url, **options)
-    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
+    except (ArgumentError, TypeError) as exc:
+        if options and "argument" in str(exc).lower():
+            names = ", ".join(sorted(options))
+            raise InvalidInputError(
+                "options", f"{names}: not accepted by the database engine: {exc}"
+            ) from exc
+        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {exc}") from exc
+    except NoSuchModuleError as exc:
         raise InvalidInputError("url", f"cannot open {redact_url(url)}: {exc}") from exc
 
 

@@ -72,5 +72,5 @@ class SessionMessageModel(Base):
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(LONG_TEXT)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
-    token_count: Mapped[int | None] = mapped_column(Integer)
+    token_count: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("content", LONG_TEXT, nullable=False),
         sa.Column("metadata", JSON_DOCUMENT, nullable=False),
-        sa.Column("token_count", sa.Integer(), nullable=True),
+        sa.Column("token_count", sa.BigInteger(), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_session_messages")),
         sa.ForeignKeyConstraint(
