@@ -34,6 +34,10 @@ Feature: Database resilience and clear failures
       | this is not a url               | cannot be parsed               |
       | postgresql+psycopg2://u@h/db    | 'psycopg2' is not installed    |
 
+  Scenario: An engine option the database engine does not accept is refused by name
+    When I open a service with the misspelt option "retry_attempt" set to 3
+    Then opening is refused with InvalidInputError for "options" saying "retry_attempt"
+
   Scenario: A server that cannot be reached gives a DatabaseError without the password
     When I open a service on the URL "postgresql://operator:s3cret@127.0.0.1:1/sessions"
     Then opening fails with a DatabaseError that hides the password "s3cret"

@@ -50,3 +50,13 @@ Feature: Schema migrations
     When I open a service on the snapshot with migrate=True
     Then the snapshot's session of "snapshot-agent" still has its 3 messages in order
     And its token usage is still 11 prompt and 2 completion tokens
+
+  Scenario: Developers can run Alembic itself on the packaged scripts with migrations/alembic.ini
+    Given an empty database
+    When a developer runs "alembic -c migrations/alembic.ini -x url={database} upgrade head"
+    Then the database is at revision "0001_session_persistence"
+    And the live schema has no difference from the models
+
+  Scenario: Offline SQL generation is refused, since the migrations need a live connection
+    When a developer runs "alembic -c migrations/alembic.ini upgrade head --sql"
+    Then Alembic stops with an error saying "run online only"

@@ -166,6 +166,15 @@ def step_open_url(context, url):
         context.open_error = exc
 
 
+@when('I open a service with the misspelt option "{name}" set to {value:d}')
+def step_open_with_option(context, name, value):
+    context.open_error = None
+    try:
+        context.open_service(context.database_url, **{name: value})
+    except InvalidInputError as exc:
+        context.open_error = exc
+
+
 @then('opening is refused with InvalidInputError for "{argument}" saying "{reason}"')
 def step_refused(context, argument, reason):
     assert isinstance(context.open_error, InvalidInputError), repr(context.open_error)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import shlex
 import tempfile
 from pathlib import Path
 
+from alembic.config import main as alembic_main
 from behave import given, then, when
 from sqlalchemy import create_engine, inspect, text
 
@@ -153,3 +157,22 @@ def step_snapshot_messages(context, actor, count):
 def step_snapshot_tokens(context, prompt, completion):
     session = context.snapshot_session
     assert (session.prompt_tokens, session.completion_tokens) == (prompt, completion)
+
+
+@when('a developer runs "{command_line}"')
+def step_developer_runs_alembic(context, command_line):
+    url = getattr(context, "schema_url", "sqlite://")
+    arguments = shlex.split(command_line.replace("{database}", url))
+    assert arguments[0] == "alembic", arguments
+    context.alembic_error = None
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            alembic_main(argv=arguments[1:])
+        except RuntimeError as exc:
+            context.alembic_error = exc
+
+
+@then('Alembic stops with an error saying "{text_}"')
+def step_alembic_error(context, text_):
+    assert context.alembic_error is not None, "alembic did not stop"
+    assert text_ in str(context.alembic_error), str(context.alembic_error)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from agent_sessions.domain.errors import InvalidInputError
+from agent_sessions.infrastructure.database.types import dumps_exact_numbers
 
 __all__ = [
     "DEFAULT_SQLITE_BUSY_TIMEOUT_MS",
@@ -90,6 +91,8 @@ def create_database_engine(
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     engine_options.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() == "postgresql":
+        engine_options.setdefault("json_serializer", dumps_exact_numbers)
     if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return _create(parsed, engine_options)

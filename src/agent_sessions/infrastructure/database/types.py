@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSON_DOCUMENT", "LONG_TEXT", "UTCDateTime"]
+__all__ = ["JSON_DOCUMENT", "LONG_TEXT", "UTCDateTime", "dumps_exact_numbers"]
 
 JSON_DOCUMENT: TypeEngine[Any] = JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON everywhere, JSONB on PostgreSQL."""
@@ -53,3 +55,43 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def dumps_exact_numbers(value: Any) -> str:
+    """Serialise JSON so that PostgreSQL's JSONB gives every float back as a float.
+
+    JSONB keeps numbers as ``numeric`` and prints them without an exponent, so ``6.02e23``
+    would come back as the integer ``602000000000000000000000``. Writing each float in plain
+    decimal notation with a fractional part (``602000000000000000000000.0``) makes ``numeric``
+    keep the scale, and the value reads back as the same float. Everything else is standard
+    JSON. Used as the PostgreSQL engine's ``json_serializer``.
+    """
+    return "".join(_encode(value))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, float):
+        yield _plain_float(value)
+    elif isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield ("," if index else "") + json.dumps(str(key)) + ":"
+            yield from _encode(item)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _encode(item)
+        yield "]"
+    else:
+        yield json.dumps(value)
+
+
+def _plain_float(value: float) -> str:
+    text = repr(value)
+    if "e" not in text and "E" not in text:
+        return text if "." in text or "n" in text else f"{text}.0"
+    plain = format(Decimal(text), "f")
+    return plain if "." in plain else f"{plain}.0"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
+from agent_sessions.infrastructure.database.engine import create_database_engine
 from agent_sessions.infrastructure.database.models import Base
 
 config = context.config
@@ -26,15 +27,21 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Migrate on ``config.attributes['connection']``, or on ``sqlalchemy.url`` if none."""
+    """Migrate on the connection the library hands over, else on ``-x url=...``.
+
+    The second form serves developers running Alembic itself with ``migrations/alembic.ini``;
+    without ``-x url`` it falls back to the ini file's ``sqlalchemy.url``.
+    """
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
     if not url:
-        raise RuntimeError("no connection handed to env.py and no sqlalchemy.url configured")
-    engine = create_engine(url)
+        raise RuntimeError("no connection handed to env.py and no -x url=... given")
+    engine = create_database_engine(url)
     try:
         with engine.begin() as own_connection:
             _run(own_connection)
@@ -43,5 +50,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("agent-sessions migrations run online only")
+    raise RuntimeError(
+        "agent-sessions migrations run online only: they need a live connection, not --sql"
+    )
 run_migrations_online()

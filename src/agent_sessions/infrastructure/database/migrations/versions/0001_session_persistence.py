@@ -78,8 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_session_messages_session_id_sequence"), table_name="session_messages")
+    # Dropping a table drops its indexes; on MariaDB/MySQL the unique index cannot be dropped
+    # on its own while the foreign key uses it.
     op.drop_table("session_messages")
-    op.drop_index(op.f("ix_sessions_created_at"), table_name="sessions")
-    op.drop_index(op.f("ix_sessions_actor_name"), table_name="sessions")
     op.drop_table("sessions")

@@ -1,0 +1,1 @@
+"""ASV benchmarks of agent-sessions: session records and message history, per backend."""

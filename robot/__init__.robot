@@ -1,0 +1,9 @@
+*** Settings ***
+Documentation       Integration suites of agent-sessions against a real PostgreSQL database.
+...                 The set-up provisions a throwaway database, migrated to head; the teardown
+...                 drops it.
+
+Resource            session_persistence.resource
+
+Suite Setup         Open Session Store
+Suite Teardown      Close Session Store

@@ -1,0 +1,267 @@
+"""Robot Framework keyword library: a thin layer over the public agent-sessions API.
+
+One instance (GLOBAL scope) is shared by every suite of the run: ``__init__.robot`` opens the
+store on a fresh PostgreSQL database in its suite set-up and drops it in its teardown.
+Keywords return values, or raise ``AssertionError`` with a message that says what differed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from robot.api.exceptions import SkipExecution
+
+from agent_sessions import (
+    ImportIntegrityError,
+    PersistentSessionService,
+    SchemaMismatchError,
+    Session,
+    SessionMessage,
+    SessionNotFoundError,
+)
+from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+
+__all__ = ["SessionPersistenceLibrary"]
+
+BACKEND = "postgresql"
+
+
+class SessionPersistenceLibrary:
+    """Keywords over ``PersistentSessionService`` on a throwaway PostgreSQL database."""
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+
+    def __init__(self) -> None:
+        self._databases = contextlib.ExitStack()
+        self._url: str | None = None
+        self._service: PersistentSessionService | None = None
+
+    # -- store life cycle ----------------------------------------------------------------
+
+    def open_session_store(self) -> str:
+        """Provision a fresh PostgreSQL database, migrate it, open the service; return the URL."""
+        self._url = self._provision()
+        self._service = PersistentSessionService.from_url(self._url, migrate=True)
+        return self._url
+
+    def close_session_store(self) -> None:
+        """Close the service and drop its database."""
+        try:
+            if self._service is not None:
+                self._service.close()
+        finally:
+            self._service = None
+            self._url = None
+            self._databases.close()
+
+    def reopen_session_store(self) -> None:
+        """Close the service and open a new one on the same database, without migrating."""
+        url = self._require_url()
+        self.service.close()
+        self._service = PersistentSessionService.from_url(url)
+
+    def open_unmigrated_database_should_fail(self) -> str:
+        """Open an empty database without ``migrate``; return the SchemaMismatchError message."""
+        with contextlib.ExitStack() as stack:
+            url = self._provision(stack)
+            try:
+                service = PersistentSessionService.from_url(url)
+            except SchemaMismatchError as error:
+                return str(error)
+            service.close()
+        raise AssertionError("opening an un-migrated database did not raise SchemaMismatchError")
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(self, actor_name: str, title: str | None = None) -> str:
+        """Create a session and return its id."""
+        return self.service.create(actor_name, title=title).id
+
+    def get_session(self, session_id: str) -> Session:
+        """Return the stored session."""
+        return self.service.get(session_id)
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete the session (and, by contract, its messages)."""
+        self.service.delete(session_id)
+
+    def count_sessions(self) -> int:
+        """Return how many sessions the store holds."""
+        total, page = 0, 1000
+        while True:
+            found = len(self.service.list(limit=page, offset=total))
+            total += found
+            if found < page:
+                return total
+
+    def session_should_not_exist(self, session_id: str) -> None:
+        """Fail unless both the session and its messages are reported as absent."""
+        for name, read in (
+            ("get", self.service.get),
+            ("get_messages", self.service.get_messages),
+        ):
+            try:
+                read(session_id)
+            except SessionNotFoundError:
+                continue
+            raise AssertionError(f"{name}({session_id!r}) still finds the session")
+
+    # -- messages --------------------------------------------------------------------------
+
+    def append_message(
+        self, session_id: str, role: str, content: str, token_count: int | None = None
+    ) -> SessionMessage:
+        """Append a message and return it."""
+        return self.service.append_message(session_id, role, content, token_count=token_count)
+
+    def get_messages(self, session_id: str) -> list[SessionMessage]:
+        """Return the session's messages in ascending sequence."""
+        return self.service.get_messages(session_id)
+
+    def message_contents_should_be(self, session_id: str, *expected: str) -> None:
+        """Fail unless the session's messages hold exactly ``expected``, in that order."""
+        actual = [message.content for message in self.service.get_messages(session_id)]
+        if actual != list(expected):
+            raise AssertionError(f"message contents are {actual}, expected {list(expected)}")
+
+    def append_messages_concurrently(self, session_id: str, threads: int, per_thread: int) -> None:
+        """Append ``threads`` x ``per_thread`` messages from ``threads`` threads at once."""
+
+        def worker(thread: int) -> None:
+            for index in range(per_thread):
+                self.service.append_message(session_id, "user", f"thread {thread} message {index}")
+
+        self._run_in_threads(worker, threads)
+
+    def message_sequences_should_be_contiguous(self, session_id: str, expected_count: int) -> None:
+        """Fail unless the sequences are exactly 1..N, in order, and match ``message_count``."""
+        sequences = [message.sequence for message in self.service.get_messages(session_id)]
+        expected = list(range(1, expected_count + 1))
+        if sequences != expected:
+            duplicates = sorted({s for s in sequences if sequences.count(s) > 1})
+            missing = sorted(set(expected) - set(sequences))
+            raise AssertionError(
+                f"sequences are not 1..{expected_count}: got {len(sequences)} messages, "
+                f"duplicates {duplicates}, missing {missing}"
+            )
+        count = self.service.get(session_id).message_count
+        if count != expected_count:
+            raise AssertionError(f"message_count is {count}, expected {expected_count}")
+
+    # -- export / import -------------------------------------------------------------------
+
+    def export_session(self, session_id: str) -> dict[str, Any]:
+        """Return the session's export document."""
+        document = self.service.export_session(session_id)
+        json.dumps(document)  # the contract: JSON-serialisable
+        return document
+
+    def export_checksum_should_be_valid(self, document: dict[str, Any]) -> None:
+        """Recompute ``sha256:`` over the canonical JSON of every other field and compare."""
+        body = {key: value for key, value in document.items() if key != "checksum"}
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        computed = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        if document.get("checksum") != computed:
+            raise AssertionError(f"checksum is {document.get('checksum')}, computed {computed}")
+
+    def import_session(self, document: dict[str, Any]) -> str:
+        """Import an export document and return the new session id."""
+        return self.service.import_session(document).id
+
+    def tamper_with_export(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Return a copy of ``document`` whose last message content was changed (checksum kept)."""
+        tampered = copy.deepcopy(document)
+        tampered["messages"][-1]["content"] += " (edited)"
+        return tampered
+
+    def import_should_be_rejected(self, document: dict[str, Any]) -> str:
+        """Import ``document`` expecting ImportIntegrityError; return its message."""
+        try:
+            imported = self.service.import_session(document)
+        except ImportIntegrityError as error:
+            return str(error)
+        raise AssertionError(f"the document was imported as session {imported.id}")
+
+    def imported_session_should_match_export(
+        self, session_id: str, document: dict[str, Any]
+    ) -> None:
+        """Fail unless the stored session has fresh ids but the exported content."""
+        imported = self.service.export_session(session_id)
+        original_ids = {document["session"]["id"], *(m["id"] for m in document["messages"])}
+        new_ids = {imported["session"]["id"], *(m["id"] for m in imported["messages"])}
+        if original_ids & new_ids:
+            raise AssertionError(f"the import reused ids {sorted(original_ids & new_ids)}")
+        for part in ("session", "messages"):
+            expected, actual = _without_ids(document[part]), _without_ids(imported[part])
+            if expected != actual:
+                raise AssertionError(f"imported {part} differ:\n{actual}\n!=\n{expected}")
+
+    # -- token usage -----------------------------------------------------------------------
+
+    def add_token_usage(
+        self, session_id: str, prompt_tokens: int = 0, completion_tokens: int = 0
+    ) -> Session:
+        """Add token usage and return the updated session."""
+        return self.service.update_token_usage(
+            session_id, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+
+    def add_token_usage_concurrently(
+        self,
+        session_id: str,
+        threads: int,
+        updates_per_thread: int,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+    ) -> None:
+        """Add the same usage ``updates_per_thread`` times from each of ``threads`` threads."""
+
+        def worker(_thread: int) -> None:
+            for _ in range(updates_per_thread):
+                self.add_token_usage(session_id, prompt_tokens, completion_tokens)
+
+        self._run_in_threads(worker, threads)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @property
+    def service(self) -> PersistentSessionService:
+        if self._service is None:
+            raise AssertionError("the session store is not open; run 'Open Session Store' first")
+        return self._service
+
+    def _require_url(self) -> str:
+        if self._url is None:
+            raise AssertionError("the session store is not open; run 'Open Session Store' first")
+        return self._url
+
+    def _provision(self, stack: contextlib.ExitStack | None = None) -> str:
+        try:
+            return (stack or self._databases).enter_context(provision_database(BACKEND))
+        except BackendUnavailable as error:
+            if unavailable_is_failure():
+                raise
+            raise SkipExecution(f"PostgreSQL is not available: {error}") from error
+
+    @staticmethod
+    def _run_in_threads(worker: Any, threads: int) -> None:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(worker, thread) for thread in range(threads)]
+        errors = [future.exception() for future in futures if future.exception() is not None]
+        if errors:
+            raise AssertionError(f"{len(errors)} of {threads} threads failed: {errors[0]!r}")
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_without_ids(item) for item in value]
+    return {key: item for key, item in value.items() if key != "id"}
+
+
+# Robot imports a library given by path through the class named like its module.
+helper_session_persistence = SessionPersistenceLibrary
