@@ -19,6 +19,29 @@ Feature: Command line
     Then the output is exactly "0001_session_persistence"
     When I run "agent-sessions --url {database} db check"
     Then the output shows "the schema matches"
+    When I run "agent-sessions --url {database} db upgrade"
+    Then the output shows "is already at revision 0001_session_persistence"
+
+  Scenario: Checking a database whose schema drifted from the models names the difference
+    Given a fresh database for the command line
+    And I run "agent-sessions --url {database} db upgrade"
+    And the index "ix_sessions_actor_name" was dropped behind the library's back
+    When I run "agent-sessions --url {database} db check"
+    Then the command fails with one error line saying "add_index sessions.ix_sessions_actor_name"
+
+  Scenario: Listing an empty database says so
+    When I run "agent-sessions --url {database} sessions list"
+    Then the output is exactly "no sessions"
+
+  Scenario: Importing an export document from standard input
+    Given the session "piped" with 2 messages
+    And its export document is on standard input
+    When I run "agent-sessions --url {database} sessions import -"
+    Then the output shows "(2 messages) for actor piped"
+
+  Scenario: A database server that cannot be reached gives one line without the password
+    When I run "agent-sessions --url postgresql://operator:s3cret@127.0.0.1:1/x db current"
+    Then the command fails with one error line saying "operator:***@127.0.0.1:1/x"
 
   Scenario: Checking a database that was never migrated fails and says how to fix it
     Given a fresh database for the command line
@@ -72,6 +95,7 @@ Feature: Command line
       | sessions show not-a-ulid       | nothing               | invalid session_id            |
       | sessions import {file}         | a tampered export     | checksum mismatch             |
       | sessions import {file}         | text that is not JSON | is not valid JSON             |
+      | sessions import {file}         | bytes that are not UTF-8 | is not UTF-8 text          |
       | sessions import missing.json   | nothing               | cannot read missing.json      |
       | sessions list --limit 0        | nothing               | invalid limit                 |
       | sessions export {session} -o / | nothing               | cannot write /                |
@@ -87,6 +111,10 @@ Feature: Command line
   Scenario: An unsupported database URL is refused with a clear line
     When I run "agent-sessions --url oracle://scott@db/orcl sessions list"
     Then the command fails with one error line saying "backend 'oracle' is not supported"
+
+  Scenario: "python -m agent_sessions" is the same command
+    When I run "python -m agent_sessions --url {database} db current"
+    Then the output is exactly "0001_session_persistence"
 
   Scenario: A malformed command line exits with status 2 and a usage message
     When I run "agent-sessions sessions frobnicate"

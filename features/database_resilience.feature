@@ -33,6 +33,22 @@ Feature: Database resilience and clear failures
       | oracle://scott@db/orcl          | backend 'oracle' is not supported |
       | this is not a url               | cannot be parsed               |
       | postgresql+psycopg2://u@h/db    | 'psycopg2' is not installed    |
+      | sqlite+nosuchdriver:///x.db     | Can't load plugin              |
+
+  Scenario: A URL that is not a string is refused before anything else happens
+    When I open a service on a URL given as the number 5432
+    Then opening is refused with InvalidInputError for "url" saying "must be a string, got int"
+
+  Scenario Outline: An impossible retry policy is refused, naming the setting
+    When I make a retry policy with <setting> set to <value>
+    Then it is refused with InvalidInputError for "<setting>" saying "<reason>"
+
+    Examples:
+      | setting       | value | reason                 |
+      | attempts      | 0     | must be at least 1     |
+      | attempts      | 2.5   | must be an integer     |
+      | total_seconds | -1    | must be a number of seconds |
+      | max_wait      | True  | must be a number of seconds |
 
   Scenario: An engine option the database engine does not accept is refused by name
     When I open a service with the misspelt option "retry_attempt" set to 3

@@ -353,6 +353,7 @@ Feature: Session persistence
       | a text instead of a document                                      |
       | its export document without the checksum field                    |
       | its export document without the messages field                    |
+      | its export document without the schema_version field              |
       | its export document with an unknown format                        |
       | its export document with an extra field                           |
       | its export document with a message lacking its role, re-signed    |

@@ -6,11 +6,15 @@ import contextlib
 import io
 import json
 import os
+import runpy
 import shlex
+import sys
 import tempfile
 from pathlib import Path
 
 from behave import given, then, when
+from sqlalchemy import Column, Index, MetaData, String, Table, create_engine
+from sqlalchemy.schema import DropIndex
 
 from agent_sessions.domain.export_format import compute_checksum
 from agent_sessions.infrastructure.cli import main
@@ -36,11 +40,19 @@ def _scratch_file(context):
 
 def _run(context, command_line):
     arguments = shlex.split(_substitute(context, command_line))
-    assert arguments[0] == "agent-sessions", arguments
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            context.cli_status = main(arguments[1:])
+            if arguments[:3] == ["python", "-m", "agent_sessions"]:
+                previous_argv = sys.argv
+                sys.argv = ["agent_sessions", *arguments[3:]]
+                try:
+                    runpy.run_module("agent_sessions", run_name="__main__", alter_sys=True)
+                finally:
+                    sys.argv = previous_argv
+            else:
+                assert arguments[0] == "agent-sessions", arguments
+                context.cli_status = main(arguments[1:])
         except SystemExit as exc:
             context.cli_status = exc.code
     context.cli_stdout, context.cli_stderr = stdout.getvalue(), stderr.getvalue()
@@ -98,8 +110,31 @@ def step_file_holding(context, content):
         path.write_text(json.dumps(document), encoding="utf-8")
     elif content == "text that is not JSON":
         path.write_text("this is not { json", encoding="utf-8")
+    elif content == "bytes that are not UTF-8":
+        path.write_bytes(b'{"format": "\xff\xfe"}')
 
 
+@given("its export document is on standard input")
+def step_export_on_stdin(context):
+    document = context.service.export_session(context.cli_session_id)
+    previous = sys.stdin
+    sys.stdin = io.StringIO(json.dumps(document))
+    context.scenario_stack.callback(setattr, sys, "stdin", previous)
+
+
+@given('the index "{index}" was dropped behind the library\'s back')
+def step_drop_index(context, index):
+    engine = create_engine(context.cli_url)
+    try:
+        with engine.begin() as connection:
+            # A throw-away Table, so that the models' metadata is not touched.
+            sessions = Table("sessions", MetaData(), Column("actor_name", String))
+            connection.execute(DropIndex(Index(index, sessions.c.actor_name)))
+    finally:
+        engine.dispose()
+
+
+@given('I run "{command_line}"')
 @when('I run "{command_line}"')
 def step_run(context, command_line):
     _run(context, command_line)

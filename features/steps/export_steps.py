@@ -162,6 +162,9 @@ _MALFORMED: dict[str, Callable[[dict[str, Any]], Any]] = {
     "a list instead of a document": lambda d: [d],
     "a text instead of a document": lambda d: json.dumps(d),
     "its export document without the checksum field": _set(lambda d: d.pop("checksum")),
+    "its export document without the schema_version field": lambda d: _resign(
+        _set(lambda d: d.pop("schema_version"))(d)
+    ),
     "its export document without the messages field": lambda d: _resign(
         _set(lambda d: d.pop("messages"))(d)
     ),

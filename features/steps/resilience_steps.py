@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import sqlite3
 import threading
@@ -173,6 +174,31 @@ def step_open_with_option(context, name, value):
         context.open_service(context.database_url, **{name: value})
     except InvalidInputError as exc:
         context.open_error = exc
+
+
+@when("I open a service on a URL given as the number {number:d}")
+def step_open_number(context, number):
+    context.open_error = None
+    try:
+        context.open_service(number)
+    except InvalidInputError as exc:
+        context.open_error = exc
+
+
+@when("I make a retry policy with {setting} set to {value}")
+def step_make_policy(context, setting, value):
+    context.policy_error = None
+    try:
+        RetryPolicy(**{setting: ast.literal_eval(value)})
+    except InvalidInputError as exc:
+        context.policy_error = exc
+
+
+@then('it is refused with InvalidInputError for "{setting}" saying "{reason}"')
+def step_policy_refused(context, setting, reason):
+    assert context.policy_error is not None, "the policy was accepted"
+    assert context.policy_error.argument == setting, context.policy_error.argument
+    assert reason in str(context.policy_error), str(context.policy_error)
 
 
 @then('opening is refused with InvalidInputError for "{argument}" saying "{reason}"')

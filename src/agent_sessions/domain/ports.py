@@ -11,7 +11,6 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
@@ -156,14 +155,3 @@ class SessionStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release every connection; the store cannot be used afterwards."""
-
-    def __enter__(self) -> SessionStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

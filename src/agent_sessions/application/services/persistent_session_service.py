@@ -97,14 +97,8 @@ class PersistentSessionService(SessionService):
                 ``pool_size``.
 
         """
-        if _store_opener is None:  # the package root always registers one
-            raise RuntimeError("no store opener registered; import agent_sessions first")
+        assert _store_opener is not None, "importing agent_sessions registers the opener"
         return cls(_store_opener(url, migrate=migrate, **options))
-
-    @property
-    def store(self) -> SessionStore:
-        """The store this service writes to."""
-        return self._store
 
     def close(self) -> None:
         """Dispose of the store's connections."""

@@ -166,9 +166,17 @@ def _db_check(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
 
 
 def _describe_difference(item: Any) -> str:
-    if isinstance(item, tuple) and item:
-        return " ".join(str(part) for part in item[:3] if not hasattr(part, "columns"))
-    return str(item)
+    """Render one of Alembic's autogenerate differences as ``action table.name``."""
+    if isinstance(item, list):  # column modifications come grouped
+        return "; ".join(_describe_difference(part) for part in item)
+    action, *details = item
+    if action.startswith("modify_"):
+        _schema, table, column, _info, old, new = details
+        return f"{action} {table}.{column} ({old} -> {new})"
+    target = details[-1]
+    table = getattr(getattr(target, "table", None), "name", None)
+    name = getattr(target, "name", None) or str(target)
+    return f"{action} {table}.{name}" if table and table != name else f"{action} {name}"
 
 
 def _open(url: str, *, migrate: bool = False) -> PersistentSessionService:

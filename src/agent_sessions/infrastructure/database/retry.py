@@ -25,6 +25,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from agent_sessions.domain.errors import InvalidInputError
+
 __all__ = ["RetryPolicy", "database_retry", "is_transient_error", "run_with_retry"]
 
 logger = logging.getLogger("agent_sessions.retry")
@@ -56,10 +58,14 @@ class RetryPolicy:
     max_wait: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise InvalidInputError("attempts", f"must be an integer, got {self.attempts!r}")
         if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
-        if self.total_seconds < 0 or self.initial_wait < 0 or self.max_wait < 0:
-            raise ValueError("RetryPolicy times must not be negative")
+            raise InvalidInputError("attempts", f"must be at least 1, got {self.attempts}")
+        for name in ("total_seconds", "initial_wait", "max_wait"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise InvalidInputError(name, f"must be a number of seconds >= 0, got {value!r}")
 
 
 DEFAULT_POLICY = RetryPolicy()

@@ -46,16 +46,6 @@ class SqlAlchemySessionStore(ports.SessionStore):
         self._engine = engine
         self._retry_policy = retry_policy
 
-    @property
-    def engine(self) -> Engine:
-        """The engine transactions run on."""
-        return self._engine
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """The retry policy of every transaction."""
-        return self._retry_policy
-
     def transaction(self, work: Callable[[ports.UnitOfWork], T], *, writes: bool) -> T:
         """Run ``work`` in one transaction, commit, and retry it whole on transient errors."""
 
