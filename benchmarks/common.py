@@ -31,7 +31,7 @@ __all__ = [
     "message_text",
 ]
 
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "postgresql", "mariadb"]
 SIZES = [10, 200]
 SEED = 20240611
 ROLES = ("user", "assistant")

@@ -1,5 +1,6 @@
 *** Settings ***
-Documentation       Integration suites of agent-sessions against a real PostgreSQL database.
+Documentation       Integration suites of agent-sessions against a real database of the backend
+...                 given by ``--variable BACKEND:sqlite|postgresql|mariadb`` (default postgresql).
 ...                 The set-up provisions a throwaway database, migrated to head; the teardown
 ...                 drops it.
 

@@ -1,7 +1,8 @@
 """Robot Framework keyword library: a thin layer over the public agent-sessions API.
 
 One instance (GLOBAL scope) is shared by every suite of the run: ``__init__.robot`` opens the
-store on a fresh PostgreSQL database in its suite set-up and drops it in its teardown.
+store on a fresh database of the run's backend (``${BACKEND}``: sqlite, postgresql or
+mariadb) in its suite set-up and drops it in its teardown.
 Keywords return values, or raise ``AssertionError`` with a message that says what differed.
 """
 
@@ -28,15 +29,14 @@ from testsupport.databases import BackendUnavailable, provision_database, unavai
 
 __all__ = ["SessionPersistenceLibrary"]
 
-BACKEND = "postgresql"
-
 
 class SessionPersistenceLibrary:
-    """Keywords over ``PersistentSessionService`` on a throwaway PostgreSQL database."""
+    """Keywords over ``PersistentSessionService`` on a throwaway database of one backend."""
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "postgresql") -> None:
+        self._backend = backend
         self._databases = contextlib.ExitStack()
         self._url: str | None = None
         self._service: PersistentSessionService | None = None
@@ -44,7 +44,7 @@ class SessionPersistenceLibrary:
     # -- store life cycle ----------------------------------------------------------------
 
     def open_session_store(self) -> str:
-        """Provision a fresh PostgreSQL database, migrate it, open the service; return the URL."""
+        """Provision a fresh database, migrate it, open the service; return the URL."""
         self._url = self._provision()
         self._service = PersistentSessionService.from_url(self._url, migrate=True)
         return self._url
@@ -242,11 +242,11 @@ class SessionPersistenceLibrary:
 
     def _provision(self, stack: contextlib.ExitStack | None = None) -> str:
         try:
-            return (stack or self._databases).enter_context(provision_database(BACKEND))
+            return (stack or self._databases).enter_context(provision_database(self._backend))
         except BackendUnavailable as error:
             if unavailable_is_failure():
                 raise
-            raise SkipExecution(f"PostgreSQL is not available: {error}") from error
+            raise SkipExecution(f"{self._backend} is not available: {error}") from error
 
     @staticmethod
     def _run_in_threads(worker: Any, threads: int) -> None:

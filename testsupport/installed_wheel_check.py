@@ -44,13 +44,14 @@ def main() -> None:
             raise SystemExit(f"demo did not record its conversation:\n{demo}")
         print("demo recorded its conversation in", folder / "agent_sessions.db")
         _check(folder, f"sqlite:///{folder / 'fresh.db'}")
-        try:
-            with provision_database("postgresql") as url:
-                _check(folder, url)
-        except BackendUnavailable as exc:
-            if unavailable_is_failure():
-                raise
-            print(f"PostgreSQL unavailable, its wheel check skipped: {exc}")
+        for backend in ("postgresql", "mariadb"):
+            try:
+                with provision_database(backend) as url:
+                    _check(folder, url)
+            except BackendUnavailable as exc:
+                if unavailable_is_failure():
+                    raise
+                print(f"{backend} unavailable, its wheel check skipped: {exc}")
     print("installed wheel OK:", location.parent)
 
 

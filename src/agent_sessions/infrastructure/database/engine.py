@@ -93,8 +93,11 @@ def create_database_engine(
     engine_options.setdefault("pool_pre_ping", True)
     if parsed.get_backend_name() == "postgresql":
         engine_options.setdefault("json_serializer", dumps_exact_numbers)
-    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
-        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        # Servers close idle connections after wait_timeout (8 hours by default).
+        engine_options.setdefault("pool_recycle", 3600)
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return _create(parsed, engine_options)
 
 

@@ -14,7 +14,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agent_sessions.infrastructure.database.types import JSON_DOCUMENT, LONG_TEXT, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "Base", "SessionMessageModel", "SessionModel"]
+__all__ = [
+    "MYSQL_TABLE_OPTIONS",
+    "NAMING_CONVENTION",
+    "Base",
+    "SessionMessageModel",
+    "SessionModel",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -24,6 +30,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 """Stable names for every constraint and index, on every dialect."""
+
+MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+"""MariaDB/MySQL: InnoDB and 4-byte UTF-8 whatever the database's default. The migration also
+gives the tables a binary NO PAD collation (``utf8mb4_nopad_bin`` on MariaDB,
+``utf8mb4_0900_bin`` on MySQL 8), so that comparisons are exact as on the other backends."""
 
 
 class Base(DeclarativeBase):
@@ -41,6 +52,7 @@ class SessionModel(Base):
             "prompt_tokens >= 0 AND completion_tokens >= 0 AND message_count >= 0",
             name="counters_non_negative",
         ),
+        MYSQL_TABLE_OPTIONS,
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
@@ -62,6 +74,7 @@ class SessionMessageModel(Base):
         Index("ix_session_messages_session_id_sequence", "session_id", "sequence", unique=True),
         CheckConstraint("sequence >= 1", name="sequence_positive"),
         CheckConstraint("role IN ('system', 'user', 'assistant', 'tool')", name="role_known"),
+        MYSQL_TABLE_OPTIONS,
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)

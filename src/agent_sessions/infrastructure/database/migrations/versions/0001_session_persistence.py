@@ -26,6 +26,21 @@ LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
+def _mysql_table_options() -> dict[str, str]:
+    """InnoDB and utf8mb4 whatever the database's default, with a binary NO PAD collation.
+
+    Binary and NO PAD make comparisons exact, as on SQLite and PostgreSQL: case-sensitive,
+    accent-sensitive, and ``'a '`` differs from ``'a'``. MariaDB calls that collation
+    ``utf8mb4_nopad_bin``, MySQL 8 ``utf8mb4_0900_bin``. Ignored by the other dialects.
+    """
+    mariadb = getattr(op.get_bind().dialect, "is_mariadb", False)
+    return {
+        "mysql_engine": "InnoDB",
+        "mysql_charset": "utf8mb4",
+        "mysql_collate": "utf8mb4_nopad_bin" if mariadb else "utf8mb4_0900_bin",
+    }
+
+
 def upgrade() -> None:
     op.create_table(
         "sessions",
@@ -43,6 +58,7 @@ def upgrade() -> None:
             "prompt_tokens >= 0 AND completion_tokens >= 0 AND message_count >= 0",
             name=op.f("ck_sessions_counters_non_negative"),
         ),
+        **_mysql_table_options(),
     )
     op.create_index(op.f("ix_sessions_actor_name"), "sessions", ["actor_name"])
     op.create_index(op.f("ix_sessions_created_at"), "sessions", ["created_at"])
@@ -68,6 +84,7 @@ def upgrade() -> None:
             "role IN ('system', 'user', 'assistant', 'tool')",
             name=op.f("ck_session_messages_role_known"),
         ),
+        **_mysql_table_options(),
     )
     op.create_index(
         op.f("ix_session_messages_session_id_sequence"),

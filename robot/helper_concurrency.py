@@ -1,0 +1,164 @@
+"""Robot Framework keyword library of the cross-process concurrency suite.
+
+It opens a throwaway database of the run's backend, starts OS processes that write to it at
+the same moment (``python -m testsupport.workload``), waits for them, and checks the result
+through the public API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from robot.api.exceptions import SkipExecution
+
+from agent_sessions import PersistentSessionService, Session
+from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+
+__all__ = ["ConcurrencyLibrary"]
+
+ROOT = Path(__file__).resolve().parent.parent
+START_DELAY_SECONDS = 3.0
+PROCESS_TIMEOUT_SECONDS = 300
+
+
+class ConcurrencyLibrary:
+    """Keywords that run writers in several OS processes against one database."""
+
+    ROBOT_LIBRARY_SCOPE = "SUITE"
+
+    def __init__(self, backend: str = "postgresql") -> None:
+        self._backend = backend
+        self._stack = contextlib.ExitStack()
+        self._url: str | None = None
+        self._service: PersistentSessionService | None = None
+
+    def open_concurrency_store(self) -> str:
+        """Provision a fresh database of the backend, migrate it and open a service on it."""
+        try:
+            self._url = self._stack.enter_context(provision_database(self._backend))
+        except BackendUnavailable as error:
+            if unavailable_is_failure():
+                raise
+            raise SkipExecution(f"{self._backend} is not available: {error}") from error
+        self._service = PersistentSessionService.from_url(self._url, migrate=True)
+        self._stack.callback(self._service.close)
+        return self._url
+
+    def close_concurrency_store(self) -> None:
+        """Close the service and drop the database."""
+        self._stack.close()
+
+    @property
+    def _store(self) -> PersistentSessionService:
+        if self._service is None:
+            raise AssertionError("run 'Open Concurrency Store' first")
+        return self._service
+
+    def create_shared_session(self, actor: str = "concurrency") -> str:
+        """Create a session and return its id."""
+        return self._store.create(actor).id
+
+    def create_sessions(self, count: int, actor: str = "spread") -> list[str]:
+        """Create ``count`` sessions and return their ids."""
+        return [self._store.create(f"{actor}-{number}").id for number in range(int(count))]
+
+    def run_writer_processes(self, *workloads: str) -> None:
+        """Start one OS process per workload, all writing at the same moment, and wait for all.
+
+        Each workload is ``KIND COUNT SESSION_ID...`` (see ``testsupport.workload``); a
+        workload string may be repeated to start several processes of that kind. Fails if any
+        process fails.
+        """
+        assert self._url is not None
+        start_at = f"{time.time() + START_DELAY_SECONDS:.3f}"
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+        processes = []
+        for workload in workloads:
+            kind, count, *session_ids = workload.split()
+            command = [
+                sys.executable,
+                "-m",
+                "testsupport.workload",
+                kind,
+                self._url,
+                start_at,
+                count,
+                *session_ids,
+            ]
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        failures = []
+        for workload, process in zip(workloads, processes, strict=True):
+            stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
+            if process.returncode != 0:
+                failures.append(f"{workload.split()[0]} exited {process.returncode}: {stderr}")
+            else:
+                print(stdout.strip())
+        if failures:
+            listed = "\n".join(failures)
+            raise AssertionError(f"{len(failures)} writer process(es) failed:\n{listed}")
+
+    def sequences_should_be_exactly(self, session_id: str, count: int) -> None:
+        """The session's messages have the sequences 1..count: no gap, no duplicate."""
+        sequences = [message.sequence for message in self._store.get_messages(session_id)]
+        expected = list(range(1, int(count) + 1))
+        if sequences != expected:
+            duplicates = len(sequences) - len(set(sequences))
+            missing = sorted(set(expected) - set(sequences))[:10]
+            raise AssertionError(
+                f"session {session_id}: {len(sequences)} messages, {duplicates} duplicate "
+                f"sequence(s), first missing {missing}"
+            )
+
+    def session_counters_should_be(
+        self, session_id: str, message_count: int, prompt_tokens: int, completion_tokens: int
+    ) -> Session:
+        """The session's message_count and token totals are exactly these."""
+        session = self._store.get(session_id)
+        found = (session.message_count, session.prompt_tokens, session.completion_tokens)
+        expected = (int(message_count), int(prompt_tokens), int(completion_tokens))
+        if found != expected:
+            raise AssertionError(
+                f"(message_count, prompt_tokens, completion_tokens) is {found}, expected {expected}"
+            )
+        return session
+
+    def updated_at_should_not_precede_the_last_message(self, session_id: str) -> None:
+        """The session's updated_at is the last message's created_at or later."""
+        session = self._store.get(session_id)
+        last = self._store.recent_messages(session_id, 1)[0]
+        if session.updated_at < last.created_at:
+            raise AssertionError(
+                f"updated_at {session.updated_at} precedes the last message's {last.created_at}"
+            )
+
+    def message_times_should_never_go_backwards(self, session_id: str) -> None:
+        """created_at never decreases along the sequence."""
+        times = [message.created_at for message in self._store.get_messages(session_id)]
+        for earlier, later in itertools.pairwise(times):
+            if later < earlier:
+                raise AssertionError(f"created_at goes back from {earlier} to {later}")
+
+    def every_session_should_have_exactly(self, session_ids: list[str], count: int) -> None:
+        """Each session holds ``count`` messages with sequences 1..count and that message_count."""
+        for session_id in session_ids:
+            self.sequences_should_be_exactly(session_id, count)
+            if self._store.get(session_id).message_count != int(count):
+                raise AssertionError(f"session {session_id} has a wrong message_count")
+
+
+helper_concurrency = ConcurrencyLibrary

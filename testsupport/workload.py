@@ -1,0 +1,60 @@
+"""A worker process of the concurrency suite: ``python -m testsupport.workload KIND ...``.
+
+Kinds:
+    append URL START_AT COUNT SESSION_ID
+        append COUNT messages to one session.
+    tokens URL START_AT COUNT SESSION_ID
+        add 1 prompt and 2 completion tokens COUNT times.
+    spread URL START_AT ROUNDS SESSION_ID [SESSION_ID ...]
+        append one message to each session, in a shuffled order, ROUNDS times.
+
+Every worker opens its own service (its own connection pool), then waits until the wall-clock
+time START_AT so that all workers start their writes together. It prints how many writes it
+made and exits 0, or prints the error and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+
+from agent_sessions import PersistentSessionService
+
+
+def _wait_until(start_at: float) -> None:
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def main(argv: list[str]) -> int:
+    kind, url, start_at, count, *session_ids = argv
+    writes = 0
+    with PersistentSessionService.from_url(url) as service:
+        _wait_until(float(start_at))
+        if kind == "append":
+            for number in range(int(count)):
+                service.append_message(session_ids[0], "user", f"pid {os.getpid()} #{number}")
+                writes += 1
+        elif kind == "tokens":
+            for _ in range(int(count)):
+                service.update_token_usage(session_ids[0], prompt_tokens=1, completion_tokens=2)
+                writes += 1
+        elif kind == "spread":
+            shuffler = random.Random(os.getpid())
+            for round_number in range(int(count)):
+                order = list(session_ids)
+                shuffler.shuffle(order)
+                for session_id in order:
+                    service.append_message(session_id, "assistant", f"round {round_number}")
+                    writes += 1
+        else:
+            raise SystemExit(f"unknown workload kind {kind!r}")
+    print(f"{kind}: {writes} writes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
