@@ -11,6 +11,7 @@ never rewrite this released revision.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,7 +27,7 @@ LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
-def _mysql_table_options() -> dict[str, str]:
+def _mysql_table_options() -> dict[str, Any]:
     """InnoDB and utf8mb4 whatever the database's default, with a binary NO PAD collation.
 
     Binary and NO PAD make comparisons exact, as on SQLite and PostgreSQL: case-sensitive,
