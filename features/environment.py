@@ -15,10 +15,10 @@ from typing import Any
 
 from behave.model import Feature, Scenario
 from behave.runner import Context
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from agent_sessions import PersistentSessionService
-from agent_sessions.infrastructure.database import upgrade
+from agent_sessions.infrastructure.database import create_database_engine, upgrade
 from testsupport.databases import (
     BACKENDS,
     BackendUnavailable,
@@ -29,7 +29,7 @@ from testsupport.databases import (
 
 def _run_database(context: Context) -> str:
     url = context.run_stack.enter_context(provision_database(context.backend))
-    engine = create_engine(url)
+    engine = create_database_engine(url)
     try:
         upgrade(engine)
     finally:
@@ -38,7 +38,7 @@ def _run_database(context: Context) -> str:
 
 
 def _empty_tables(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_database_engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM session_messages"))

