@@ -129,27 +129,6 @@ def mariadb_server_url() -> str:
 
 
 @contextlib.contextmanager
-def _mariadb_database() -> Iterator[str]:
-    admin_url = make_url(mariadb_server_url())
-    name = f"agent_sessions_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(
-                # latin1 on purpose: the library's tables must be utf8mb4 whatever the
-                # database's default, because the models and migrations say so.
-                text(f"CREATE DATABASE `{name}` CHARACTER SET latin1")
-            )
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    finally:
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def _sqlite_database() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="agent-sessions-test-")
     database = Path(folder) / "agent_sessions.db"
@@ -161,20 +140,24 @@ def _sqlite_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _postgres_database() -> Iterator[str]:
-    admin_url = make_url(postgres_server_url())
+def _server_database(admin_url: str, create: str, drop: str) -> Iterator[str]:
+    """Create a uniquely named database with ``create``, yield its URL, remove it with ``drop``.
+
+    ``create`` and ``drop`` are SQL templates with a ``{name}`` placeholder.
+    """
+    admin = make_url(admin_url)
     name = f"agent_sessions_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        with engine.connect() as connection:
+            connection.execute(text(create.format(name=name)))
         try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
+            yield admin.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with engine.connect() as connection:
+                connection.execute(text(drop.format(name=name)))
     finally:
-        admin.dispose()
+        engine.dispose()
 
 
 def provision_database(backend: str) -> contextlib.AbstractContextManager[str]:
@@ -182,7 +165,17 @@ def provision_database(backend: str) -> contextlib.AbstractContextManager[str]:
     if backend == "sqlite":
         return _sqlite_database()
     if backend == "postgresql":
-        return _postgres_database()
+        return _server_database(
+            postgres_server_url(),
+            'CREATE DATABASE "{name}"',
+            'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        )
     if backend == "mariadb":
-        return _mariadb_database()
+        # latin1 on purpose: the library's tables must be utf8mb4 whatever the database's
+        # default, because the models and migrations say so.
+        return _server_database(
+            mariadb_server_url(),
+            "CREATE DATABASE `{name}` CHARACTER SET latin1",
+            "DROP DATABASE IF EXISTS `{name}`",
+        )
     raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -46,8 +46,10 @@ __all__ = [
     "canonical_json",
     "compute_checksum",
     "format_timestamp",
+    "message_record",
     "parse_export_document",
     "parse_timestamp",
+    "session_record",
 ]
 
 _T = TypeVar("_T")
@@ -134,6 +136,34 @@ def parse_timestamp(text: object, where: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def session_record(session: Session) -> dict[str, Any]:
+    """Return the JSON form of a session used by the export document (and the CLI's --json)."""
+    return {
+        "id": session.id,
+        "actor_name": session.actor_name,
+        "title": session.title,
+        "metadata": session.metadata,
+        "prompt_tokens": session.prompt_tokens,
+        "completion_tokens": session.completion_tokens,
+        "message_count": session.message_count,
+        "created_at": format_timestamp(session.created_at),
+        "updated_at": format_timestamp(session.updated_at),
+    }
+
+
+def message_record(message: SessionMessage) -> dict[str, Any]:
+    """Return the JSON form of a message used by the export document (and the CLI's --json)."""
+    return {
+        "id": message.id,
+        "sequence": message.sequence,
+        "role": message.role.value,
+        "content": message.content,
+        "metadata": message.metadata,
+        "token_count": message.token_count,
+        "created_at": format_timestamp(message.created_at),
+    }
+
+
 def build_export_document(
     session: Session, messages: Iterable[SessionMessage], exported_at: datetime
 ) -> dict[str, Any]:
@@ -142,29 +172,8 @@ def build_export_document(
         "format": EXPORT_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "exported_at": format_timestamp(exported_at),
-        "session": {
-            "id": session.id,
-            "actor_name": session.actor_name,
-            "title": session.title,
-            "metadata": session.metadata,
-            "prompt_tokens": session.prompt_tokens,
-            "completion_tokens": session.completion_tokens,
-            "message_count": session.message_count,
-            "created_at": format_timestamp(session.created_at),
-            "updated_at": format_timestamp(session.updated_at),
-        },
-        "messages": [
-            {
-                "id": message.id,
-                "sequence": message.sequence,
-                "role": message.role.value,
-                "content": message.content,
-                "metadata": message.metadata,
-                "token_count": message.token_count,
-                "created_at": format_timestamp(message.created_at),
-            }
-            for message in messages
-        ],
+        "session": session_record(session),
+        "messages": [message_record(message) for message in messages],
     }
     document["checksum"] = compute_checksum(document)
     return document

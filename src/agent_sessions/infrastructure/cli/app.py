@@ -19,7 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent_sessions.application.services import PersistentSessionService
 from agent_sessions.domain.entities import Session, SessionMessage
 from agent_sessions.domain.errors import AgentSessionsError, DatabaseError, ImportIntegrityError
-from agent_sessions.domain.export_format import format_timestamp
+from agent_sessions.domain.export_format import (
+    format_timestamp,
+    message_record,
+    session_record,
+)
 from agent_sessions.infrastructure.database.engine import (
     create_database_engine,
     redact_url,
@@ -213,7 +217,7 @@ def _sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
         messages = service.get_messages(session.id)
     if arguments.json:
         document = _session_json(session)
-        document["messages"] = [_message_json(message) for message in messages]
+        document["messages"] = [message_record(message) for message in messages]
         _print_json(document, out)
         return 0
     _print_conversation(session, messages, out)
@@ -308,30 +312,7 @@ def _print_conversation(session: Session, messages: Sequence[SessionMessage], ou
 
 
 def _session_json(session: Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "actor_name": session.actor_name,
-        "title": session.title,
-        "metadata": session.metadata,
-        "prompt_tokens": session.prompt_tokens,
-        "completion_tokens": session.completion_tokens,
-        "total_tokens": session.total_tokens,
-        "message_count": session.message_count,
-        "created_at": format_timestamp(session.created_at),
-        "updated_at": format_timestamp(session.updated_at),
-    }
-
-
-def _message_json(message: SessionMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "sequence": message.sequence,
-        "role": message.role.value,
-        "content": message.content,
-        "metadata": message.metadata,
-        "token_count": message.token_count,
-        "created_at": format_timestamp(message.created_at),
-    }
+    return {**session_record(session), "total_tokens": session.total_tokens}
 
 
 def _print_json(value: Any, out: TextIO) -> None:
