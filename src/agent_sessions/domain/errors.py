@@ -11,6 +11,8 @@ __all__ = [
     "DatabaseError",
     "ImportIntegrityError",
     "InvalidInputError",
+    "MigrationHistoryError",
+    "SchemaDriftError",
     "SchemaMismatchError",
     "SessionNotFoundError",
     "UnsupportedSchemaVersionError",
@@ -67,6 +69,22 @@ class SchemaMismatchError(AgentSessionsError, RuntimeError):
             f"needs revision {expected}; run `agent-sessions db upgrade` "
             f"(with --url '{url}' or AGENT_SESSIONS_URL set to it), or open it with migrate=True"
         )
+
+
+class SchemaDriftError(AgentSessionsError, RuntimeError):
+    """Raised when the live schema lacks or breaks something the code reads or writes."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        self.problems = problems
+        super().__init__(message)
+
+
+class MigrationHistoryError(AgentSessionsError, RuntimeError):
+    """Raised when the database's applied migrations disagree with the revisions this code ships."""
+
+    def __init__(self, message: str, revision: str | None = None) -> None:
+        self.revision = revision
+        super().__init__(message)
 
 
 class DatabaseError(AgentSessionsError, RuntimeError):
