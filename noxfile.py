@@ -54,6 +54,13 @@ def architecture(session: nox.Session) -> None:
 
 
 @nox.session
+def migrations(session: nox.Session) -> None:
+    """Check that no released migration was edited: the revisions must match their lock file."""
+    session.install("-e", ".")
+    session.run("agent-sessions", "migrations", "lock", "--check")
+
+
+@nox.session
 @nox.parametrize("backend", BACKENDS)
 def behave(session: nox.Session, backend: str) -> None:
     """Run the Behave living spec on one backend, under coverage."""

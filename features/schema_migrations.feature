@@ -36,6 +36,7 @@ Feature: Schema migrations
     And the database's revision is recorded as "9999_from_the_future"
     When I open a service on it without migrating
     Then opening fails with SchemaMismatchError mentioning "9999_from_the_future"
+    And the error says to upgrade the library, not the database
 
   Scenario: The host application's own tables and Alembic history are left alone
     Given an empty database

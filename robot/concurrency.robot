@@ -32,3 +32,9 @@ Four Processes Append To Fifty Sessions At Once
     Run Writer Processes
     ...    spread 5 ${ids}    spread 5 ${ids}    spread 5 ${ids}    spread 5 ${ids}
     Every Session Should Have Exactly    ${sessions}    20
+
+Ten Application Replicas Starting At Once Migrate Exactly Once
+    ${url}=    Provision Empty Database
+    ${applied}=    Start Migrating Processes    ${url}    10
+    Exactly One Process Should Have Applied    ${applied}    0001_session_persistence
+    Ledger Should Record Each Revision Once    ${url}    0001_session_persistence

@@ -18,6 +18,8 @@ from pathlib import Path
 from robot.api.exceptions import SkipExecution
 
 from agent_sessions import PersistentSessionService, Session
+from agent_sessions.infrastructure.database import create_database_engine
+from agent_sessions.infrastructure.database.migration_history import read_ledger
 from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
 
 __all__ = ["ConcurrencyLibrary"]
@@ -76,6 +78,11 @@ class ConcurrencyLibrary:
         process fails.
         """
         assert self._url is not None
+        for line in self._run_processes(list(workloads), self._url):
+            print(line)
+
+    def _run_processes(self, workloads: list[str], url: str) -> list[str]:
+        """Run the workloads in parallel processes starting together; return their last lines."""
         start_at = f"{time.time() + START_DELAY_SECONDS:.3f}"
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
         processes = []
@@ -86,7 +93,7 @@ class ConcurrencyLibrary:
                 "-m",
                 "testsupport.workload",
                 kind,
-                self._url,
+                url,
                 start_at,
                 count,
                 *session_ids,
@@ -101,16 +108,44 @@ class ConcurrencyLibrary:
                     text=True,
                 )
             )
-        failures = []
+        failures, outputs = [], []
         for workload, process in zip(workloads, processes, strict=True):
             stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
             if process.returncode != 0:
                 failures.append(f"{workload.split()[0]} exited {process.returncode}: {stderr}")
             else:
-                print(stdout.strip())
+                outputs.append(stdout.strip().splitlines()[-1])
         if failures:
             listed = "\n".join(failures)
-            raise AssertionError(f"{len(failures)} writer process(es) failed:\n{listed}")
+            raise AssertionError(f"{len(failures)} process(es) failed:\n{listed}")
+        return outputs
+
+    def provision_empty_database(self) -> str:
+        """Provision another fresh, empty database of the backend and return its URL."""
+        return str(self._stack.enter_context(provision_database(self._backend)))
+
+    def start_migrating_processes(self, url: str, count: int) -> list[str]:
+        """Start ``count`` processes that all migrate ``url`` at once; return what each applied."""
+        outputs = self._run_processes(["migrate 0"] * int(count), url)
+        return [line.removeprefix("applied: ") for line in outputs]
+
+    def exactly_one_process_should_have_applied(self, applied: list[str], revisions: str) -> None:
+        """One process applied ``revisions``; every other one found nothing left to do."""
+        did_work = [item for item in applied if item != "-"]
+        if did_work != [revisions]:
+            raise AssertionError(f"the processes applied {applied}; expected one {revisions!r}")
+
+    def ledger_should_record_each_revision_once(self, url: str, *revisions: str) -> None:
+        """The database's ledger holds exactly these revisions, once each."""
+        engine = create_database_engine(url)
+        try:
+            with engine.connect() as connection:
+                ledger = read_ledger(connection) or []
+        finally:
+            engine.dispose()
+        found = sorted(row.revision for row in ledger)
+        if found != sorted(revisions):
+            raise AssertionError(f"the ledger holds {found}, expected {sorted(revisions)}")
 
     def sequences_should_be_exactly(self, session_id: str, count: int) -> None:
         """The session's messages have the sequences 1..count: no gap, no duplicate."""

@@ -7,6 +7,9 @@ Kinds:
         add 1 prompt and 2 completion tokens COUNT times.
     spread URL START_AT ROUNDS SESSION_ID [SESSION_ID ...]
         append one message to each session, in a shuffled order, ROUNDS times.
+    migrate URL START_AT 0
+        migrate the database to head, print which revisions this process applied, then
+        open a service on it without migrating.
 
 Every worker opens its own service (its own connection pool), then waits until the wall-clock
 time START_AT so that all workers start their writes together. It prints how many writes it
@@ -21,6 +24,7 @@ import sys
 import time
 
 from agent_sessions import PersistentSessionService
+from agent_sessions.infrastructure.database import create_database_engine, upgrade
 
 
 def _wait_until(start_at: float) -> None:
@@ -29,8 +33,23 @@ def _wait_until(start_at: float) -> None:
         time.sleep(delay)
 
 
+def _migrate(url: str, start_at: float) -> int:
+    engine = create_database_engine(url)
+    try:
+        _wait_until(start_at)
+        applied = upgrade(engine)
+    finally:
+        engine.dispose()
+    with PersistentSessionService.from_url(url) as service:
+        service.list(limit=1)
+    print("applied:", ",".join(applied) or "-")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     kind, url, start_at, count, *session_ids = argv
+    if kind == "migrate":
+        return _migrate(url, float(start_at))
     writes = 0
     with PersistentSessionService.from_url(url) as service:
         _wait_until(float(start_at))

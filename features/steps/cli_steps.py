@@ -26,6 +26,9 @@ def _substitute(context, command_line):
         "{session}": getattr(context, "cli_session_id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
         "{file}": str(_scratch_file(context)),
     }
+    if hasattr(context, "copy"):  # a copy of the migrations (history_steps.py)
+        values["{lock}"] = str(context.copy.lock_path)
+        values["{scripts}"] = context.copy.script_location
     for placeholder, value in values.items():
         command_line = command_line.replace(placeholder, value)
     return command_line

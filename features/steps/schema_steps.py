@@ -12,7 +12,7 @@ from alembic.config import main as alembic_main
 from behave import given, then, when
 from sqlalchemy import create_engine, inspect, text
 
-from agent_sessions import SchemaMismatchError
+from agent_sessions import AgentSessionsError, SchemaMismatchError
 from agent_sessions.infrastructure.database import (
     current_revision,
     downgrade,
@@ -21,7 +21,12 @@ from agent_sessions.infrastructure.database import (
 )
 from testsupport.snapshots import restore_snapshot
 
-LIBRARY_TABLES = {"sessions", "session_messages", "agent_sessions_alembic_version"}
+LIBRARY_TABLES = {
+    "sessions",
+    "session_messages",
+    "agent_sessions_alembic_version",
+    "agent_sessions_migration_ledger",
+}
 
 
 def _engine(context):
@@ -32,7 +37,8 @@ def _engine(context):
 
 @given("an empty database")
 def step_empty_database(context):
-    context.schema_url = context.provision_database()
+    # The scenario's own database; the doctor and command-line steps act on it too.
+    context.schema_url = context.cli_url = context.provision_database()
 
 
 @given("the database is upgraded to the newest migration")
@@ -100,7 +106,7 @@ def step_open_without_migrating(context):
     context.open_error = None
     try:
         context.open_service(context.schema_url)
-    except SchemaMismatchError as exc:
+    except AgentSessionsError as exc:
         context.open_error = exc
 
 
@@ -111,8 +117,15 @@ def step_open_migrating(context):
 
 @then('opening fails with SchemaMismatchError mentioning "{text_}"')
 def step_open_failed(context, text_):
-    assert context.open_error is not None, "the service opened on a database not at head"
+    assert isinstance(context.open_error, SchemaMismatchError), repr(context.open_error)
     assert text_ in str(context.open_error), str(context.open_error)
+
+
+@then("the error says to upgrade the library, not the database")
+def step_upgrade_library(context):
+    message = str(context.open_error)
+    assert "pip install -U agent-sessions" in message, message
+    assert "db upgrade" not in message, message
 
 
 @then('the error names the expected revision "{revision}"')

@@ -60,15 +60,29 @@ class UnsupportedSchemaVersionError(AgentSessionsError, ValueError):
 class SchemaMismatchError(AgentSessionsError, RuntimeError):
     """Raised when the database is not at the migration revision this code expects."""
 
-    def __init__(self, current: str | None, expected: str, url: str) -> None:
+    def __init__(
+        self, current: str | None, expected: str, url: str, *, newer: bool = False
+    ) -> None:
         self.current = current
         self.expected = expected
-        shown = current if current is not None else "none (the database has never been migrated)"
-        super().__init__(
-            f"database {url} is at schema revision {shown}, but this version of agent-sessions "
-            f"needs revision {expected}; run `agent-sessions db upgrade` "
-            f"(with --url '{url}' or AGENT_SESSIONS_URL set to it), or open it with migrate=True"
-        )
+        self.newer = newer
+        if newer:
+            message = (
+                f"database {url} is at schema revision {current}, which this version of "
+                f"agent-sessions does not know (it needs {expected}): a newer release wrote "
+                f"it; upgrade the library (pip install -U agent-sessions)"
+            )
+        else:
+            shown = (
+                current if current is not None else "none (the database has never been migrated)"
+            )
+            message = (
+                f"database {url} is at schema revision {shown}, but this version of "
+                f"agent-sessions needs revision {expected}; run `agent-sessions db upgrade` "
+                f"(with --url '{url}' or AGENT_SESSIONS_URL set to it), or open it with "
+                f"migrate=True"
+            )
+        super().__init__(message)
 
 
 class SchemaDriftError(AgentSessionsError, RuntimeError):

@@ -24,6 +24,7 @@ from agent_sessions.domain.export_format import (
     message_record,
     session_record,
 )
+from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands, run_lock
 from agent_sessions.infrastructure.database.engine import (
     create_database_engine,
     redact_url,
@@ -35,6 +36,7 @@ from agent_sessions.infrastructure.database.migration_runner import (
     schema_differences,
     upgrade,
 )
+from agent_sessions.infrastructure.database.schema_doctor import diagnose, raise_for_drift
 from agent_sessions.infrastructure.database.unit_of_work import describe_error
 
 __all__ = ["DEFAULT_URL", "URL_ENVIRONMENT_VARIABLE", "build_parser", "main"]
@@ -73,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     db_commands.add_parser("current", help="print the database's schema revision")
     db_commands.add_parser("check", help="exit non-zero unless the schema is current and intact")
+    doctor = db_commands.add_parser(
+        "doctor", help="report drift between the models and the live schema; exit 1 if fatal"
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON")
 
     sessions = groups.add_parser("sessions", help="list, show, export, import, delete sessions")
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
@@ -92,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove = session_commands.add_parser("delete", help="delete a session and its messages")
     remove.add_argument("session_id", metavar="ID")
 
+    add_migrations_commands(groups)
     groups.add_parser("demo", help="record and show a sample conversation")
     return parser
 
@@ -164,6 +171,19 @@ def _db_check(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
                 f"the models: {listed}"
             )
         print(f"{redact_url(url)} is at revision {current}; the schema matches", file=out)
+        return 0
+
+    return _run_on_engine(url, run)
+
+
+def _db_doctor(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    def run(engine: Engine) -> int:
+        report = diagnose(engine)
+        if arguments.json:
+            _print_json(report.to_dict(), out)
+        else:
+            print(report.render(), file=out)
+        raise_for_drift(report, url)
         return 0
 
     return _run_on_engine(url, run)
@@ -324,10 +344,12 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("db", "upgrade"): _db_upgrade,
     ("db", "current"): _db_current,
     ("db", "check"): _db_check,
+    ("db", "doctor"): _db_doctor,
     ("sessions", "list"): _sessions_list,
     ("sessions", "show"): _sessions_show,
     ("sessions", "export"): _sessions_export,
     ("sessions", "import"): _sessions_import,
     ("sessions", "delete"): _sessions_delete,
     ("demo", None): _demo,
+    ("migrations", "lock"): run_lock,
 }

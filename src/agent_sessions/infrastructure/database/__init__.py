@@ -16,6 +16,12 @@ from agent_sessions.infrastructure.database.models import (
     SessionMessageModel,
     SessionModel,
 )
+from agent_sessions.infrastructure.database.reconcile import (
+    add_column_if_missing,
+    create_index_if_missing,
+    drop_column_if_exists,
+    drop_index_if_exists,
+)
 from agent_sessions.infrastructure.database.repositories import (
     SessionMessageRepository,
     SessionRepository,
@@ -25,6 +31,11 @@ from agent_sessions.infrastructure.database.retry import (
     database_retry,
     is_transient_error,
 )
+from agent_sessions.infrastructure.database.schema_doctor import (
+    DriftFinding,
+    DriftReport,
+    diagnose,
+)
 from agent_sessions.infrastructure.database.store import open_store
 from agent_sessions.infrastructure.database.unit_of_work import (
     SqlAlchemySessionStore,
@@ -33,6 +44,8 @@ from agent_sessions.infrastructure.database.unit_of_work import (
 
 __all__ = [
     "Base",
+    "DriftFinding",
+    "DriftReport",
     "RetryPolicy",
     "SessionMessageModel",
     "SessionMessageRepository",
@@ -40,11 +53,16 @@ __all__ = [
     "SessionRepository",
     "SqlAlchemySessionStore",
     "SqlAlchemyUnitOfWork",
+    "add_column_if_missing",
     "check_schema",
     "create_database_engine",
+    "create_index_if_missing",
     "current_revision",
     "database_retry",
+    "diagnose",
     "downgrade",
+    "drop_column_if_exists",
+    "drop_index_if_exists",
     "head_revision",
     "is_transient_error",
     "open_store",

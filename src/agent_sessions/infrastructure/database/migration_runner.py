@@ -9,6 +9,11 @@ mixes with the host application's own Alembic history in a shared database.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -16,45 +21,88 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, Table
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, MetaData, Table, text
 
-from agent_sessions.domain.errors import SchemaMismatchError
-from agent_sessions.infrastructure.database.engine import redact_url
+from agent_sessions.domain.errors import MigrationHistoryError, SchemaMismatchError
+from agent_sessions.infrastructure.database.engine import WRITE_TRANSACTION_OPTION, redact_url
+from agent_sessions.infrastructure.database.migration_history import (
+    MigrationLock,
+    ledger_table,
+    read_ledger,
+    record_applied,
+    shipped_lock_path,
+    verify_ledger,
+)
 from agent_sessions.infrastructure.database.models import Base
 
 __all__ = [
     "VERSION_TABLE",
+    "MigrationSource",
     "alembic_config",
     "check_schema",
     "current_revision",
     "downgrade",
     "head_revision",
+    "library_version",
+    "packaged_source",
     "schema_differences",
+    "script_directory",
     "upgrade",
+    "verify_history",
 ]
 
 VERSION_TABLE = "agent_sessions_alembic_version"
 _SCRIPT_LOCATION = "agent_sessions.infrastructure.database:migrations"
+_LOCK_NAME = "agent_sessions_migrate"
+_POSTGRES_LOCK_KEY = 0x6167656E745F7365  # "agent_se", a fixed advisory-lock key
+_MYSQL_LOCK_TIMEOUT_SECONDS = 300
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """Return an Alembic ``Config`` for the packaged scripts, optionally bound to a connection."""
+@dataclass(frozen=True, slots=True)
+class MigrationSource:
+    """Where the revisions and their lock file are: the packaged ones unless a test says not."""
+
+    script_location: str
+    lock_path: Path
+
+
+def packaged_source() -> MigrationSource:
+    """Return the migrations that ship with this library, and their lock file."""
+    return MigrationSource(_SCRIPT_LOCATION, shipped_lock_path())
+
+
+def alembic_config(
+    connection: Connection | None = None, source: MigrationSource | None = None
+) -> Config:
+    """Return an Alembic ``Config`` for the scripts of ``source``, optionally on a connection."""
     config = Config()
-    config.set_main_option("script_location", _SCRIPT_LOCATION)
+    config.set_main_option(
+        "script_location", (source.script_location if source else _SCRIPT_LOCATION)
+    )
     config.set_main_option("version_table", VERSION_TABLE)
+    config.attributes["library_version"] = library_version()
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
-def script_directory() -> ScriptDirectory:
-    """Return the packaged migration scripts."""
-    return ScriptDirectory.from_config(alembic_config())
+def library_version() -> str:
+    """Return the installed version of agent-sessions (``0+unknown`` in a bare source tree)."""
+    try:
+        return metadata.version("agent-sessions")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
-def head_revision() -> str:
+def script_directory(source: MigrationSource | None = None) -> ScriptDirectory:
+    """Return the migration scripts of ``source`` (default: the packaged ones)."""
+    return ScriptDirectory.from_config(alembic_config(source=source))
+
+
+def head_revision(source: MigrationSource | None = None) -> str:
     """Return the newest revision id this code expects, e.g. ``0001_session_persistence``."""
-    head = script_directory().get_current_head()
+    head = script_directory(source).get_current_head()
     assert head is not None, "the packaged migrations have no head"
     return head
 
@@ -66,29 +114,157 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (default: the head) in one transaction."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+@contextlib.contextmanager
+def _migration_lock(connection: Connection) -> Iterator[None]:
+    """Hold a database-wide lock so that concurrent starts migrate exactly once.
+
+    SQLite: the whole run is one ``BEGIN IMMEDIATE`` transaction (the write lock; with the
+    library's BEGIN, SQLite DDL rolls back too). PostgreSQL: a session advisory lock, with
+    one transaction per revision. MariaDB/MySQL: ``GET_LOCK``; their DDL commits implicitly.
+    The ledger table is created under the lock, before Alembic starts.
+    """
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.execution_options(**{WRITE_TRANSACTION_OPTION: True})
+        with connection.begin():
+            ledger_table.create(connection, checkfirst=True)
+            yield
+        return
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _POSTGRES_LOCK_KEY})
+        release = text("SELECT pg_advisory_unlock(:key)")
+        parameters: dict[str, Any] = {"key": _POSTGRES_LOCK_KEY}
+    else:
+        got = connection.execute(
+            text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": _LOCK_NAME, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS},
+        ).scalar()
+        if got != 1:
+            raise MigrationHistoryError(
+                f"another process held the migration lock for {_MYSQL_LOCK_TIMEOUT_SECONDS} s"
+            )
+        release = text("SELECT RELEASE_LOCK(:name)")
+        parameters = {"name": _LOCK_NAME}
+    try:
+        ledger_table.create(connection, checkfirst=True)
+        connection.commit()
+        yield
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(release, parameters)
+        connection.commit()
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def upgrade(
+    engine: Engine, revision: str = "head", *, source: MigrationSource | None = None
+) -> list[str]:
+    """Bring the database up to ``revision`` (default: the head) under the migration lock.
+
+    Returns the revisions this call applied, in order: empty when another process (or an
+    earlier run) had already done the work.
+    """
+    with engine.connect() as connection, _migration_lock(connection):
+        config = alembic_config(connection, source)
+        command.upgrade(config, revision)
+        return list(config.attributes.get("applied", []))
+
+
+def downgrade(engine: Engine, revision: str, *, source: MigrationSource | None = None) -> None:
     """Take the database down to ``revision``; ``base`` removes every table of the library.
 
-    At ``base`` the version table goes too, so nothing of the library is left behind.
+    At ``base`` the version and ledger tables go too, so nothing of the library is left.
     """
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), revision)
+    with engine.connect() as connection, _migration_lock(connection):
+        command.downgrade(alembic_config(connection, source), revision)
         if revision == "base":
+            if connection.dialect.name != "sqlite" and connection.in_transaction():
+                connection.commit()
             Table(VERSION_TABLE, MetaData()).drop(connection, checkfirst=True)
+            ledger_table.drop(connection, checkfirst=True)
 
 
-def check_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaMismatchError` unless the database is exactly at the head revision."""
+def check_schema(engine: Engine, source: MigrationSource | None = None) -> None:
+    """Raise :class:`SchemaMismatchError` unless the database is exactly at the head revision.
+
+    A revision this release does not ship means a newer release wrote the database; the
+    error then says to upgrade the library rather than the database.
+    """
     current = current_revision(engine)
-    expected = head_revision()
-    if current != expected:
-        raise SchemaMismatchError(current, expected, redact_url(engine.url))
+    expected = head_revision(source)
+    if current == expected:
+        return
+    raise SchemaMismatchError(
+        current, expected, redact_url(engine.url), newer=not _is_known(current, source)
+    )
+
+
+def _is_known(revision: str | None, source: MigrationSource | None) -> bool:
+    if revision is None:
+        return True
+    try:
+        script_directory(source).get_revision(revision)
+    except CommandError:  # Alembic's "no such revision"
+        return False
+    return True
+
+
+def verify_history(
+    engine: Engine,
+    source: MigrationSource | None = None,
+    *,
+    schema_is_clean: Callable[[], bool],
+) -> None:
+    """Check the ledger of a database at head against the shipped lock file.
+
+    A database without a ledger (created before the ledger existed) is adopted, its ledger
+    written from the lock, only when ``schema_is_clean()`` says its schema has no drift.
+
+    Raises:
+        MigrationHistoryError: an applied revision was edited, is unknown, or the database
+            has no ledger and its schema drifted.
+
+    """
+    source = source or packaged_source()
+    lock = MigrationLock.read(source.lock_path)
+    if not lock.entries:
+        raise MigrationHistoryError(f"the migration lock file {source.lock_path} is missing")
+    scripts = script_directory(source)
+    url = redact_url(engine.url)
+    with engine.connect() as connection:
+        current = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        ).get_current_revision()
+        applied = (
+            []
+            if current is None
+            else [
+                script.revision
+                for script in reversed(list(scripts.iterate_revisions(current, "base")))
+            ]
+        )
+        ledger = read_ledger(connection)
+    if ledger is not None and (ledger or not applied):
+        verify_ledger(ledger, lock, url, applied)
+        return
+    if not schema_is_clean():
+        raise MigrationHistoryError(
+            f"database {url} has no migration ledger (it predates it) and its schema differs "
+            f"from the models, so it cannot be adopted; run `agent-sessions db doctor` and "
+            f"repair the drift first"
+        )
+    with engine.begin() as connection:
+        ledger_table.create(connection, checkfirst=True)
+        for revision in applied:
+            entry = lock.entry(revision)
+            if entry is None:
+                raise MigrationHistoryError(
+                    f"database {url} is at revision {revision}, which the lock file does not list",
+                    revision=revision,
+                )
+            record_applied(connection, revision, entry.current_sha256, "adopted")
 
 
 def schema_differences(engine: Engine) -> list[Any]:

@@ -1,0 +1,298 @@
+"""Steps about the migration lock file, the ledger and refusals at open."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from behave import given, then, when
+from sqlalchemy import inspect
+
+from agent_sessions import InvalidInputError, MigrationHistoryError, SchemaDriftError
+from agent_sessions.infrastructure.database import create_database_engine, upgrade
+from agent_sessions.infrastructure.database.migration_history import (
+    MigrationLock,
+    amend_lock,
+    ledger_table,
+    lock_problems,
+    read_ledger,
+    script_states,
+    shipped_lock_path,
+    source_sha256,
+)
+from agent_sessions.infrastructure.database.migration_runner import script_directory
+from testsupport.migration_fixtures import (
+    add_revision,
+    copy_packaged_migrations,
+    edit_revision,
+    lock_copy,
+    remove_revision,
+    revision_path,
+)
+
+EXTRA_UPGRADE = 'create_index_if_missing("ix_sessions_title", "sessions", ["title"])'
+EXTRA_DOWNGRADE = 'op.drop_index("ix_sessions_title", table_name="sessions")'
+HALF_WAY_UPGRADE = """
+add_column_if_missing("sessions", sa.Column("half_way_note", sa.String(50), nullable=True))
+op.execute("SELECT * FROM table_that_does_not_exist")
+"""
+HALF_WAY_DOWNGRADE = 'drop_column_if_exists("sessions", "half_way_note")'
+
+
+def _engine(context):
+    engine = create_database_engine(context.schema_url)
+    context.scenario_stack.callback(engine.dispose)
+    return engine
+
+
+def _copy(context):
+    folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
+    return copy_packaged_migrations(Path(folder))
+
+
+@then('the ledger records "{revision}" with the hash of its shipped source')
+def step_ledger_records(context, revision):
+    with _engine(context).connect() as connection:
+        ledger = read_ledger(connection)
+    assert ledger is not None, "the database has no ledger"
+    (row,) = [row for row in ledger if row.revision == revision]
+    shipped = _shipped_revision(revision)
+    assert row.sha256 == source_sha256(shipped), (row.sha256, source_sha256(shipped))
+    assert row.algorithm == "sha256-utf8-lf"
+    assert row.applied_at.tzinfo is not None
+
+
+def _shipped_revision(revision):
+    return Path(script_directory().get_revision(revision).path)
+
+
+@then("every shipped revision matches its lock entry, and the head hash is current")
+def step_shipped_lock(context):
+    lock = MigrationLock.read(shipped_lock_path())
+    states = script_states(script_directory())
+    problems = lock_problems(lock, states)
+    assert problems == [], "\n".join(problems)
+    assert lock.head == states[-1].revision
+
+
+@given('a copy of the shipped migrations, locked, with a second revision "{revision}"')
+def step_copy_with_extra(context, revision):
+    context.copy = _copy(context)
+    add_revision(context.copy, revision, "0001_session_persistence", EXTRA_UPGRADE, EXTRA_DOWNGRADE)
+    lock_copy(context.copy, "0.2.0")
+
+
+@given('a copy of the shipped migrations, locked, with a failing revision "{revision}"')
+def step_copy_with_failing(context, revision):
+    context.copy = _copy(context)
+    add_revision(
+        context.copy, revision, "0001_session_persistence", HALF_WAY_UPGRADE, HALF_WAY_DOWNGRADE
+    )
+    lock_copy(context.copy, "0.2.0")
+
+
+@given('revision "{revision}" is edited by one character')
+@when('revision "{revision}" is edited by one character')
+def step_edit_one_character(context, revision):
+    path = revision_path(context.copy, revision)
+    path.write_text(path.read_text(encoding="utf-8") + "#", encoding="utf-8")
+
+
+@when('revision "{revision}" is removed')
+def step_remove(context, revision):
+    remove_revision(context.copy, revision)
+
+
+@when('revision "{revision}" is re-parented onto nothing')
+def step_reparent(context, revision):
+    edit_revision(
+        context.copy, revision, "down_revision = '0001_session_persistence'", "down_revision = None"
+    )
+    # a second base would be refused by Alembic; so 0001 is now the child of 0002
+    edit_revision(
+        context.copy,
+        "0001_session_persistence",
+        "down_revision: str | None = None",
+        f"down_revision: str | None = {revision!r}",
+    )
+
+
+@when('a revision "{revision}" is added after "{parent}"')
+def step_add_unlocked(context, revision, parent):
+    add_revision(context.copy, revision, parent, "pass", "pass")
+
+
+def _problems(context):
+    return lock_problems(
+        MigrationLock.read(context.copy.lock_path), script_states(script_directory(context.copy))
+    )
+
+
+@then('the lock check fails naming "{file}" and saying "{words}"')
+def step_lock_fails(context, file, words):
+    problems = _problems(context)
+    assert any(file in line and words in line for line in problems), problems
+
+
+@when('the edit is recorded as an amendment of "{revision}" with the reason "{reason}"')
+@when('the edit is recorded as an amendment of "{revision}" with an empty reason')
+def step_amend(context, revision, reason=""):
+    context.amend_error = None
+    try:
+        lock = amend_lock(
+            MigrationLock.read(context.copy.lock_path),
+            script_states(script_directory(context.copy)),
+            revision,
+            reason,
+            "0.2.1",
+        )
+        context.copy.lock_path.write_text(lock.to_json(), encoding="utf-8")
+    except InvalidInputError as exc:
+        context.amend_error = exc
+
+
+@then("the lock check passes")
+def step_lock_passes(context):
+    assert _problems(context) == []
+
+
+@then('the lock entry of "{revision}" keeps its first hash and the amendment with its reason')
+def step_amendment_kept(context, revision):
+    entry = MigrationLock.read(context.copy.lock_path).entry(revision)
+    assert entry is not None
+    assert entry.released_in == "0.2.0"
+    (amendment,) = entry.amendments
+    assert amendment["reason"] == "typo in a comment"
+    assert amendment["amended_in"] == "0.2.1"
+    assert amendment["sha256"] != entry.sha256
+    assert amendment["sha256"] == source_sha256(revision_path(context.copy, revision))
+
+
+@then('the amendment is refused with InvalidInputError for "{argument}"')
+def step_amend_refused(context, argument):
+    assert isinstance(context.amend_error, InvalidInputError), repr(context.amend_error)
+    assert context.amend_error.argument == argument
+
+
+@given('its ledger says "{revision}" was applied from another source')
+def step_ledger_other_source(context, revision):
+    with _engine(context).begin() as connection:
+        connection.execute(
+            ledger_table.update().where(ledger_table.c.revision == revision).values(sha256="0" * 64)
+        )
+
+
+@given('its ledger also records a revision "{revision}"')
+def step_ledger_extra(context, revision):
+    with _engine(context).connect() as connection:
+        (row,) = read_ledger(connection)
+    with _engine(context).begin() as connection:
+        connection.execute(
+            ledger_table.insert().values(
+                revision=revision,
+                sha256="1" * 64,
+                algorithm=row.algorithm,
+                applied_at=row.applied_at,
+                library_version="9.9.9",
+            )
+        )
+
+
+@given("its ledger table was dropped")
+def step_drop_ledger(context):
+    with _engine(context).begin() as connection:
+        ledger_table.drop(connection)
+
+
+@then('opening fails with MigrationHistoryError for "{revision}" with both hashes')
+def step_history_error(context, revision):
+    error = context.open_error
+    assert isinstance(error, MigrationHistoryError), repr(error)
+    assert error.revision == revision
+    shipped = source_sha256(_shipped_revision(revision))
+    assert "0" * 64 in str(error) and shipped in str(error), str(error)
+
+
+@then("the error tells how to fix it forward")
+def step_fix_forward(context):
+    message = str(context.open_error)
+    assert "new (reconcile) revision" in message, message
+    assert "docs/how-to/write-a-migration.md" in message, message
+
+
+@then('opening fails with MigrationHistoryError saying "{words}"')
+def step_history_error_says(context, words):
+    assert isinstance(context.open_error, MigrationHistoryError), repr(context.open_error)
+    assert words in str(context.open_error), str(context.open_error)
+
+
+@then('the ledger records "{revision}" as adopted')
+def step_adopted(context, revision):
+    assert context.open_error is None, repr(context.open_error)
+    with _engine(context).connect() as connection:
+        ledger = read_ledger(connection)
+    assert ledger is not None
+    (row,) = ledger
+    assert (row.revision, row.library_version) == (revision, "adopted")
+
+
+@then('opening fails with SchemaDriftError naming "{target}"')
+def step_drift_error(context, target):
+    assert isinstance(context.open_error, SchemaDriftError), repr(context.open_error)
+    assert target in str(context.open_error), str(context.open_error)
+    assert any(target in problem for problem in context.open_error.problems)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@when('I open a service on it with on_drift="{policy}"')
+def step_open_with_policy(context, policy):
+    records = _Records()
+    logger = logging.getLogger("agent_sessions.schema")
+    logger.addHandler(records)
+    context.scenario_stack.callback(logger.removeHandler, records)
+    context.drift_log = records
+    context.policy_service = context.open_service(context.schema_url, on_drift=policy)
+
+
+@then("the service opens, and the log {logged} the drift report")
+def step_policy_opened(context, logged):
+    assert context.policy_service.list() == []
+    mentioned = any("session_messages.token_count" in m for m in context.drift_log.messages)
+    assert mentioned == (logged == "holds"), context.drift_log.messages
+
+
+@when("the database is upgraded with the copy, which fails")
+def step_upgrade_copy_fails(context):
+    try:
+        upgrade(_engine(context), source=context.copy)
+    except Exception as exc:  # the driver's error for the missing table
+        context.upgrade_error = exc
+    else:
+        raise AssertionError("the failing revision did not fail")
+
+
+@then("the failed revision's first step is rolled back where the engine's DDL is transactional")
+def step_first_step(context):
+    with _engine(context).connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("sessions")}
+    if context.backend in ("sqlite", "postgresql"):
+        assert "half_way_note" not in columns, "the half-applied revision left its column"
+    else:  # MariaDB/MySQL commit DDL implicitly: the step stays, and is re-runnable
+        assert "half_way_note" in columns
+
+
+@when('the failing step is removed from "{revision}" and the copy is upgraded again')
+def step_fix_and_rerun(context, revision):
+    edit_revision(
+        context.copy, revision, 'op.execute("SELECT * FROM table_that_does_not_exist")', ""
+    )
+    upgrade(_engine(context), source=context.copy)
