@@ -113,3 +113,38 @@ Feature: Migration history you can trust
     When I run "agent-sessions migrations lock --amend 0002_extra --reason 'typo' --lock-file {lock} --scripts {scripts}"
     Then the output shows "recorded an amendment of 0002_extra"
     And the lock check passes
+
+  Scenario Outline: A damaged lock file is refused with the reason (<damage>)
+    Given a copy of the shipped migrations, locked, with a second revision "0002_extra"
+    And its lock file is damaged: <damage>
+    When a database is opened with the copy and migrate=True
+    Then opening fails with MigrationHistoryError saying "<words>"
+
+    Examples:
+      | damage                   | words                  |
+      | not JSON                 | is malformed           |
+      | another algorithm        | is malformed           |
+      | a stale chain hash       | stale chain_sha256     |
+      | deleted                  | is missing             |
+
+  Scenario Outline: An amendment of <what> is refused
+    Given a copy of the shipped migrations, locked, with a second revision "0002_extra"
+    When I run "agent-sessions migrations lock --amend <revision> --reason 'why' --lock-file {lock} --scripts {scripts}"
+    Then the command fails with one error line saying "<words>"
+
+    Examples:
+      | what                     | revision     | words                    |
+      | a revision not locked    | 0009_unknown | is not in the lock file  |
+      | an unchanged revision    | 0002_extra   | is unchanged             |
+
+  Scenario: A database behind the code is told to upgrade the database, not the library
+    Given a copy of the shipped migrations, locked, with a second revision "0002_extra"
+    And an empty database
+    And the database is upgraded to the newest migration
+    When a database is opened with the copy
+    Then opening fails with SchemaMismatchError mentioning "agent-sessions db upgrade"
+    And the error names the expected revision "0002_extra"
+
+  Scenario: An unknown on_drift policy is refused before anything connects
+    When I open a service on the run's database with on_drift="ignore"
+    Then opening is refused with InvalidInputError for "on_drift" saying "must be one of raise, warn, off"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -9,7 +10,12 @@ from pathlib import Path
 from behave import given, then, when
 from sqlalchemy import inspect
 
-from agent_sessions import InvalidInputError, MigrationHistoryError, SchemaDriftError
+from agent_sessions import (
+    AgentSessionsError,
+    InvalidInputError,
+    MigrationHistoryError,
+    SchemaDriftError,
+)
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
 from agent_sessions.infrastructure.database.migration_history import (
     MigrationLock,
@@ -90,6 +96,45 @@ def step_copy_with_failing(context, revision):
         context.copy, revision, "0001_session_persistence", HALF_WAY_UPGRADE, HALF_WAY_DOWNGRADE
     )
     lock_copy(context.copy, "0.2.0")
+
+
+@given("its lock file is damaged: {damage}")
+def step_damage_lock(context, damage):
+    path = context.copy.lock_path
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if damage == "not JSON":
+        path.write_text("{ not json", encoding="utf-8")
+    elif damage == "another algorithm":
+        document["algorithm"] = "md5"
+        path.write_text(json.dumps(document), encoding="utf-8")
+    elif damage == "a stale chain hash":
+        document["chain_sha256"] = "f" * 64
+        path.write_text(json.dumps(document), encoding="utf-8")
+    else:
+        path.unlink()
+
+
+@when("a database is opened with the copy")
+@when("a database is opened with the copy and {migrate}=True")
+def step_open_with_copy(context, migrate=None):
+    if not hasattr(context, "schema_url"):
+        context.schema_url = context.provision_database()
+    context.open_error = None
+    try:
+        context.open_service(
+            context.schema_url, migration_source=context.copy, migrate=migrate == "migrate"
+        )
+    except AgentSessionsError as exc:
+        context.open_error = exc
+
+
+@when('I open a service on the run\'s database with on_drift="{policy}"')
+def step_open_bad_policy(context, policy):
+    context.open_error = None
+    try:
+        context.open_service(context.database_url, on_drift=policy)
+    except AgentSessionsError as exc:
+        context.open_error = exc
 
 
 @given('revision "{revision}" is edited by one character')
