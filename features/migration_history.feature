@@ -148,3 +148,12 @@ Feature: Migration history you can trust
   Scenario: An unknown on_drift policy is refused before anything connects
     When I open a service on the run's database with on_drift="ignore"
     Then opening is refused with InvalidInputError for "on_drift" saying "must be one of raise, warn, off"
+
+  Scenario: A reconcile revision replays safely after its ledger and version rows are forgotten
+    Given a copy of the shipped migrations, locked, with a reconcile revision "0002_reconcile"
+    And an empty database
+    And the database is upgraded with the copy
+    When the database forgets that it applied "0002_reconcile"
+    And the database is upgraded with the copy
+    Then the database is at revision "0002_reconcile"
+    And a service opened with the copy reads and writes token counts

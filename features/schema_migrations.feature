@@ -46,11 +46,17 @@ Feature: Schema migrations
     Then the host table "host_items" still exists
     And the host's alembic_version still says "abc123"
 
-  Scenario: A SQLite database of the released 0001 schema upgrades to head and keeps its data
-    Given a SQLite database restored from the stored snapshot of "0001_session_persistence"
-    When I open a service on the snapshot with migrate=True
-    Then the snapshot's session of "snapshot-agent" still has its 3 messages in order
-    And its token usage is still 11 prompt and 2 completion tokens
+  Scenario: A database of every released schema upgrades to head and keeps its data
+    Given every released schema snapshot of this backend, rebuilt with sample rows
+    When each is opened with migrate=True
+    Then each one's sample session still has its 3 messages, metadata and token usage
+    And each one's drift report is clean and its schema equals a fresh build
+
+  Scenario: The stairway: every revision goes up, down and up again, then the doctor is clean
+    Given an empty database
+    When every revision is applied, reverted and applied again, one at a time
+    Then the database is at the newest revision
+    And the live schema has no difference from the models
 
   Scenario: Developers can run Alembic itself on the packaged scripts with migrations/alembic.ini
     Given an empty database

@@ -1,74 +1,146 @@
-"""Snapshots of released schemas: a SQLite database at a released revision, kept as SQL text.
+"""Frozen snapshots of every released schema, one per engine, and how tests rebuild them.
 
-``python -m testsupport.snapshots REVISION`` writes ``migrations/snapshots/REVISION.sqlite.sql``:
-a database migrated to exactly ``REVISION`` and filled with sample sessions through the public
-service of that release, dumped with ``sqlite3``'s ``iterdump``. Tests restore it with
-:func:`restore_snapshot` and upgrade it to head, so that every release's data must survive
-every later migration. Text instead of a binary ``.db`` file keeps diffs readable and keeps
-database files out of the repository.
+``python -m testsupport.snapshots REVISION`` migrates a throwaway database of each backend
+(SQLite, PostgreSQL, MariaDB) to exactly ``REVISION``, reflects the library's tables and
+writes their DDL, with the version stamp, to ``migrations/snapshots/REVISION.BACKEND.sql``.
+Once a release ships, its files are never rewritten. Tests rebuild a snapshot on its engine
+(:func:`restore_snapshot`), put sample rows in it (:func:`insert_sample_rows`), upgrade to
+head and check that the rows survived and the schema equals a fresh build.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import json
 import sys
-import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import JSON, Connection, MetaData, Table, text
+from sqlalchemy.schema import CreateIndex, CreateTable
 
-from agent_sessions import PersistentSessionService
-from agent_sessions.infrastructure.database import upgrade
+from agent_sessions.infrastructure.database import create_database_engine, upgrade
+from agent_sessions.infrastructure.database.migration_runner import VERSION_TABLE
+from testsupport.databases import BACKENDS, provision_database
 
-__all__ = ["SNAPSHOT_DIR", "restore_snapshot", "snapshot_path", "write_snapshot"]
+__all__ = [
+    "SAMPLE_CONTENTS",
+    "SAMPLE_SESSION_ID",
+    "SNAPSHOT_DIR",
+    "insert_sample_rows",
+    "released_revisions",
+    "restore_snapshot",
+    "snapshot_path",
+    "write_snapshot",
+]
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "migrations" / "snapshots"
+LIBRARY_TABLES = ("sessions", "session_messages")
+SAMPLE_SESSION_ID = "01JBX8Y5D2W7Q3M4N5P6R7S8T9"
+SAMPLE_CONTENTS = ("You are a careful assistant.", "Grüße aus Köln 👋 — 你好", "Hello!")
+_SEPARATOR = ";\n\n"
 
 
-def snapshot_path(revision: str) -> Path:
-    """Return the path of the stored snapshot of ``revision``."""
-    return SNAPSHOT_DIR / f"{revision}.sqlite.sql"
+def snapshot_path(revision: str, backend: str) -> Path:
+    """Return the stored snapshot of ``revision`` on ``backend``."""
+    return SNAPSHOT_DIR / f"{revision}.{backend}.sql"
 
 
-def restore_snapshot(revision: str, database_file: Path) -> None:
-    """Create ``database_file`` from the stored snapshot of ``revision``."""
-    script = snapshot_path(revision).read_text(encoding="utf-8")
-    connection = sqlite3.connect(database_file)
-    try:
-        connection.executescript(script)
-    finally:
-        connection.close()
+def released_revisions(backend: str) -> list[str]:
+    """Return the revisions that have a stored snapshot for ``backend``, in name order."""
+    return sorted(path.name.split(".")[0] for path in SNAPSHOT_DIR.glob(f"*.{backend}.sql"))
 
 
-def write_snapshot(revision: str) -> Path:
-    """Build a sample database at ``revision`` and store it as SQL text; return its path."""
-    with tempfile.TemporaryDirectory() as folder:
-        database = Path(folder) / "snapshot.db"
-        url = f"sqlite:///{database}"
-        engine = create_engine(url)
-        upgrade(engine, revision)
-        engine.dispose()
-        with PersistentSessionService.from_url(url) as service:
-            session = service.create(
-                "snapshot-agent", title="Released schema sample", metadata={"release": revision}
-            )
-            service.append_message(session.id, "system", "You are a careful assistant.")
-            service.append_message(session.id, "user", "Grüße aus Köln 👋 — 你好", token_count=9)
-            service.append_message(
-                session.id, "assistant", "Hello!", metadata={"model": "m1"}, token_count=2
-            )
-            service.update_token_usage(session.id, prompt_tokens=11, completion_tokens=2)
-            service.create("snapshot-agent-2")
-        connection = sqlite3.connect(database)
+def write_snapshot(revision: str, backend: str) -> Path:
+    """Migrate a throwaway ``backend`` database to ``revision`` and store its DDL."""
+    with provision_database(backend) as url:
+        engine = create_database_engine(url)
         try:
-            dump = "\n".join(connection.iterdump()) + "\n"
+            upgrade(engine, revision)
+            metadata = MetaData()
+            metadata.reflect(engine, only=[*LIBRARY_TABLES, VERSION_TABLE])
+            statements = []
+            for table in metadata.sorted_tables:
+                statements.append(str(CreateTable(table).compile(engine)).strip())
+                statements.extend(
+                    str(CreateIndex(index).compile(engine)).strip()
+                    for index in sorted(table.indexes, key=lambda index: str(index.name))
+                )
+            statements.append(
+                f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{revision}')"
+            )
         finally:
-            connection.close()
-    target = snapshot_path(revision)
+            engine.dispose()
+    header = f"-- agent-sessions schema snapshot: revision {revision} on {backend}; frozen\n"
+    target = snapshot_path(revision, backend)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(dump, encoding="utf-8")
+    target.write_text(header + _SEPARATOR.join(statements) + "\n", encoding="utf-8")
     return target
 
 
+def restore_snapshot(revision: str, backend: str, url: str) -> None:
+    """Create the stored schema of ``revision`` in the empty database at ``url``."""
+    script = snapshot_path(revision, backend).read_text(encoding="utf-8")
+    body = script.split("\n", 1)[1]
+    engine = create_database_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in body.split(_SEPARATOR):
+                if statement.strip():
+                    connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def insert_sample_rows(url: str) -> None:
+    """Insert one session with three messages through the reflected (old) tables."""
+    engine = create_database_engine(url)
+    try:
+        with engine.begin() as connection:
+            sessions, messages = (_reflect(connection, name) for name in LIBRARY_TABLES)
+            now = _timestamp(connection, datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
+            connection.execute(
+                sessions.insert().values(
+                    id=SAMPLE_SESSION_ID,
+                    actor_name="snapshot-agent",
+                    title="Released schema sample",
+                    metadata=_json(sessions, {"release": "snapshot", "n": [1, 2.5, None]}),
+                    prompt_tokens=11,
+                    completion_tokens=2,
+                    message_count=len(SAMPLE_CONTENTS),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            for sequence, content in enumerate(SAMPLE_CONTENTS, start=1):
+                connection.execute(
+                    messages.insert().values(
+                        id=f"01JBX8Y5D2W7Q3M4N5P6R7S8V{sequence}",
+                        session_id=SAMPLE_SESSION_ID,
+                        sequence=sequence,
+                        role=("system", "user", "assistant")[sequence - 1],
+                        content=content,
+                        metadata=_json(messages, {"sequence": sequence}),
+                        token_count=sequence,
+                        created_at=now,
+                    )
+                )
+    finally:
+        engine.dispose()
+
+
+def _reflect(connection: Connection, name: str) -> Table:
+    return Table(name, MetaData(), autoload_with=connection)
+
+
+def _json(table: Table, value: dict[str, object]) -> object:
+    """A dict for a JSON column; its text where the engine reflects JSON as text (MariaDB)."""
+    return value if isinstance(table.c.metadata.type, JSON) else json.dumps(value)
+
+
+def _timestamp(connection: Connection, moment: datetime) -> datetime:
+    return moment if connection.dialect.name == "postgresql" else moment.replace(tzinfo=None)
+
+
 if __name__ == "__main__":
-    print(write_snapshot(sys.argv[1]))
+    for name in BACKENDS:
+        print(write_snapshot(sys.argv[1], name))

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from behave import given, then, when
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from agent_sessions import (
     AgentSessionsError,
@@ -39,6 +39,11 @@ from testsupport.migration_fixtures import (
 
 EXTRA_UPGRADE = 'create_index_if_missing("ix_sessions_title", "sessions", ["title"])'
 EXTRA_DOWNGRADE = 'op.drop_index("ix_sessions_title", table_name="sessions")'
+RECONCILE_UPGRADE = """
+add_column_if_missing("session_messages", sa.Column("token_count", sa.BigInteger(), nullable=True))
+create_index_if_missing("ix_session_messages_session_id_sequence", "session_messages",
+                        ["session_id", "sequence"], unique=True)
+"""
 HALF_WAY_UPGRADE = """
 add_column_if_missing("sessions", sa.Column("half_way_note", sa.String(50), nullable=True))
 op.execute("SELECT * FROM table_that_does_not_exist")
@@ -135,6 +140,37 @@ def step_open_bad_policy(context, policy):
         context.open_service(context.database_url, on_drift=policy)
     except AgentSessionsError as exc:
         context.open_error = exc
+
+
+@given('a copy of the shipped migrations, locked, with a reconcile revision "{revision}"')
+def step_copy_with_reconcile(context, revision):
+    context.copy = _copy(context)
+    add_revision(context.copy, revision, "0001_session_persistence", RECONCILE_UPGRADE, "pass")
+    lock_copy(context.copy, "0.2.0")
+
+
+@given("the database is upgraded with the copy")
+@when("the database is upgraded with the copy")
+def step_upgrade_with_copy(context):
+    upgrade(_engine(context), source=context.copy)
+
+
+@when('the database forgets that it applied "{revision}"')
+def step_forget(context, revision):
+    with _engine(context).begin() as connection:
+        connection.execute(ledger_table.delete().where(ledger_table.c.revision == revision))
+        connection.execute(
+            text("UPDATE agent_sessions_alembic_version SET version_num = :parent"),
+            {"parent": "0001_session_persistence"},
+        )
+
+
+@then("a service opened with the copy reads and writes token counts")
+def step_copy_service_works(context):
+    service = context.open_service(context.schema_url, migration_source=context.copy)
+    session = service.create("replayed")
+    service.append_message(session.id, "user", "counted", token_count=7)
+    assert service.get_messages(session.id)[0].token_count == 7
 
 
 @given('revision "{revision}" is edited by one character')

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import shlex
-import tempfile
-from pathlib import Path
 
 from alembic.config import main as alembic_main
 from behave import given, then, when
@@ -14,12 +12,23 @@ from sqlalchemy import create_engine, inspect, text
 
 from agent_sessions import AgentSessionsError, SchemaMismatchError
 from agent_sessions.infrastructure.database import (
+    create_database_engine,
     current_revision,
+    diagnose,
     downgrade,
+    head_revision,
     schema_differences,
     upgrade,
 )
-from testsupport.snapshots import restore_snapshot
+from agent_sessions.infrastructure.database.migration_history import script_states
+from agent_sessions.infrastructure.database.migration_runner import script_directory
+from testsupport.snapshots import (
+    SAMPLE_CONTENTS,
+    SAMPLE_SESSION_ID,
+    insert_sample_rows,
+    released_revisions,
+    restore_snapshot,
+)
 
 LIBRARY_TABLES = {
     "sessions",
@@ -140,36 +149,82 @@ def step_new_service_works(context):
     assert context.new_service.get(created.id) == created
 
 
-@given('a SQLite database restored from the stored snapshot of "{revision}"')
-def step_restore_snapshot(context, revision):
-    folder = context.scenario_stack.enter_context(
-        tempfile.TemporaryDirectory(prefix="agent-sessions-snapshot-")
-    )
-    database = Path(folder) / "snapshot.db"
-    restore_snapshot(revision, database)
-    context.snapshot_url = f"sqlite:///{database}"
+@given("every released schema snapshot of this backend, rebuilt with sample rows")
+def step_rebuild_snapshots(context):
+    revisions = released_revisions(context.backend)
+    assert revisions, f"no stored snapshot for {context.backend}"
+    context.snapshots = {}
+    for revision in revisions:
+        url = context.provision_database()
+        restore_snapshot(revision, context.backend, url)
+        insert_sample_rows(url)
+        context.snapshots[revision] = url
 
 
-@when("I open a service on the snapshot with migrate=True")
-def step_open_snapshot(context):
-    context.snapshot_service = context.open_service(context.snapshot_url, migrate=True)
+@when("each is opened with migrate=True")
+def step_open_snapshots(context):
+    context.snapshot_services = {
+        revision: context.open_service(url, migrate=True)
+        for revision, url in context.snapshots.items()
+    }
 
 
-@then('the snapshot\'s session of "{actor}" still has its {count:d} messages in order')
-def step_snapshot_messages(context, actor, count):
-    sessions = context.snapshot_service.list(actor_name=actor)
-    assert len(sessions) == 1, sessions
-    context.snapshot_session = sessions[0]
-    messages = context.snapshot_service.get_messages(sessions[0].id)
-    assert [message.sequence for message in messages] == list(range(1, count + 1))
-    assert messages[1].content == "Grüße aus Köln 👋 — 你好"
-    assert all(message.created_at.tzinfo is not None for message in messages)
+@then("each one's sample session still has its 3 messages, metadata and token usage")
+def step_snapshot_rows(context):
+    for revision, service in context.snapshot_services.items():
+        session = service.get(SAMPLE_SESSION_ID)
+        assert (session.prompt_tokens, session.completion_tokens) == (11, 2), revision
+        assert session.metadata == {"release": "snapshot", "n": [1, 2.5, None]}, revision
+        assert session.created_at.isoformat() == "2025-01-02T03:04:05.678901+00:00"
+        messages = service.get_messages(SAMPLE_SESSION_ID)
+        assert [m.content for m in messages] == list(SAMPLE_CONTENTS), revision
+        assert [m.sequence for m in messages] == [1, 2, 3]
+        appended = service.append_message(SAMPLE_SESSION_ID, "user", "after the upgrade")
+        assert appended.sequence == 4, revision
 
 
-@then("its token usage is still {prompt:d} prompt and {completion:d} completion tokens")
-def step_snapshot_tokens(context, prompt, completion):
-    session = context.snapshot_session
-    assert (session.prompt_tokens, session.completion_tokens) == (prompt, completion)
+@then("each one's drift report is clean and its schema equals a fresh build")
+def step_snapshot_clean(context):
+    fresh = _shape(context.database_url)
+    for revision, url in context.snapshots.items():
+        engine = create_database_engine(url)
+        try:
+            report = diagnose(engine)
+        finally:
+            engine.dispose()
+        assert report.is_clean, f"{revision}: {report.render()}"
+        assert _shape(url) == fresh, f"{revision}: {_shape(url)} != {fresh}"
+
+
+def _shape(url):
+    engine = create_database_engine(url)
+    try:
+        inspector = inspect(engine)
+        return {
+            table: sorted(
+                (column["name"], str(column["type"]), bool(column["nullable"]))
+                for column in inspector.get_columns(table)
+            )
+            for table in ("sessions", "session_messages")
+        }
+    finally:
+        engine.dispose()
+
+
+@when("every revision is applied, reverted and applied again, one at a time")
+def step_stairway(context):
+    engine = _engine(context)
+    revisions = [state.revision for state in script_states(script_directory())]
+    for revision in revisions:
+        upgrade(engine, revision)
+        downgrade(engine, "-1")
+        upgrade(engine, revision)
+        assert current_revision(engine) == revision
+
+
+@then("the database is at the newest revision")
+def step_newest(context):
+    assert current_revision(_engine(context)) == head_revision()
 
 
 @when('a developer runs "{command_line}"')
