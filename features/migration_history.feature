@@ -157,3 +157,18 @@ Feature: Migration history you can trust
     And the database is upgraded with the copy
     Then the database is at revision "0002_reconcile"
     And a service opened with the copy reads and writes token counts
+
+  Scenario: A database that predates the ledger is adopted while it is upgraded
+    Given a copy of the shipped migrations, locked, with a reconcile revision "0002_extra"
+    And an empty database
+    And the database is upgraded to the newest migration
+    And its ledger table was dropped
+    When a database is opened with the copy and migrate=True
+    Then the service opened, and the ledger holds "0001_session_persistence" as adopted and "0002_extra" as applied
+
+  Scenario: Migrating a database that a newer release wrote says to upgrade the library
+    Given an empty database
+    And the database is upgraded to the newest migration
+    And the database's revision is recorded as "9999_from_the_future"
+    When I run "agent-sessions --url {database} db upgrade"
+    Then the command fails with one error line saying "upgrade the library (pip install -U agent-sessions)"

@@ -65,9 +65,7 @@ def write_snapshot(revision: str, backend: str) -> Path:
                     str(CreateIndex(index).compile(engine)).strip()
                     for index in sorted(table.indexes, key=lambda index: str(index.name))
                 )
-            statements.append(
-                f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{revision}')"
-            )
+            statements.append(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{revision}')")
         finally:
             engine.dispose()
     header = f"-- agent-sessions schema snapshot: revision {revision} on {backend}; frozen\n"

@@ -308,6 +308,16 @@ def step_history_error_says(context, words):
     assert words in str(context.open_error), str(context.open_error)
 
 
+@then('the service opened, and the ledger holds "{adopted}" as adopted and "{applied}" as applied')
+def step_adopted_and_applied(context, adopted, applied):
+    assert context.open_error is None, repr(context.open_error)
+    with _engine(context).connect() as connection:
+        versions = {row.revision: row.library_version for row in read_ledger(connection)}
+    assert versions[adopted] == "adopted", versions
+    assert versions[applied] not in ("adopted", None), versions
+    assert set(versions) == {adopted, applied}, versions
+
+
 @then('the ledger records "{revision}" as adopted')
 def step_adopted(context, revision):
     assert context.open_error is None, repr(context.open_error)

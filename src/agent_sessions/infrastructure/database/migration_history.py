@@ -353,24 +353,20 @@ def record_reverted(connection: Connection, revision: str) -> None:
     connection.execute(ledger_table.delete().where(ledger_table.c.revision == revision))
 
 
-def verify_ledger(
-    ledger: Sequence[LedgerRow], lock: MigrationLock, url: str, applied: Sequence[str]
-) -> None:
-    """Check that every applied revision is shipped and unchanged since it was applied.
+def verify_ledger(ledger: Sequence[LedgerRow], lock: MigrationLock, url: str) -> None:
+    """Check that every revision in the ledger is shipped and unchanged since it was applied.
 
     Args:
         ledger: the database's ledger rows.
         lock: the shipped lock file.
         url: the database (redacted), for messages.
-        applied: the revisions the version table says are applied, base first.
 
     Raises:
         MigrationHistoryError: a revision unknown to this library (a newer one wrote the
-            database), a revision whose applied source differs from every shipped version of
-            it, or applied revisions missing from the ledger.
+            database), or a revision whose applied source differs from every shipped version
+            of it.
 
     """
-    recorded = {row.revision: row for row in ledger}
     for row in ledger:
         entry = lock.entry(row.revision)
         if entry is None:
@@ -389,10 +385,3 @@ def verify_ledger(
                 f"revision; see docs/how-to/write-a-migration.md",
                 revision=row.revision,
             )
-    missing = [revision for revision in applied if revision not in recorded]
-    if missing:
-        raise MigrationHistoryError(
-            f"database {url}: revision(s) {', '.join(missing)} are applied but missing from "
-            f"the ledger {LEDGER_TABLE}",
-            revision=missing[0],
-        )

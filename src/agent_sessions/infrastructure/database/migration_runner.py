@@ -24,7 +24,11 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 
-from agent_sessions.domain.errors import MigrationHistoryError, SchemaMismatchError
+from agent_sessions.domain.errors import (
+    DatabaseError,
+    MigrationHistoryError,
+    SchemaMismatchError,
+)
 from agent_sessions.infrastructure.database.engine import WRITE_TRANSACTION_OPTION, redact_url
 from agent_sessions.infrastructure.database.migration_history import (
     MigrationLock,
@@ -140,8 +144,9 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
             {"name": _LOCK_NAME, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS},
         ).scalar()
         if got != 1:
-            raise MigrationHistoryError(
-                f"another process held the migration lock for {_MYSQL_LOCK_TIMEOUT_SECONDS} s"
+            raise DatabaseError(
+                f"waited {_MYSQL_LOCK_TIMEOUT_SECONDS} s for the migration lock "
+                f"'{_LOCK_NAME}' that another process holds"
             )
         release = text("SELECT RELEASE_LOCK(:name)")
         parameters = {"name": _LOCK_NAME}
@@ -167,6 +172,13 @@ def upgrade(
     earlier run) had already done the work.
     """
     with engine.connect() as connection, _migration_lock(connection):
+        current = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        ).get_current_revision()
+        if not _is_known(current, source):
+            raise SchemaMismatchError(
+                current, head_revision(source), redact_url(engine.url), newer=True
+            )
         config = alembic_config(connection, source)
         command.upgrade(config, revision)
         return list(config.attributes.get("applied", []))
@@ -219,8 +231,9 @@ def verify_history(
 ) -> None:
     """Check the ledger of a database at head against the shipped lock file.
 
-    A database without a ledger (created before the ledger existed) is adopted, its ledger
-    written from the lock, only when ``schema_is_clean()`` says its schema has no drift.
+    Revisions that are applied but missing from the ledger (the database predates the ledger,
+    whether or not it was upgraded since) are adopted, their rows written from the lock, only
+    when ``schema_is_clean()`` says the schema has no drift.
 
     Raises:
         MigrationHistoryError: an applied revision was edited, is unknown, or the database
@@ -246,18 +259,22 @@ def verify_history(
             ]
         )
         ledger = read_ledger(connection)
-    if ledger is not None and (ledger or not applied):
-        verify_ledger(ledger, lock, url, applied)
+    verify_ledger(ledger or [], lock, url)
+    recorded = {row.revision for row in ledger or []}
+    missing = [revision for revision in applied if revision not in recorded]
+    if not missing:
         return
     if not schema_is_clean():
         raise MigrationHistoryError(
-            f"database {url} has no migration ledger (it predates it) and its schema differs "
-            f"from the models, so it cannot be adopted; run `agent-sessions db doctor` and "
-            f"repair the drift first"
+            f"database {url} has revision(s) {', '.join(missing)} applied but not in its "
+            f"migration ledger (it predates the ledger) and its schema differs from the "
+            f"models, so it cannot be adopted; run `agent-sessions db doctor` and repair the "
+            f"drift first",
+            revision=missing[0],
         )
     with engine.begin() as connection:
         ledger_table.create(connection, checkfirst=True)
-        for revision in applied:
+        for revision in missing:
             entry = lock.entry(revision)
             if entry is None:
                 raise MigrationHistoryError(
