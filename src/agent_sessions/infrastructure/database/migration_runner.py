@@ -39,6 +39,7 @@ from agent_sessions.infrastructure.database.migration_history import (
     verify_ledger,
 )
 from agent_sessions.infrastructure.database.models import Base
+from agent_sessions.infrastructure.database.schema_doctor import include_own_objects
 
 __all__ = [
     "VERSION_TABLE",
@@ -290,16 +291,6 @@ def schema_differences(engine: Engine) -> list[Any]:
     Only the library's own tables are compared; an empty list means models and database
     agree (columns, types, nullability, indexes, unique constraints and foreign keys).
     """
-    own_tables = set(Base.metadata.tables)
-
-    def include_object(
-        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-    ) -> bool:
-        if type_ == "table":
-            return name in own_tables
-        table = getattr(obj, "table", None)
-        return table is None or table.name in own_tables
-
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
@@ -307,7 +298,7 @@ def schema_differences(engine: Engine) -> list[Any]:
                 "version_table": VERSION_TABLE,
                 "compare_type": True,
                 "compare_server_default": True,
-                "include_object": include_object,
+                "include_object": include_own_objects,
             },
         )
         return list(compare_metadata(context, Base.metadata))

@@ -224,9 +224,10 @@ def _is_own_table(name: str | None) -> bool:
     )
 
 
-def _include_object(
+def include_own_objects(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
+    """Alembic ``include_object`` hook: compare the library's tables only, never the host's."""
     if type_ == "table":
         return _is_own_table(name)
     table = getattr(obj, "table", None)
@@ -239,7 +240,7 @@ def _findings(connection: Connection) -> Iterator[DriftFinding]:
         opts={
             "compare_type": True,
             "compare_server_default": True,
-            "include_object": _include_object,
+            "include_object": include_own_objects,
         },
     )
     dialect = connection.dialect

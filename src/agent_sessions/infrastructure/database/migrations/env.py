@@ -49,7 +49,6 @@ def _record(
         config.attributes.setdefault("applied", []).append(revision)
     else:
         record_reverted(connection, revision)
-        config.attributes.setdefault("reverted", []).append(revision)
 
 
 def _run(connection: Connection) -> None:
