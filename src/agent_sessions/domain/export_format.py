@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +28,12 @@ from agent_sessions.domain.errors import (
     UnsupportedSchemaVersionError,
 )
 from agent_sessions.domain.validation import (
+    abbreviated_repr,
     validate_actor_name,
     validate_content,
     validate_metadata,
     validate_role,
+    validate_session_id,
     validate_title,
     validate_token_count,
     validate_token_delta,
@@ -38,6 +41,8 @@ from agent_sessions.domain.validation import (
 
 __all__ = [
     "EXPORT_FORMAT",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_MESSAGES",
     "SCHEMA_VERSION",
     "SUPPORTED_SCHEMA_VERSIONS",
     "ExportedMessage",
@@ -57,6 +62,12 @@ _T = TypeVar("_T")
 EXPORT_FORMAT = "agent-sessions/export"
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""Largest document that import takes: 64 MiB of canonical JSON (the bytes the checksum covers)."""
+MAX_DOCUMENT_MESSAGES = 100_000
+"""Most messages that one imported document may hold (they are written in one transaction)."""
+
+_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
 
 _SESSION_FIELDS = frozenset(
     {
@@ -126,14 +137,20 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(text: object, where: str) -> datetime:
     """Parse an ISO 8601 timestamp with an explicit offset into an aware UTC datetime."""
     if not isinstance(text, str):
-        raise ImportIntegrityError(f"{where} must be an ISO 8601 timestamp string")
+        raise ImportIntegrityError(
+            f"{where} must be an ISO 8601 timestamp string, got {type(text).__name__}"
+        )
+    shown = abbreviated_repr(text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ImportIntegrityError(f"{where} is not an ISO 8601 timestamp: {text!r}") from None
+        raise ImportIntegrityError(f"{where} is not an ISO 8601 timestamp: {shown}") from None
     if moment.tzinfo is None:
-        raise ImportIntegrityError(f"{where} has no time zone: {text!r}")
-    return moment.astimezone(UTC)
+        raise ImportIntegrityError(f"{where} has no time zone: {shown}")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ImportIntegrityError(f"{where} is out of range in UTC: {shown}") from None
 
 
 def session_record(session: Session) -> dict[str, Any]:
@@ -182,43 +199,60 @@ def build_export_document(
 def parse_export_document(document: object) -> ExportedSession:
     """Verify an export document and return its content, or raise before anything is written.
 
-    Order of checks: the document's shape and ``format``; its ``schema_version``
-    (:class:`UnsupportedSchemaVersionError`); the checksum; then every field
-    (:class:`ImportIntegrityError` for anything malformed or inconsistent).
+    Order of checks: the document is a JSON object (a dict) of the right ``format``; its
+    ``schema_version`` (:class:`UnsupportedSchemaVersionError` for an integer this code does
+    not read); its fields and the number of messages; every field of the session and of each
+    message, whatever the checksum says; the size of its canonical JSON; the checksum last.
+    Anything else that is wrong raises :class:`ImportIntegrityError`, whose message starts
+    with the path of the field, such as ``messages[3].sequence``.
     """
-    if not isinstance(document, Mapping):
+    if not isinstance(document, dict):
         raise ImportIntegrityError(
             f"an export document must be a JSON object, got {type(document).__name__}"
         )
     if document.get("format") != EXPORT_FORMAT:
         raise ImportIntegrityError(
-            f"not an agent-sessions export: format is {document.get('format')!r}, "
-            f"expected {EXPORT_FORMAT!r}"
+            f"format is {abbreviated_repr(document.get('format'))}, expected "
+            f"{EXPORT_FORMAT!r}: not an agent-sessions export"
         )
     if "schema_version" not in document:
-        raise ImportIntegrityError("export document lacks the field schema_version")
+        raise ImportIntegrityError("schema_version is missing from the export document")
     version = document["schema_version"]
-    if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ImportIntegrityError(
+            f"schema_version must be an integer, got {type(version).__name__}"
+        )
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise UnsupportedSchemaVersionError(version, SUPPORTED_SCHEMA_VERSIONS)
-    missing = sorted(_DOCUMENT_FIELDS - document.keys())
-    if missing:
-        raise ImportIntegrityError(f"export document lacks the field(s) {', '.join(missing)}")
-    unknown = sorted(set(document.keys()) - _DOCUMENT_FIELDS)
-    if unknown:
-        raise ImportIntegrityError(f"export document has unknown field(s) {', '.join(unknown)}")
-    _verify_checksum(document)
+    _check_keys(document, _DOCUMENT_FIELDS, "the export document")
+    raw_messages = document["messages"]
+    if not isinstance(raw_messages, list):
+        raise ImportIntegrityError(f"messages must be a list, got {type(raw_messages).__name__}")
+    if len(raw_messages) > MAX_DOCUMENT_MESSAGES:
+        raise ImportIntegrityError(
+            f"messages holds {len(raw_messages)} messages; an import takes at most "
+            f"{MAX_DOCUMENT_MESSAGES}"
+        )
     parse_timestamp(document["exported_at"], "exported_at")
-    return _parse_session(document["session"], document["messages"])
+    exported = _parse_session(document["session"], raw_messages)
+    _verify_checksum(document)
+    return exported
 
 
-def _verify_checksum(document: Mapping[str, Any]) -> None:
+def _verify_checksum(document: dict[str, Any]) -> None:
     stated = document["checksum"]
-    if not isinstance(stated, str) or not stated.startswith("sha256:"):
-        raise ImportIntegrityError(f"checksum must be 'sha256:<hex>', got {stated!r}")
-    try:
-        expected = compute_checksum(document)
-    except (TypeError, ValueError) as exc:
-        raise ImportIntegrityError(f"export document is not valid JSON data: {exc}") from exc
+    if not isinstance(stated, str) or not _CHECKSUM.fullmatch(stated):
+        raise ImportIntegrityError(
+            f"checksum must be 'sha256:' and 64 lower-case hex digits, got "
+            f"{abbreviated_repr(stated)}"
+        )
+    body = canonical_json({key: value for key, value in document.items() if key != "checksum"})
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise ImportIntegrityError(
+            f"the export document is {len(body)} bytes of canonical JSON; an import takes at "
+            f"most {MAX_DOCUMENT_BYTES} (64 MiB)"
+        )
+    expected = "sha256:" + hashlib.sha256(body).hexdigest()
     if not hmac.compare_digest(stated, expected):
         raise ImportIntegrityError(
             "checksum mismatch: the document was changed or damaged after export "
@@ -226,26 +260,10 @@ def _verify_checksum(document: Mapping[str, Any]) -> None:
         )
 
 
-def _parse_session(raw: object, raw_messages: object) -> ExportedSession:
+def _parse_session(raw: object, raw_messages: list[Any]) -> ExportedSession:
     session = _fields(raw, _SESSION_FIELDS, "session")
-    if not isinstance(raw_messages, list):
-        raise ImportIntegrityError("messages must be a list")
-    messages = tuple(
-        _parse_message(item, f"messages[{index}]") for index, item in enumerate(raw_messages)
-    )
-    for expected, message in enumerate(messages, start=1):
-        if message.sequence != expected:
-            raise ImportIntegrityError(
-                f"messages must have sequences 1..{len(messages)} in order; "
-                f"found {message.sequence} at position {expected}"
-            )
-    message_count = _checked(_count, session["message_count"], "session.message_count")
-    if message_count != len(messages):
-        raise ImportIntegrityError(
-            f"session.message_count is {message_count} but the document holds "
-            f"{len(messages)} messages"
-        )
-    return ExportedSession(
+    _checked(validate_session_id, session["id"], "session.id")
+    exported = ExportedSession(
         actor_name=_checked(validate_actor_name, session["actor_name"], "session.actor_name"),
         title=_checked(validate_title, session["title"], "session.title"),
         metadata=_checked(validate_metadata, session["metadata"], "session.metadata"),
@@ -255,15 +273,33 @@ def _parse_session(raw: object, raw_messages: object) -> ExportedSession:
         ),
         created_at=parse_timestamp(session["created_at"], "session.created_at"),
         updated_at=parse_timestamp(session["updated_at"], "session.updated_at"),
-        messages=messages,
+        messages=tuple(
+            _parse_message(item, f"messages[{index}]", index + 1)
+            for index, item in enumerate(raw_messages)
+        ),
     )
+    message_count = _checked(_count, session["message_count"], "session.message_count")
+    if message_count != len(raw_messages):
+        raise ImportIntegrityError(
+            f"session.message_count is {message_count} but the document holds "
+            f"{len(raw_messages)} messages"
+        )
+    return exported
 
 
-def _parse_message(raw: object, where: str) -> ExportedMessage:
+def _parse_message(raw: object, where: str, expected_sequence: int) -> ExportedMessage:
     message = _fields(raw, _MESSAGE_FIELDS, where)
+    _checked(validate_session_id, message["id"], f"{where}.id")
     sequence = message["sequence"]
     if isinstance(sequence, bool) or not isinstance(sequence, int):
-        raise ImportIntegrityError(f"{where}.sequence must be an integer")
+        raise ImportIntegrityError(
+            f"{where}.sequence must be an integer, got {type(sequence).__name__}"
+        )
+    if sequence != expected_sequence:
+        raise ImportIntegrityError(
+            f"{where}.sequence is {abbreviated_repr(sequence)}, expected {expected_sequence}: "
+            f"sequences must run 1, 2, 3 ... in array order, without gap or duplicate"
+        )
     return ExportedMessage(
         sequence=sequence,
         role=_checked(validate_role, message["role"], f"{where}.role"),
@@ -278,16 +314,20 @@ def _count(value: object) -> int:
     return validate_token_delta(value, "count")
 
 
-def _fields(raw: object, expected: frozenset[str], where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ImportIntegrityError(f"{where} must be a JSON object")
+def _fields(raw: object, expected: frozenset[str], where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ImportIntegrityError(f"{where} must be a JSON object, got {type(raw).__name__}")
+    _check_keys(raw, expected, where)
+    return raw
+
+
+def _check_keys(raw: dict[Any, Any], expected: frozenset[str], where: str) -> None:
     missing = sorted(expected - raw.keys())
     if missing:
         raise ImportIntegrityError(f"{where} lacks the field(s) {', '.join(missing)}")
-    unknown = sorted(set(raw.keys()) - expected)
+    unknown = sorted(abbreviated_repr(key) for key in raw.keys() - expected)
     if unknown:
         raise ImportIntegrityError(f"{where} has unknown field(s) {', '.join(unknown)}")
-    return raw
 
 
 def _checked(rule: Callable[[object], _T], value: object, where: str) -> _T:

@@ -2,6 +2,12 @@
 
 Each function returns the normalised value or raises :class:`InvalidInputError` naming the
 argument and the reason. They run before any I/O, so a rejected call writes nothing.
+
+Every text (names, titles, content, metadata keys and strings) must be valid Unicode without NUL:
+a NUL character (PostgreSQL ``text`` cannot hold one) or a lone surrogate such as U+D800
+(it has no UTF-8 encoding) is refused the same way on every backend. The size limits below are
+chosen so that a value at the limit fits every backend, MariaDB's default 16 MiB
+``max_allowed_packet`` included; see the "Limits" section of ``docs/reference/api.md``.
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ from agent_sessions.domain.errors import InvalidInputError
 
 __all__ = [
     "MAX_ACTOR_NAME_LENGTH",
+    "MAX_CONTENT_BYTES",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_LIST_LIMIT",
     "MAX_MESSAGE_LIMIT",
+    "MAX_METADATA_BYTES",
+    "MAX_METADATA_DEPTH",
+    "MAX_OFFSET",
     "MAX_TITLE_LENGTH",
     "MAX_TOKEN_COUNT",
+    "abbreviated_repr",
     "validate_actor_name",
     "validate_content",
+    "validate_idempotency_key",
     "validate_limit",
     "validate_metadata",
     "validate_offset",
@@ -38,17 +51,32 @@ MAX_LIST_LIMIT = 1000
 MAX_MESSAGE_LIMIT = 100_000
 MAX_TOKEN_COUNT = 2**53 - 1
 """Largest token figure accepted; fits every backend's BIGINT and a JSON number exactly."""
+MAX_OFFSET = 2**53 - 1
+"""Largest ``offset`` accepted; every backend's LIMIT/OFFSET takes it (SQLite's stops at 2**63)."""
+MAX_CONTENT_BYTES = 7 * 1024 * 1024
+"""Largest message content, in bytes of UTF-8 (7 MiB).
 
-_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+PyMySQL escapes quotes and backslashes, so content of quotes only doubles on the wire: 14 MiB,
+plus metadata at its limit, still fits MariaDB's default 16 MiB ``max_allowed_packet``.
+"""
+MAX_METADATA_BYTES = 256 * 1024
+"""Largest metadata, in bytes of its compact UTF-8 JSON (256 KiB)."""
+MAX_METADATA_DEPTH = 20
+"""Deepest nesting of metadata: the dict itself is level 1 (MariaDB's JSON stops at 32)."""
+MAX_JSON_INTEGER = 2**53 - 1
+"""Integers in metadata must lie within +/- this, as I-JSON (RFC 7493) requires."""
+
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+_SHOWN_CHARACTERS = 40
 
 
 def validate_session_id(value: object, argument: str = "session_id") -> str:
     """Return the canonical (upper-case) form of a ULID session id."""
     if not isinstance(value, str):
         raise InvalidInputError(argument, f"must be a 26-character ULID string, got {_kind(value)}")
-    canonical = value.upper()
-    if not _ULID.match(canonical):
-        raise InvalidInputError(argument, f"{value!r} is not a 26-character ULID")
+    canonical = value.upper() if value.isascii() else value
+    if not _ULID.fullmatch(canonical):
+        raise InvalidInputError(argument, f"{abbreviated_repr(value)} is not a 26-character ULID")
     return canonical
 
 
@@ -58,7 +86,7 @@ def validate_actor_name(value: object) -> str:
         raise InvalidInputError("actor_name", f"must be a string, got {_kind(value)}")
     if not value.strip():
         raise InvalidInputError("actor_name", "must not be empty or blank")
-    _reject_nul(value, "actor_name")
+    _check_text(value, "actor_name")
     if len(value) > MAX_ACTOR_NAME_LENGTH:
         raise InvalidInputError(
             "actor_name",
@@ -77,7 +105,7 @@ def validate_title(value: object) -> str | None:
         raise InvalidInputError(
             "title", f"is {len(value)} characters long; the most allowed is {MAX_TITLE_LENGTH}"
         )
-    _reject_nul(value, "title")
+    _check_text(value, "title")
     return value
 
 
@@ -91,14 +119,19 @@ def validate_role(value: object) -> MessageRole:
         except ValueError:
             pass
     allowed = ", ".join(role.value for role in MessageRole)
-    raise InvalidInputError("role", f"{value!r} is not one of {allowed}")
+    raise InvalidInputError("role", f"{abbreviated_repr(value)} is not one of {allowed}")
 
 
 def validate_content(value: object) -> str:
-    """Return the message content if it is a string (any length, empty allowed)."""
+    """Return the message content if it is a string of at most 7 MiB of UTF-8 (empty allowed)."""
     if not isinstance(value, str):
         raise InvalidInputError("content", f"must be a string, got {_kind(value)}")
-    _reject_nul(value, "content")
+    size = _check_text(value, "content")
+    if size > MAX_CONTENT_BYTES:
+        raise InvalidInputError(
+            "content",
+            f"is {size} bytes of UTF-8; the most allowed is {MAX_CONTENT_BYTES} (7 MiB)",
+        )
     return value
 
 
@@ -106,14 +139,23 @@ def validate_metadata(value: object) -> dict[str, Any]:
     """Return a copy of ``value`` if it is a dict that survives a strict JSON round trip.
 
     None stands for an empty dict. Keys must be strings; values must be JSON types (no NaN or
-    infinity, no sets, no objects), so what is stored is exactly what is read back.
+    infinity, no sets, no objects), so what is stored is exactly what is read back. Integers
+    must lie within +/- (2**53 - 1), nesting may be at most 20 levels deep (the dict is level 1)
+    and the compact UTF-8 JSON at most 256 KiB.
     """
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidInputError("metadata", f"must be a dict, got {_kind(value)}")
-    _check_json_value(value, "metadata")
-    copied: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
+    _check_json_value(value, "metadata", 1)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    size = len(text.encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise InvalidInputError(
+            "metadata",
+            f"is {size} bytes of JSON; the most allowed is {MAX_METADATA_BYTES} (256 KiB)",
+        )
+    copied: dict[str, Any] = json.loads(text)
     return copied
 
 
@@ -129,23 +171,45 @@ def validate_token_delta(value: object, argument: str) -> int:
     return _non_negative_int(value, argument)
 
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def validate_idempotency_key(value: object) -> str:
+    """Return an idempotency key if it is a non-blank string of at most 255 characters."""
+    if not isinstance(value, str):
+        raise InvalidInputError("idempotency_key", f"must be a string, got {_kind(value)}")
+    if not value.strip():
+        raise InvalidInputError("idempotency_key", "must not be empty or blank")
+    if len(value) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInputError(
+            "idempotency_key",
+            f"is {len(value)} characters long; the most allowed is {MAX_IDEMPOTENCY_KEY_LENGTH}",
+        )
+    _check_text(value, "idempotency_key")
+    return value
+
+
 def validate_limit(value: object, *, maximum: int, argument: str = "limit") -> int:
     """Return a page size if it is an integer from 1 to ``maximum``."""
     if not _is_int(value):
         raise InvalidInputError(argument, f"must be an integer, got {_kind(value)}")
     assert isinstance(value, int)
     if not 1 <= value <= maximum:
-        raise InvalidInputError(argument, f"must be between 1 and {maximum}, got {value}")
+        raise InvalidInputError(
+            argument, f"must be between 1 and {maximum}, got {_abbreviated_int(value)}"
+        )
     return value
 
 
 def validate_offset(value: object) -> int:
-    """Return an offset if it is a non-negative integer."""
+    """Return an offset if it is an integer from 0 to 2**53 - 1."""
     if not _is_int(value):
         raise InvalidInputError("offset", f"must be an integer, got {_kind(value)}")
     assert isinstance(value, int)
-    if value < 0:
-        raise InvalidInputError("offset", f"must be 0 or more, got {value}")
+    if not 0 <= value <= MAX_OFFSET:
+        raise InvalidInputError(
+            "offset", f"must be between 0 and {MAX_OFFSET}, got {_abbreviated_int(value)}"
+        )
     return value
 
 
@@ -154,9 +218,11 @@ def _non_negative_int(value: object, argument: str) -> int:
         raise InvalidInputError(argument, f"must be an integer, got {_kind(value)}")
     assert isinstance(value, int)
     if value < 0:
-        raise InvalidInputError(argument, f"must be 0 or more, got {value}")
+        raise InvalidInputError(argument, f"must be 0 or more, got {_abbreviated_int(value)}")
     if value > MAX_TOKEN_COUNT:
-        raise InvalidInputError(argument, f"must be at most {MAX_TOKEN_COUNT}, got {value}")
+        raise InvalidInputError(
+            argument, f"must be at most {MAX_TOKEN_COUNT}, got {_abbreviated_int(value)}"
+        )
     return value
 
 
@@ -164,38 +230,77 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_json_value(value: object, path: str) -> None:
+def _check_json_value(value: object, path: str, depth: int) -> None:
     if isinstance(value, str):
-        _reject_nul(value, "metadata", path)
+        _check_text(value, "metadata", path)
         return
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_JSON_INTEGER:
+            raise InvalidInputError(
+                "metadata",
+                f"{path} is {_abbreviated_int(value)}, outside +/-{MAX_JSON_INTEGER} "
+                f"(2**53 - 1), which JSON readers cannot hold exactly",
+            )
         return
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidInputError("metadata", f"{path} is {value!r}, which JSON cannot hold")
         return
+    if isinstance(value, dict | list | tuple) and depth > MAX_METADATA_DEPTH:
+        raise InvalidInputError(
+            "metadata",
+            f"{path} is nested {depth} levels deep; the most allowed is {MAX_METADATA_DEPTH}",
+        )
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidInputError("metadata", f"{path} has a non-string key {key!r}")
-            _reject_nul(key, "metadata", f"a key of {path}")
-            _check_json_value(item, f"{path}[{key!r}]")
+                raise InvalidInputError(
+                    "metadata", f"{path} has a non-string key {abbreviated_repr(key)}"
+                )
+            _check_text(key, "metadata", f"a key of {path}")
+            _check_json_value(item, f"{path}[{abbreviated_repr(key)}]", depth + 1)
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_json_value(item, f"{path}[{index}]")
+            _check_json_value(item, f"{path}[{index}]", depth + 1)
         return
     raise InvalidInputError(
         "metadata", f"{path} holds a {_kind(value)}, which is not JSON-serialisable"
     )
 
 
-def _reject_nul(value: str, argument: str, where: str | None = None) -> None:
+def _check_text(value: str, argument: str, where: str | None = None) -> int:
+    """Refuse NUL characters and lone surrogates; return the size of ``value`` in UTF-8."""
+    place = f"{where} " if where else ""
     if "\x00" in value:
-        place = f"{where} " if where else ""
         raise InvalidInputError(
             argument, f"{place}contains a NUL character (\\x00), which databases cannot store"
         )
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            argument,
+            f"{place}contains a lone surrogate (U+{ord(value[exc.start]):04X}) at index "
+            f"{exc.start}, which is not valid Unicode",
+        ) from None
+
+
+def abbreviated_repr(value: object) -> str:
+    """Return ``repr(value)`` cut to about 40 characters, for error messages about bad input."""
+    shown = repr(value)
+    if len(shown) <= _SHOWN_CHARACTERS:
+        return shown
+    return f"{shown[:_SHOWN_CHARACTERS]}... ({len(shown)} characters)"
+
+
+def _abbreviated_int(value: int) -> str:
+    if abs(value) < 10**30:
+        return str(value)
+    digits = int(value.bit_length() * math.log10(2)) + 1
+    return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
 
 
 def _kind(value: object) -> str:

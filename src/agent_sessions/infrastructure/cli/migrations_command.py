@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.infrastructure.database.migration_history import (
     LOCK_FILE_NAME,
     MigrationLock,
@@ -52,6 +53,10 @@ def add_migrations_commands(groups: argparse._SubParsersAction[argparse.Argument
 def run_lock(_url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     """Run ``migrations lock``; the database URL is not used."""
     lock_path = Path(arguments.lock_file)
+    if arguments.scripts is not None and not Path(arguments.scripts).is_dir():
+        raise InvalidInputError("--scripts", f"{arguments.scripts} is not a folder")
+    if lock_path.is_dir():
+        raise InvalidInputError("--lock-file", f"{lock_path} is a folder, not a file")
     source = (
         MigrationSource(arguments.scripts, lock_path)
         if arguments.scripts
@@ -74,6 +79,9 @@ def run_lock(_url: str, arguments: argparse.Namespace, out: TextIO) -> int:
         updated = update_lock(lock, states, library_version())
         added = len(updated.entries) - len(lock.entries)
         done = f"added {added} revision(s)" if added else "already up to date"
-    lock_path.write_text(updated.to_json(), encoding="utf-8")
+    try:
+        lock_path.write_text(updated.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError("--lock-file", f"cannot write {lock_path}: {exc.strerror}") from exc
     print(f"{lock_path}: {done}; head {updated.head}", file=out)
     return 0
