@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -19,6 +20,7 @@ __all__ = [
     "create_database_engine",
     "normalise_url",
     "redact_url",
+    "scrub_secrets",
     "sqlite_file_missing",
 ]
 
@@ -29,14 +31,57 @@ WRITE_TRANSACTION_OPTION = "agent_sessions_writes"
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
 _DRIVER_MODULES = {"psycopg": "psycopg", "pymysql": "pymysql", "psycopg2": "psycopg2"}
 _EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+_HIDDEN = "***"
+_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret"})
 
 
 def redact_url(url: str | URL) -> str:
-    """Return ``url`` as text with any password hidden."""
+    """Return ``url`` as text with any password hidden as ``***``.
+
+    Besides the password of the user part, this hides password-like query parameters
+    (``?password=...``) and, when a password holding an unescaped ``@`` made the host start
+    with its tail (``user:se@cret@host``), that tail too.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
+    host = parsed.host or ""
+    if "@" in host:
+        parsed = parsed.set(host=host.rsplit("@", 1)[1], password=_HIDDEN)
+    hidden = {key: _HIDDEN for key in parsed.query if key.lower() in _SECRET_QUERY_KEYS}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True).replace(quote(_HIDDEN), _HIDDEN)
+
+
+def scrub_secrets(text: str, url: str | URL) -> str:
+    """Return ``text`` with every secret of ``url`` replaced by ``***``.
+
+    For driver error messages and other text that may echo the connection string: the
+    password (also in its percent-encoded form), password-like query parameters, and the tail
+    of a password with an unescaped ``@`` that was taken for part of the host.
+    """
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, _HIDDEN)
+    return text
+
+
+def _secrets(url: str | URL) -> set[str]:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return set()
+    secrets: set[str] = set()
+    if parsed.password:
+        secrets.add(str(parsed.password))
+    host = parsed.host or ""
+    if "@" in host:
+        secrets.add(host.rsplit("@", 1)[0])
+    for key, value in parsed.query.items():
+        if key.lower() in _SECRET_QUERY_KEYS:
+            secrets.update([value] if isinstance(value, str) else value)
+    return {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -51,8 +96,12 @@ def normalise_url(url: str | URL) -> URL:
         raise InvalidInputError("url", f"must be a string, got {type(url).__name__}")
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise InvalidInputError("url", f"cannot be parsed as a database URL: {exc}") from None
+    except ArgumentError:
+        raise InvalidInputError("url", "cannot be parsed as a database URL") from None
+    except ValueError as exc:
+        reason = scrub_secrets(str(exc), url)
+        raise InvalidInputError("url", f"cannot be parsed as a database URL: {reason}") from None
+    parsed = _split_credentials_at_last_at(parsed)
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
         raise InvalidInputError(
@@ -70,6 +119,21 @@ def normalise_url(url: str | URL) -> URL:
             f"install it with: pip install 'agent-sessions[{_EXTRAS[backend]}]'",
         )
     return parsed
+
+
+def _split_credentials_at_last_at(parsed: URL) -> URL:
+    """Read ``user:pass@word@host`` as the password ``pass@word``, as browsers and urllib do.
+
+    SQLAlchemy ends the credentials at the first ``@``, so an unescaped ``@`` in a password
+    would send the rest of the password to the driver, and to its error messages, as the host.
+    """
+    host = parsed.host or ""
+    if "@" not in host:
+        return parsed
+    tail, _, real_host = host.rpartition("@")
+    if parsed.password is None:
+        return parsed.set(username=f"{parsed.username or ''}@{tail}", host=real_host)
+    return parsed.set(password=f"{parsed.password}@{tail}", host=real_host)
 
 
 def create_database_engine(
@@ -110,9 +174,11 @@ def _create(url: URL, options: dict[str, Any]) -> Engine:
             raise InvalidInputError(
                 "options", f"{names}: not accepted by the database engine: {exc}"
             ) from exc
-        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {exc}") from exc
+        reason = scrub_secrets(str(exc), url)
+        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {reason}") from exc
     except NoSuchModuleError as exc:
-        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {exc}") from exc
+        reason = scrub_secrets(str(exc), url)
+        raise InvalidInputError("url", f"cannot open {redact_url(url)}: {reason}") from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

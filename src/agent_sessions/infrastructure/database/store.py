@@ -13,6 +13,7 @@ from agent_sessions.infrastructure.database.engine import (
     DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
     create_database_engine,
     redact_url,
+    scrub_secrets,
     sqlite_file_missing,
 )
 from agent_sessions.infrastructure.database.migration_runner import (
@@ -100,7 +101,8 @@ def open_store(
             _check_drift(report or diagnose(engine), engine, on_drift)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot open {redact_url(engine.url)}: {describe_error(exc)}") from exc
+        reason = scrub_secrets(describe_error(exc), engine.url)
+        raise DatabaseError(f"cannot open {redact_url(engine.url)}: {reason}") from exc
     except BaseException:
         engine.dispose()
         raise
