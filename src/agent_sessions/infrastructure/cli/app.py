@@ -18,16 +18,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agent_sessions.application.services import PersistentSessionService
 from agent_sessions.domain.entities import Session, SessionMessage
-from agent_sessions.domain.errors import AgentSessionsError, DatabaseError, ImportIntegrityError
+from agent_sessions.domain.errors import (
+    AgentSessionsError,
+    DatabaseError,
+    ImportIntegrityError,
+    InvalidInputError,
+)
 from agent_sessions.domain.export_format import (
+    MAX_DOCUMENT_BYTES,
     format_timestamp,
     message_record,
     session_record,
 )
+from agent_sessions.domain.validation import abbreviated_repr
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands, run_lock
 from agent_sessions.infrastructure.database.engine import (
     create_database_engine,
     redact_url,
+    scrub_secrets,
     sqlite_file_missing,
 )
 from agent_sessions.infrastructure.database.migration_runner import (
@@ -43,6 +51,8 @@ __all__ = ["DEFAULT_URL", "URL_ENVIRONMENT_VARIABLE", "build_parser", "main"]
 
 DEFAULT_URL = "sqlite:///agent_sessions.db"
 URL_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_URL"
+MAX_DOCUMENT_FILE_BYTES = 4 * MAX_DOCUMENT_BYTES
+"""Largest file ``sessions import`` reads (256 MiB): room for indentation and escapes."""
 
 _DEMO_CONVERSATION: tuple[tuple[str, str, int], ...] = (
     ("system", "You are a concise travel assistant.", 7),
@@ -79,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="report drift between the models and the live schema; exit 1 if fatal"
     )
     doctor.add_argument("--json", action="store_true", help="print JSON")
+    verify = db_commands.add_parser(
+        "verify", help="check the stored sessions' integrity; exit 1 if anything is wrong"
+    )
+    verify.add_argument("--session", metavar="ID", help="check only this session")
+    verify.add_argument("--json", action="store_true", help="print JSON")
 
     sessions = groups.add_parser("sessions", help="list, show, export, import, delete sessions")
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
@@ -109,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = arguments.url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or DEFAULT_URL
     handler = _HANDLERS[(arguments.group, getattr(arguments, "command", None))]
     try:
+        if arguments.url is not None and not arguments.url.strip():
+            raise InvalidInputError("--url", "must not be empty or blank")
         return handler(url, arguments, sys.stdout)
     except (AgentSessionsError, _CommandError) as exc:
         print(f"agent-sessions: error: {exc}", file=sys.stderr)
@@ -125,7 +142,8 @@ def _run_on_engine(url: str, action: Callable[[Engine], int], *, creates: bool =
     try:
         return action(engine)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"database error on {redact_url(url)}: {describe_error(exc)}") from exc
+        detail = scrub_secrets(describe_error(exc), url)
+        raise DatabaseError(f"database error on {redact_url(url)}: {detail}") from exc
     finally:
         engine.dispose()
 
@@ -187,6 +205,22 @@ def _db_doctor(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
         return 0
 
     return _run_on_engine(url, run)
+
+
+def _db_verify(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        report = service.verify(arguments.session)
+    if arguments.json:
+        _print_json(report.to_dict(), out)
+    else:
+        print(report.render(), file=out)
+    if not report.ok:
+        count = len(report.problems)
+        raise _CommandError(
+            f"{redact_url(url)} failed verification: {count} "
+            f"{'problem' if count == 1 else 'problems'} found"
+        )
+    return 0
 
 
 def _describe_difference(item: Any) -> str:
@@ -265,20 +299,7 @@ def _sessions_export(url: str, arguments: argparse.Namespace, out: TextIO) -> in
 
 
 def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
-    try:
-        if arguments.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(arguments.file, encoding="utf-8") as handle:
-                text = handle.read()
-    except OSError as exc:
-        raise _CommandError(f"cannot read {arguments.file}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ImportIntegrityError(f"{arguments.file} is not UTF-8 text: {exc.reason}") from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportIntegrityError(f"{arguments.file} is not valid JSON: {exc}") from exc
+    document = _read_document(arguments.file)
     with _open(url) as service:
         session = service.import_session(document)
     print(
@@ -287,6 +308,51 @@ def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> in
         file=out,
     )
     return 0
+
+
+def _read_document(name: str) -> Any:
+    """Read the JSON export document in file ``name`` ('-' for stdin), before any database work.
+
+    At most :data:`MAX_DOCUMENT_FILE_BYTES` are read. The file must be UTF-8 JSON without
+    duplicate keys, NaN or infinity; anything else raises :class:`ImportIntegrityError`.
+    """
+    limit = MAX_DOCUMENT_FILE_BYTES
+    try:
+        if name == "-":
+            data = sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ImportIntegrityError(
+                f"{name} is larger than {limit} bytes (256 MiB), the most an import reads"
+            )
+        text = data.decode("utf-8")
+    except OSError as exc:
+        raise _CommandError(f"cannot read {name}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportIntegrityError(
+            f"{name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from exc
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ImportIntegrityError(f"{name} is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ImportIntegrityError(f"{name} is not a valid export document: {exc}") from exc
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {abbreviated_repr(key)} appears twice in one object")
+        document[key] = value
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _sessions_delete(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
@@ -345,6 +411,7 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("db", "current"): _db_current,
     ("db", "check"): _db_check,
     ("db", "doctor"): _db_doctor,
+    ("db", "verify"): _db_verify,
     ("sessions", "list"): _sessions_list,
     ("sessions", "show"): _sessions_show,
     ("sessions", "export"): _sessions_export,

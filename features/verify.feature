@@ -1,0 +1,131 @@
+Feature: Verifying the stored sessions
+  `service.verify()` and `agent-sessions db verify` check what the library promises about its
+  rows: sequences 1..n without gap or duplicate, message_count equal to the stored messages, no
+  message without its session, metadata that decodes to a JSON object, and token totals not
+  below what the messages record. Each broken promise is reported precisely; the command exits
+  1 when anything is wrong. Here the database is damaged by hand, with SQL, behind the
+  library's back.
+
+  Scenario: A healthy store verifies clean
+    Given a session of actor "alpha" with 3 messages
+    And a session of actor "billing-bot" whose messages record 10, 20, 30 tokens and whose usage is 45 + 15
+    When I verify the store
+    Then the report is clean, having checked 2 sessions and 6 messages
+
+  Scenario: db verify on a healthy store, as text and as JSON
+    Given a session of actor "alpha" with 3 messages
+    When I run "agent-sessions --url {database} db verify"
+    Then the output is exactly "checked 1 session and 3 messages: no problems"
+    When I run "agent-sessions --url {database} db verify --json"
+    Then the command exits with status 0 and a JSON report
+    And the JSON report is ok, having checked 1 session and 3 messages
+
+  Scenario Outline: Deleted messages leave a gap that names the missing sequences
+    Given a session of actor "gap-bot" with 6 messages
+    And the "gap-bot" messages numbered <deleted> were deleted behind the library's back
+    When I verify the store
+    Then the report names the sequence_gap of "gap-bot": "<missing>"
+    And the report names the message_count_mismatch of "gap-bot": "message_count is 6 but <left> messages are stored"
+    And the report holds 2 problems
+
+    Examples:
+      | deleted | missing                      | left |
+      | 3       | sequence 3 is missing        | 5    |
+      | 1       | sequence 1 is missing        | 5    |
+      | 2, 3, 4 | sequences 2 to 4 are missing | 3    |
+
+  Scenario: A message_count that disagrees with the rows
+    Given a session of actor "count-bot" with 4 messages
+    And the message_count of "count-bot" was set to 7 behind the library's back
+    When I verify the store
+    Then the report names the message_count_mismatch of "count-bot": "message_count is 7 but 4 messages are stored"
+    And the report holds 1 problem
+
+  Scenario: Two messages holding one sequence
+    Given the scenario works on a migrated database of its own
+    And a session of actor "twin-bot" with 3 messages
+    And the unique index on (session_id, sequence) was dropped and the "twin-bot" message numbered 2 copied
+    When I verify the store
+    Then the report names the duplicate_sequence of "twin-bot": "sequence 2 is held by 2 messages"
+    And the report names the message_count_mismatch of "twin-bot": "message_count is 3 but 4 messages are stored"
+    And the report holds 2 problems
+
+  Scenario Outline: Messages whose session row is missing
+    Given a session of actor "parent-bot" with 3 messages
+    And with foreign keys off, the "parent-bot" messages numbered <copied> were copied to a session id that does not exist
+    When I verify the store
+    Then the report names the orphan_message of the missing session: "<detail>"
+    And the report holds 1 problem
+    When I verify only the missing session
+    Then the report names the orphan_message of the missing session: "<detail>"
+
+    Examples:
+      | copied | detail                                                    |
+      | 3      | 1 message (sequence 3) belongs to no stored session       |
+      | 2, 3   | 2 messages (sequences 2 to 3) belong to no stored session |
+
+  Scenario Outline: Metadata that is JSON but not an object
+    Given a session of actor "meta-bot" with 3 messages
+    And <target> of "meta-bot" was set to the JSON text "[1, 2]" behind the library's back
+    When I verify the store
+    Then the report names the undecodable_json of "meta-bot": "<detail>"
+    And the report holds 1 problem
+
+    Examples:
+      | target                      | detail                                                                      |
+      | the session's metadata      | the session's metadata is JSON but not an object                            |
+      | the metadata of message 2   | the metadata of message <message 2> (sequence 2) is JSON but not an object |
+
+  Scenario: Metadata text that is not JSON, where the backend stores JSON as text
+    Given a session of actor "broken-bot" with 3 messages
+    When the metadata of the "broken-bot" message numbered 2 is overwritten with the text "{not json"
+    Then where the backend kept the text, the report names the undecodable_json of "broken-bot": "the metadata of message <message 2> (sequence 2) is not valid JSON"
+    And where the backend refused the text, the store still verifies clean
+
+  Scenario: Token totals below what the messages record
+    Given a session of actor "billing-bot" whose messages record 10, 20, 30 tokens and whose usage is 45 + 15
+    And the token totals of "billing-bot" were lowered to 10 + 5 behind the library's back
+    When I verify the store
+    Then the report names the tokens_below_messages of "billing-bot": "prompt_tokens + completion_tokens = 10 + 5 = 15, below the 60 tokens recorded on its messages"
+    And the report holds 1 problem
+
+  Scenario: verify with a session id checks that session only
+    Given a session of actor "gap-bot" with 4 messages
+    And a session of actor "calm-bot" with 2 messages
+    And the "gap-bot" messages numbered 2 were deleted behind the library's back
+    When I verify only the session of "calm-bot"
+    Then the report is clean, having checked 1 session and 2 messages
+    When I verify only the session of "gap-bot"
+    Then the report holds 2 problems
+
+  Scenario: verify refuses a malformed id and an unknown session
+    When I try to verify the session "not-a-ulid"
+    Then the call is refused with InvalidInputError naming "session_id"
+    When I try to verify a session id that names nothing
+    Then the call fails with SessionNotFoundError
+
+  Scenario: db verify prints each problem, exits 1, and --session restricts the check
+    Given a session of actor "gap-bot" with 4 messages
+    And a session of actor "calm-bot" with 2 messages
+    And the "gap-bot" messages numbered 2 were deleted behind the library's back
+    When I run "agent-sessions --url {database} db verify"
+    Then the command fails with one error line saying "failed verification: 2 problems found"
+    And the printed verification holds the lines:
+      | line                                                                               |
+      | sequence_gap: session <gap-bot>: sequence 2 is missing                             |
+      | message_count_mismatch: session <gap-bot>: message_count is 4 but 3 messages are stored |
+      | checked 2 sessions and 5 messages: 2 problems                                      |
+    When the command line names the session of "calm-bot"
+    And I run "agent-sessions --url {database} db verify --session {session}"
+    Then the verification printed is exactly "checked 1 session and 2 messages of session <calm-bot>: no problems"
+
+  Scenario: db verify --json lists the problems and exits 1
+    Given a session of actor "count-bot" with 2 messages
+    And the message_count of "count-bot" was set to 5 behind the library's back
+    When I run "agent-sessions --url {database} db verify --json"
+    Then the command exits with status 1 and a JSON report
+    And the JSON report is not ok and lists the message_count_mismatch of "count-bot"
+
+  Scenario: db verify of an unknown session fails with one line
+    When I run "agent-sessions --url {database} db verify --session 01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    Then the command fails with one error line saying "session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist"

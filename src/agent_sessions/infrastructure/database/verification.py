@@ -1,0 +1,256 @@
+"""The SQLAlchemy adapter of the :class:`~agent_sessions.domain.ports.SessionVerifier` port.
+
+Every check is one set-wise statement (``GROUP BY``, a window function or an outer join) that
+returns only the rows that break an invariant, so verifying a large store never loads its
+messages into Python. The statements run on SQLite (3.25 or newer, with its JSON functions,
+built in from 3.38), PostgreSQL, and MariaDB 10.2/MySQL 8 or newer.
+
+``metadata`` is checked in SQL on the raw stored value: on SQLite and MariaDB it is text that
+can be damaged by hand, so both "not valid JSON" and "JSON but not an object" are found; on
+PostgreSQL ``jsonb`` is always valid JSON, and only a value that is not an object is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    Table,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+
+from agent_sessions.domain import ports
+from agent_sessions.domain.verification import (
+    DUPLICATE_SEQUENCE,
+    MESSAGE_COUNT_MISMATCH,
+    ORPHAN_MESSAGE,
+    PROBLEM_KINDS,
+    SEQUENCE_GAP,
+    TOKENS_BELOW_MESSAGES,
+    UNDECODABLE_JSON,
+    VerificationProblem,
+    VerificationReport,
+)
+from agent_sessions.infrastructure.database.models import SessionMessageModel, SessionModel
+
+__all__ = ["SqlAlchemySessionVerifier"]
+
+_SESSIONS: Table = SessionModel.__table__  # type: ignore[assignment]
+_MESSAGES: Table = SessionMessageModel.__table__  # type: ignore[assignment]
+
+_NOT_JSON = "is not valid JSON"
+_NOT_OBJECT = "is JSON but not an object"
+
+
+def _sequences(first: int, last: int) -> str:
+    if first == last:
+        return f"sequence {first}"
+    return f"sequences {first} to {last}"
+
+
+class SqlAlchemySessionVerifier(ports.SessionVerifier):
+    """Runs the integrity checks on a connection, inside the caller's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def find_problems(self, session_id: str | None = None) -> VerificationReport | None:
+        """Check every session (or only ``session_id``) and report each broken invariant."""
+        sessions_checked = self._count(_SESSIONS.c.id, session_id)
+        messages_checked = self._count(_MESSAGES.c.session_id, session_id)
+        if session_id is not None and sessions_checked == 0 and messages_checked == 0:
+            return None
+        checks = (
+            self._sequence_gaps,
+            self._duplicate_sequences,
+            self._message_count_mismatches,
+            self._orphan_messages,
+            self._undecodable_metadata,
+            self._tokens_below_messages,
+        )
+        found = [problem for check in checks for problem in check(session_id)]
+        # Group by session; within a session the checks' order (that of PROBLEM_KINDS) stays.
+        found.sort(key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
+        return VerificationReport(
+            sessions_checked=sessions_checked,
+            messages_checked=messages_checked,
+            problems=tuple(found),
+            session_id=session_id,
+        )
+
+    # --- the checks, one statement each ------------------------------------------------------
+
+    def _count(self, column: Any, session_id: str | None) -> int:
+        query = select(func.count()).select_from(column.table)
+        if session_id is not None:
+            query = query.where(column == session_id)
+        return int(self._connection.execute(query).scalar_one())
+
+    def _sequence_gaps(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        previous = (
+            # LAG without a default (MariaDB has none): the first message's previous is 0.
+            func.coalesce(
+                func.lag(_MESSAGES.c.sequence).over(
+                    partition_by=_MESSAGES.c.session_id, order_by=_MESSAGES.c.sequence
+                ),
+                0,
+            ).label("previous")
+        )
+        ordered = _of_stored_sessions(
+            select(_MESSAGES.c.session_id, _MESSAGES.c.sequence, previous), session_id
+        ).subquery("ordered")
+        query = (
+            select(ordered.c.session_id, ordered.c.previous, ordered.c.sequence)
+            .where(ordered.c.sequence > ordered.c.previous + 1)
+            .order_by(ordered.c.session_id, ordered.c.sequence)
+        )
+        for owner, before, after in self._connection.execute(query):
+            missing = _sequences(int(before) + 1, int(after) - 1)
+            verb = "is" if int(after) - int(before) == 2 else "are"
+            yield VerificationProblem(SEQUENCE_GAP, owner, f"{missing} {verb} missing")
+
+    def _duplicate_sequences(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        holders = func.count().label("holders")
+        query = (
+            _of_stored_sessions(
+                select(_MESSAGES.c.session_id, _MESSAGES.c.sequence, holders), session_id
+            )
+            .group_by(_MESSAGES.c.session_id, _MESSAGES.c.sequence)
+            .having(func.count() > 1)
+            .order_by(_MESSAGES.c.session_id, _MESSAGES.c.sequence)
+        )
+        for owner, sequence, count in self._connection.execute(query):
+            yield VerificationProblem(
+                DUPLICATE_SEQUENCE, owner, f"sequence {sequence} is held by {count} messages"
+            )
+
+    def _message_count_mismatches(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        stored = _per_session(func.count().label("stored"), session_id)
+        rows = func.coalesce(stored.c.stored, 0)
+        query = (
+            _sessions_of(select(_SESSIONS.c.id, _SESSIONS.c.message_count, rows), session_id)
+            .select_from(_SESSIONS.outerjoin(stored, stored.c.session_id == _SESSIONS.c.id))
+            .where(_SESSIONS.c.message_count != rows)
+            .order_by(_SESSIONS.c.id)
+        )
+        for owner, count, actual in self._connection.execute(query):
+            yield VerificationProblem(
+                MESSAGE_COUNT_MISMATCH,
+                owner,
+                f"message_count is {count} but {actual} messages are stored",
+            )
+
+    def _orphan_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        query = (
+            select(
+                _MESSAGES.c.session_id,
+                func.count(),
+                func.min(_MESSAGES.c.sequence),
+                func.max(_MESSAGES.c.sequence),
+            )
+            .select_from(_MESSAGES.outerjoin(_SESSIONS, _SESSIONS.c.id == _MESSAGES.c.session_id))
+            .where(_SESSIONS.c.id.is_(None))
+            .group_by(_MESSAGES.c.session_id)
+            .order_by(_MESSAGES.c.session_id)
+        )
+        if session_id is not None:
+            query = query.where(_MESSAGES.c.session_id == session_id)
+        for owner, count, first, last in self._connection.execute(query):
+            held = "1 message" if count == 1 else f"{count} messages"
+            verb = "belongs" if count == 1 else "belong"
+            yield VerificationProblem(
+                ORPHAN_MESSAGE,
+                owner,
+                f"{held} ({_sequences(first, last)}) {verb} to no stored session",
+            )
+
+    def _undecodable_metadata(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        dialect = self._connection.dialect.name
+        session_fault = _metadata_fault(_SESSIONS.c["metadata"], dialect)
+        query = _sessions_of(
+            select(_SESSIONS.c.id, session_fault).where(session_fault.is_not(None)), session_id
+        ).order_by(_SESSIONS.c.id)
+        for owner, fault in self._connection.execute(query):
+            yield VerificationProblem(UNDECODABLE_JSON, owner, f"the session's metadata {fault}")
+        message_fault = _metadata_fault(_MESSAGES.c["metadata"], dialect)
+        of_messages = (
+            select(_MESSAGES.c.session_id, _MESSAGES.c.sequence, _MESSAGES.c.id, message_fault)
+            .where(message_fault.is_not(None))
+            .order_by(_MESSAGES.c.session_id, _MESSAGES.c.sequence)
+        )
+        if session_id is not None:
+            of_messages = of_messages.where(_MESSAGES.c.session_id == session_id)
+        for owner, sequence, message_id, fault in self._connection.execute(of_messages):
+            yield VerificationProblem(
+                UNDECODABLE_JSON,
+                owner,
+                f"the metadata of message {message_id} (sequence {sequence}) {fault}",
+            )
+
+    def _tokens_below_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        recorded = _per_session(func.sum(_MESSAGES.c.token_count).label("recorded"), session_id)
+        totals = _SESSIONS.c.prompt_tokens + _SESSIONS.c.completion_tokens
+        query = (
+            _sessions_of(
+                select(_SESSIONS.c.id, _SESSIONS.c.prompt_tokens, _SESSIONS.c.completion_tokens),
+                session_id,
+            )
+            .add_columns(recorded.c.recorded)
+            .select_from(_SESSIONS.join(recorded, recorded.c.session_id == _SESSIONS.c.id))
+            .where(totals < recorded.c.recorded)
+            .order_by(_SESSIONS.c.id)
+        )
+        for owner, prompt, completion, total in self._connection.execute(query):
+            yield VerificationProblem(
+                TOKENS_BELOW_MESSAGES,
+                owner,
+                f"prompt_tokens + completion_tokens = {prompt} + {completion} = "
+                f"{int(prompt) + int(completion)}, below the {int(total)} tokens recorded on "
+                f"its messages",
+            )
+
+
+def _sessions_of(query: Select[Any], session_id: str | None) -> Select[Any]:
+    """Restrict a query over ``sessions`` to one session when ``session_id`` is given."""
+    return query if session_id is None else query.where(_SESSIONS.c.id == session_id)
+
+
+def _of_stored_sessions(query: Select[Any], session_id: str | None) -> Select[Any]:
+    """Restrict a query over messages to those whose session exists (orphans are separate)."""
+    owner = select(_SESSIONS.c.id).where(_SESSIONS.c.id == _MESSAGES.c.session_id).exists()
+    query = query.where(owner)
+    return query if session_id is None else query.where(_MESSAGES.c.session_id == session_id)
+
+
+def _per_session(aggregate: ColumnElement[Any], session_id: str | None) -> Subquery:
+    """Return ``(session_id, aggregate)`` over the messages, grouped by session."""
+    query = select(_MESSAGES.c.session_id, aggregate).group_by(_MESSAGES.c.session_id)
+    if session_id is not None:
+        query = query.where(_MESSAGES.c.session_id == session_id)
+    return query.subquery()
+
+
+def _metadata_fault(column: Any, dialect: str) -> ColumnElement[Any]:
+    """Return SQL that is NULL for a JSON object and otherwise says what is wrong.
+
+    ``CASE`` evaluates its branches in order, so the type of a value is asked only once it is
+    known to be valid JSON (SQLite's ``json_type`` fails on malformed text).
+    """
+    if dialect == "postgresql":
+        kind = func.jsonb_typeof(cast(column, postgresql.JSONB))
+        return case((kind != "object", literal(_NOT_OBJECT)), else_=None)
+    return case(
+        (func.json_valid(column) == 0, literal(_NOT_JSON)),
+        (func.lower(func.json_type(column)) != "object", literal(_NOT_OBJECT)),
+        else_=None,
+    )
