@@ -64,3 +64,43 @@ Feature: Database resilience and clear failures
     Then the session repository finds the session with message_count 2
     And the message repository counts 2 messages and returns them in order
     And the session repository lists the session and deletes it
+
+  Scenario Outline: Each dialect's classifier retries exactly its transient errors
+    When the <driver> driver raises <error>
+    Then the library <verdict> the whole transaction
+
+    Examples: PostgreSQL, by SQLSTATE
+      | driver  | error                                        | verdict        |
+      | psycopg | SQLSTATE 40001 (serialization failure)       | retries        |
+      | psycopg | SQLSTATE 40P01 (deadlock detected)           | retries        |
+      | psycopg | SQLSTATE 57P01 (admin shutdown)              | retries        |
+      | psycopg | SQLSTATE 08006 (connection failure)          | retries        |
+      | psycopg | a connection error without SQLSTATE          | retries        |
+      | psycopg | SQLSTATE 23505 (unique violation)            | does not retry |
+      | psycopg | SQLSTATE 42P01 (undefined table)             | does not retry |
+      | psycopg | SQLSTATE 22P02 (invalid text representation) | does not retry |
+
+    Examples: MariaDB and MySQL, by error number
+      | driver  | error                                   | verdict        |
+      | pymysql | error 1213 (deadlock)                   | retries        |
+      | pymysql | error 1205 (lock wait timeout)          | retries        |
+      | pymysql | error 2006 (server has gone away)       | retries        |
+      | pymysql | error 2013 (lost connection)            | retries        |
+      | pymysql | error 1927 (connection killed)          | retries        |
+      | pymysql | error 1062 (duplicate entry)            | does not retry |
+      | pymysql | error 1146 (table does not exist)       | does not retry |
+      | pymysql | error 1064 (syntax error)               | does not retry |
+
+    Examples: SQLite, by result code
+      | driver  | error                                   | verdict        |
+      | sqlite3 | code 5 (SQLITE_BUSY)                    | retries        |
+      | sqlite3 | code 517 (SQLITE_BUSY_SNAPSHOT)         | retries        |
+      | sqlite3 | code 6 (SQLITE_LOCKED)                  | retries        |
+      | sqlite3 | "database is locked" without a code     | retries        |
+      | sqlite3 | code 19 (SQLITE_CONSTRAINT)             | does not retry |
+      | sqlite3 | code 1 (SQLITE_ERROR, no such table)    | does not retry |
+
+    Examples: Not a driver error at all
+      | driver  | error                                   | verdict        |
+      | python  | InvalidInputError                       | does not retry |
+      | python  | a programming mistake (TypeError)       | does not retry |

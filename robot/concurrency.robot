@@ -36,5 +36,7 @@ Four Processes Append To Fifty Sessions At Once
 Ten Application Replicas Starting At Once Migrate Exactly Once
     ${url}=    Provision Empty Database
     ${applied}=    Start Migrating Processes    ${url}    10
-    Exactly One Process Should Have Applied    ${applied}    0001_session_persistence
-    Ledger Should Record Each Revision Once    ${url}    0001_session_persistence
+    Exactly One Process Should Have Applied
+    ...    ${applied}    0001_session_persistence,0002_token_usage_receipts
+    Ledger Should Record Each Revision Once
+    ...    ${url}    0001_session_persistence    0002_token_usage_receipts

@@ -25,6 +25,7 @@ from agent_sessions.infrastructure.database.migration_history import (
 )
 from agent_sessions.infrastructure.database.migration_runner import (
     MigrationSource,
+    head_revision,
     script_directory,
 )
 from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
@@ -146,7 +147,8 @@ class MigrationSafetyLibrary:
 
     def add_the_reconcile_revision(self, revision: str) -> None:
         """Add a revision that adds token_count where it is missing, and lock it."""
-        add_revision(self.source, revision, FIRST, RECONCILE_UPGRADE, RECONCILE_DOWNGRADE)
+        parent = head_revision(self.source)
+        add_revision(self.source, revision, parent, RECONCILE_UPGRADE, RECONCILE_DOWNGRADE)
         lock_copy(self.source, "0.1.1")
 
     def doctor_should_be_clean(self, name: str) -> None:

@@ -25,8 +25,8 @@ An Edited Released Revision Is Refused At Start And Fixed Forward
     ...    agent-sessions db doctor
     Opening Should Be Refused    fresh    MigrationHistoryError    0001_session_persistence
     ...    edited after it was applied    reconcile
-    Amend The Released Revision    added token_count in place; reconciled by 0002
-    Add The Reconcile Revision    0002_reconcile_token_count
+    Amend The Released Revision    added token_count in place; reconciled by 0003
+    Add The Reconcile Revision    0003_reconcile_token_count
     Upgrade Database    stale
     Upgrade Database    fresh
     Doctor Should Be Clean    stale

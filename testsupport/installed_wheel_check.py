@@ -7,6 +7,7 @@ source tree.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -23,11 +24,17 @@ def _cli(folder: Path, *arguments: str) -> str:
     return result.stdout
 
 
+SHIPPED_HEAD = json.loads(
+    (Path(__file__).parents[1] / "migrations" / "migrations.lock.json").read_text(encoding="utf-8")
+)["head"]
+"""The head revision of the repository's lock file: the wheel must migrate to it."""
+
+
 def _check(folder: Path, url: str) -> None:
     print(_cli(folder, "--url", url, "db", "upgrade").strip())
     print(_cli(folder, "--url", url, "db", "check").strip())
     current = _cli(folder, "--url", url, "db", "current").strip()
-    if current != "0001_session_persistence":
+    if current != SHIPPED_HEAD:
         raise SystemExit(f"db current printed {current!r}")
 
 

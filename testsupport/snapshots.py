@@ -15,11 +15,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, Connection, MetaData, Table, text
+from sqlalchemy import JSON, Connection, MetaData, Table, inspect, text
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
 from agent_sessions.infrastructure.database.migration_runner import VERSION_TABLE
+from agent_sessions.infrastructure.database.models import Base
 from testsupport.databases import BACKENDS, provision_database
 
 __all__ = [
@@ -57,7 +58,9 @@ def write_snapshot(revision: str, backend: str) -> Path:
         try:
             upgrade(engine, revision)
             metadata = MetaData()
-            metadata.reflect(engine, only=[*LIBRARY_TABLES, VERSION_TABLE])
+            present = set(inspect(engine).get_table_names())
+            own = [name for name in Base.metadata.tables if name in present]
+            metadata.reflect(engine, only=[*own, VERSION_TABLE])
             statements = []
             for table in metadata.sorted_tables:
                 statements.append(str(CreateTable(table).compile(engine)).strip())

@@ -27,7 +27,10 @@ from agent_sessions.infrastructure.database.migration_history import (
     shipped_lock_path,
     source_sha256,
 )
-from agent_sessions.infrastructure.database.migration_runner import script_directory
+from agent_sessions.infrastructure.database.migration_runner import (
+    head_revision,
+    script_directory,
+)
 from testsupport.migration_fixtures import (
     add_revision,
     copy_packaged_migrations,
@@ -37,6 +40,8 @@ from testsupport.migration_fixtures import (
     revision_path,
 )
 
+SHIPPED_HEAD = head_revision()
+"""The newest shipped revision: the copies' test revisions are added after it."""
 EXTRA_UPGRADE = 'create_index_if_missing("ix_sessions_title", "sessions", ["title"])'
 EXTRA_DOWNGRADE = 'op.drop_index("ix_sessions_title", table_name="sessions")'
 RECONCILE_UPGRADE = """
@@ -90,16 +95,14 @@ def step_shipped_lock(context):
 @given('a copy of the shipped migrations, locked, with a second revision "{revision}"')
 def step_copy_with_extra(context, revision):
     context.copy = _copy(context)
-    add_revision(context.copy, revision, "0001_session_persistence", EXTRA_UPGRADE, EXTRA_DOWNGRADE)
+    add_revision(context.copy, revision, SHIPPED_HEAD, EXTRA_UPGRADE, EXTRA_DOWNGRADE)
     lock_copy(context.copy, "0.2.0")
 
 
 @given('a copy of the shipped migrations, locked, with a failing revision "{revision}"')
 def step_copy_with_failing(context, revision):
     context.copy = _copy(context)
-    add_revision(
-        context.copy, revision, "0001_session_persistence", HALF_WAY_UPGRADE, HALF_WAY_DOWNGRADE
-    )
+    add_revision(context.copy, revision, SHIPPED_HEAD, HALF_WAY_UPGRADE, HALF_WAY_DOWNGRADE)
     lock_copy(context.copy, "0.2.0")
 
 
@@ -145,7 +148,7 @@ def step_open_bad_policy(context, policy):
 @given('a copy of the shipped migrations, locked, with a reconcile revision "{revision}"')
 def step_copy_with_reconcile(context, revision):
     context.copy = _copy(context)
-    add_revision(context.copy, revision, "0001_session_persistence", RECONCILE_UPGRADE, "pass")
+    add_revision(context.copy, revision, SHIPPED_HEAD, RECONCILE_UPGRADE, "pass")
     lock_copy(context.copy, "0.2.0")
 
 
@@ -161,7 +164,7 @@ def step_forget(context, revision):
         connection.execute(ledger_table.delete().where(ledger_table.c.revision == revision))
         connection.execute(
             text("UPDATE agent_sessions_alembic_version SET version_num = :parent"),
-            {"parent": "0001_session_persistence"},
+            {"parent": SHIPPED_HEAD},
         )
 
 
@@ -188,9 +191,9 @@ def step_remove(context, revision):
 @when('revision "{revision}" is re-parented onto nothing')
 def step_reparent(context, revision):
     edit_revision(
-        context.copy, revision, "down_revision = '0001_session_persistence'", "down_revision = None"
+        context.copy, revision, f"down_revision = {SHIPPED_HEAD!r}", "down_revision = None"
     )
-    # a second base would be refused by Alembic; so 0001 is now the child of 0002
+    # a second base would be refused by Alembic; so 0001 is now the child of the new one
     edit_revision(
         context.copy,
         "0001_session_persistence",
@@ -267,7 +270,7 @@ def step_ledger_other_source(context, revision):
 @given('its ledger also records a revision "{revision}"')
 def step_ledger_extra(context, revision):
     with _engine(context).connect() as connection:
-        (row,) = read_ledger(connection)
+        row = read_ledger(connection)[-1]
     with _engine(context).begin() as connection:
         connection.execute(
             ledger_table.insert().values(
@@ -308,24 +311,31 @@ def step_history_error_says(context, words):
     assert words in str(context.open_error), str(context.open_error)
 
 
-@then('the service opened, and the ledger holds "{adopted}" as adopted and "{applied}" as applied')
-def step_adopted_and_applied(context, adopted, applied):
+def _shipped_revisions():
+    return [entry.revision for entry in MigrationLock.read(shipped_lock_path()).entries]
+
+
+@then(
+    "the service opened, and the ledger holds the shipped revisions as adopted "
+    'and "{applied}" as applied'
+)
+def step_adopted_and_applied(context, applied):
     assert context.open_error is None, repr(context.open_error)
     with _engine(context).connect() as connection:
         versions = {row.revision: row.library_version for row in read_ledger(connection)}
-    assert versions[adopted] == "adopted", versions
+    assert all(versions[revision] == "adopted" for revision in _shipped_revisions()), versions
     assert versions[applied] not in ("adopted", None), versions
-    assert set(versions) == {adopted, applied}, versions
+    assert set(versions) == {*_shipped_revisions(), applied}, versions
 
 
-@then('the ledger records "{revision}" as adopted')
-def step_adopted(context, revision):
+@then("the ledger records every shipped revision as adopted")
+def step_adopted(context):
     assert context.open_error is None, repr(context.open_error)
     with _engine(context).connect() as connection:
         ledger = read_ledger(connection)
     assert ledger is not None
-    (row,) = ledger
-    assert (row.revision, row.library_version) == (revision, "adopted")
+    recorded = [(row.revision, row.library_version) for row in ledger]
+    assert recorded == [(revision, "adopted") for revision in _shipped_revisions()], recorded
 
 
 @then('opening fails with SchemaDriftError naming "{target}"')

@@ -187,18 +187,18 @@ def step_open_number(context, number):
 
 @when("I make a retry policy with {setting} set to {value}")
 def step_make_policy(context, setting, value):
-    context.policy_error = None
+    context.refusal = None
     try:
         RetryPolicy(**{setting: ast.literal_eval(value)})
     except InvalidInputError as exc:
-        context.policy_error = exc
+        context.refusal = exc
 
 
 @then('it is refused with InvalidInputError for "{setting}" saying "{reason}"')
 def step_policy_refused(context, setting, reason):
-    assert context.policy_error is not None, "the policy was accepted"
-    assert context.policy_error.argument == setting, context.policy_error.argument
-    assert reason in str(context.policy_error), str(context.policy_error)
+    assert context.refusal is not None, "the value was accepted"
+    assert context.refusal.argument == setting, context.refusal.argument
+    assert reason in str(context.refusal), str(context.refusal)
 
 
 @then('opening is refused with InvalidInputError for "{argument}" saying "{reason}"')
@@ -274,3 +274,48 @@ def step_repository_lists_and_deletes(context):
     assert context.session_repository.delete(context.repository_session.id) is True
     assert context.session_repository.get_by_id(context.repository_session.id) is None
     assert context.message_repository.count_for_session(context.repository_session.id) == 0
+
+
+def _driver_error(driver, error):
+    import re
+
+    import psycopg
+    import pymysql
+    from psycopg import errors as pg_errors
+
+    if driver == "psycopg":
+        state = re.match(r"SQLSTATE (\w+)", error)
+        if state is None:
+            return psycopg.OperationalError("connection failed: Connection refused")
+        return pg_errors.lookup(state.group(1))(error)
+    if driver == "pymysql":
+        number = int(re.match(r"error (\d+)", error).group(1))
+        return pymysql.err.OperationalError(number, error)
+    if driver == "sqlite3":
+        exc = sqlite3.OperationalError(error.split("(")[-1].rstrip(")"))
+        code = re.match(r"code (\d+)", error)
+        if code is not None:
+            exc.sqlite_errorcode = int(code.group(1))
+        else:
+            exc = sqlite3.OperationalError("database is locked")
+        return exc
+    if error == "InvalidInputError":
+        return InvalidInputError("content", "is wrong")
+    return TypeError("unsupported operand")
+
+
+@when("the {driver} driver raises {error}")
+def step_driver_raises(context, driver, error):
+    from sqlalchemy.exc import DBAPIError
+
+    from agent_sessions.infrastructure.database.retry import is_transient_error
+
+    raised = _driver_error(driver, error)
+    if driver != "python":
+        raised = DBAPIError.instance("SELECT 1", {}, raised, type(raised))
+    context.transient = is_transient_error(raised)
+
+
+@then("the library {verdict} the whole transaction")
+def step_verdict(context, verdict):
+    assert context.transient is (verdict == "retries"), (verdict, context.transient)

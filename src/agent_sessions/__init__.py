@@ -28,12 +28,14 @@ from agent_sessions.domain import (
     SessionNotFoundError,
     SessionService,
     UnsupportedSchemaVersionError,
+    VerificationProblem,
+    VerificationReport,
 )
 from agent_sessions.infrastructure.database import RetryPolicy, open_store
 
 register_store_opener(open_store)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AgentSessionsError",
@@ -51,5 +53,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionService",
     "UnsupportedSchemaVersionError",
+    "VerificationProblem",
+    "VerificationReport",
     "__version__",
 ]

@@ -15,6 +15,7 @@ from agent_sessions.domain.errors import (
     UnsupportedSchemaVersionError,
 )
 from agent_sessions.domain.service import SessionService
+from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 
 __all__ = [
     "AgentSessionsError",
@@ -30,4 +31,6 @@ __all__ = [
     "SessionNotFoundError",
     "SessionService",
     "UnsupportedSchemaVersionError",
+    "VerificationProblem",
+    "VerificationReport",
 ]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.verification import VerificationReport
 
 __all__ = [
     "Clock",
@@ -21,6 +22,7 @@ __all__ = [
     "SessionMessageRepository",
     "SessionRepository",
     "SessionStore",
+    "SessionVerifier",
     "UnitOfWork",
 ]
 
@@ -76,11 +78,22 @@ class SessionRepository(ABC):
         add_prompt_tokens: int = 0,
         add_completion_tokens: int = 0,
         updated_at: datetime,
+        usage_key: str | None = None,
     ) -> Session | None:
         """Add to the token counters in SQL (never read-modify-write) and return the new row.
 
         ``updated_at`` becomes the session's ``updated_at`` unless that is already later.
-        Returns None when the session does not exist.
+        With a ``usage_key`` the same transaction records the call under that key (see
+        :meth:`recorded_token_usage`). Returns None when the session does not exist.
+        """
+
+    @abstractmethod
+    def recorded_token_usage(self, session_id: str, usage_key: str) -> tuple[int, int] | None:
+        """Lock the session row and return the usage recorded under ``usage_key``, if any.
+
+        Returns ``(prompt_tokens, completion_tokens)`` of the earlier call that used the key,
+        or None when no call used it (or the session does not exist). The lock serialises
+        concurrent calls with the same key, so only one of them adds.
         """
 
 
@@ -109,6 +122,10 @@ class SessionMessageRepository(ABC):
         """
 
     @abstractmethod
+    def get_by_id(self, message_id: str) -> SessionMessage | None:
+        """Return the message with this id, or None."""
+
+    @abstractmethod
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:
         """Insert messages exactly as given (used by import; the caller keeps counters right)."""
 
@@ -127,11 +144,35 @@ class SessionMessageRepository(ABC):
         """Return how many messages the session holds."""
 
 
+class SessionVerifier(ABC):
+    """Checks the stored sessions' invariants set-wise. Works inside the caller's transaction."""
+
+    @abstractmethod
+    def find_problems(self, session_id: str | None = None) -> VerificationReport | None:
+        """Check every session (or only ``session_id``) and report each broken invariant.
+
+        The checks: sequences exactly 1..n without gap or duplicate, ``message_count`` equal to
+        the stored messages, no message without its session, ``metadata`` that decodes to a
+        JSON object, and token totals not below the sum of the messages' ``token_count``.
+        Nothing is written. Returns None when ``session_id`` is given but neither a session
+        nor any message has that id.
+        """
+
+
 class UnitOfWork(ABC):
-    """One database transaction and the repositories that work inside it."""
+    """One database transaction and the repositories that work inside it.
+
+    ``attempt`` counts the tries of the same work: 1 the first time, 2 and more when the store
+    re-runs the work after a transient error. An earlier try may have committed even though
+    its caller heard only of a failure (the connection died between the commit and its
+    acknowledgement), so a write that sees ``attempt > 1`` first looks for the rows it would
+    write, by the ids it fixed before the first try, and returns them instead of writing twice.
+    """
 
     sessions: SessionRepository
     messages: SessionMessageRepository
+    verifier: SessionVerifier
+    attempt: int = 1
 
 
 class SessionStore(ABC):

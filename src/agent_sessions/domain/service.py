@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.verification import VerificationReport
 
 __all__ = ["SessionService"]
 
@@ -101,9 +102,31 @@ class SessionService(ABC):
 
     @abstractmethod
     def update_token_usage(
-        self, session_id: str, *, prompt_tokens: int = 0, completion_tokens: int = 0
+        self,
+        session_id: str,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        idempotency_key: str | None = None,
     ) -> Session:
-        """Add (never replace) token usage atomically and return the updated session."""
+        """Add (never replace) token usage atomically and return the updated session.
+
+        A call that repeats an earlier call's ``idempotency_key`` (with the same amounts)
+        adds nothing and returns the session; the same key with other amounts raises
+        ``InvalidInputError``.
+        """
+
+    @abstractmethod
+    def verify(self, session_id: str | None = None) -> VerificationReport:
+        """Check the stored sessions' integrity and return a report of every problem found.
+
+        Checks every session, or only ``session_id`` when it is given: sequences 1..n without
+        gap or duplicate, ``message_count`` equal to the stored messages, no message whose
+        session is missing, ``metadata`` that decodes to a JSON object, and token totals not
+        below the sum of the messages' ``token_count``. Reads only; ``report.ok`` is true when
+        nothing is wrong. Raises ``SessionNotFoundError`` when ``session_id`` names neither a
+        session nor any stored message.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -10,15 +10,17 @@ from typing import Any, Protocol
 from ulid import ULID
 
 from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
-from agent_sessions.domain.errors import SessionNotFoundError
+from agent_sessions.domain.errors import InvalidInputError, SessionNotFoundError
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from agent_sessions.domain.ports import Clock, IdFactory, SessionStore, UnitOfWork
 from agent_sessions.domain.service import SessionService
 from agent_sessions.domain.validation import (
     MAX_LIST_LIMIT,
     MAX_MESSAGE_LIMIT,
+    MAX_TOKEN_COUNT,
     validate_actor_name,
     validate_content,
+    validate_idempotency_key,
     validate_limit,
     validate_metadata,
     validate_offset,
@@ -28,6 +30,7 @@ from agent_sessions.domain.validation import (
     validate_token_count,
     validate_token_delta,
 )
+from agent_sessions.domain.verification import VerificationReport
 
 __all__ = ["PersistentSessionService", "StoreOpener", "register_store_opener"]
 
@@ -61,12 +64,27 @@ def _new_ulid() -> str:
     return str(ULID())
 
 
+def _refuse_totals_over_limit(session: Session) -> None:
+    """Raise (rolling the transaction back) when a total passed the largest exact figure."""
+    for argument, total in (
+        ("prompt_tokens", session.prompt_tokens),
+        ("completion_tokens", session.completion_tokens),
+    ):
+        if total > MAX_TOKEN_COUNT:
+            raise InvalidInputError(
+                argument,
+                f"would bring session {session.id}'s {argument} to {total}, above the most "
+                f"allowed {MAX_TOKEN_COUNT}; nothing was added",
+            )
+
+
 class PersistentSessionService(SessionService):
     """The session service backed by a SQL database through a :class:`SessionStore`.
 
     Open one with :meth:`from_url`; share it between threads; close it (or use ``with``) when
     done. Every write runs in one transaction whose ids and times are fixed before the first
-    attempt, so a retried transaction writes the same rows.
+    attempt, and a retry first looks for the rows an earlier attempt may have committed, so a
+    write lost between its commit and the acknowledgement is not written twice.
     """
 
     def __init__(
@@ -104,6 +122,10 @@ class PersistentSessionService(SessionService):
         """Dispose of the store's connections."""
         self._store.close()
 
+    def __repr__(self) -> str:
+        # The store's repr shows its URL with the password hidden.
+        return f"{type(self).__name__}({self._store!r})"
+
     def create(
         self,
         actor_name: str,
@@ -124,7 +146,15 @@ class PersistentSessionService(SessionService):
             created_at=now,
             updated_at=now,
         )
-        return self._store.transaction(lambda uow: uow.sessions.create(session), writes=True)
+
+        def write(uow: UnitOfWork) -> Session:
+            if uow.attempt > 1:
+                already = uow.sessions.get_by_id(session.id)
+                if already is not None:
+                    return already
+            return uow.sessions.create(session)
+
+        return self._store.transaction(write, writes=True)
 
     def get(self, session_id: str) -> Session:
         """Return the session, or raise ``SessionNotFoundError``."""
@@ -149,7 +179,12 @@ class PersistentSessionService(SessionService):
     def delete(self, session_id: str) -> None:
         """Delete the session and all its messages, or raise ``SessionNotFoundError``."""
         wanted = validate_session_id(session_id)
-        if not self._store.transaction(lambda uow: uow.sessions.delete(wanted), writes=True):
+
+        def remove(uow: UnitOfWork) -> bool:
+            # A retry that finds nothing left may follow a try whose commit landed unheard.
+            return uow.sessions.delete(wanted) or uow.attempt > 1
+
+        if not self._store.transaction(remove, writes=True):
             raise SessionNotFoundError(wanted)
 
     def append_message(
@@ -171,6 +206,10 @@ class PersistentSessionService(SessionService):
         now = self._clock()
 
         def append(uow: UnitOfWork) -> SessionMessage | None:
+            if uow.attempt > 1:
+                already = uow.messages.get_by_id(message_id)
+                if already is not None:
+                    return already
             return uow.messages.append(
                 wanted,
                 message_id=message_id,
@@ -250,6 +289,10 @@ class PersistentSessionService(SessionService):
         ]
 
         def write(uow: UnitOfWork) -> Session:
+            if uow.attempt > 1:
+                already = uow.sessions.get_by_id(session.id)
+                if already is not None:
+                    return already
             created = uow.sessions.create(session)
             uow.messages.insert_many(messages)
             return created
@@ -257,22 +300,52 @@ class PersistentSessionService(SessionService):
         return self._store.transaction(write, writes=True)
 
     def update_token_usage(
-        self, session_id: str, *, prompt_tokens: int = 0, completion_tokens: int = 0
+        self,
+        session_id: str,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        idempotency_key: str | None = None,
     ) -> Session:
-        """Add (never replace) token usage atomically and return the updated session."""
+        """Add (never replace) token usage atomically and return the updated session.
+
+        The call is recorded under ``idempotency_key`` (for example the id of the message whose
+        usage it is): a later call with the same key and the same amounts adds nothing and
+        returns the session as it is, so a caller may repeat the call safely. The same key with
+        other amounts is an ``InvalidInputError``. Without a key the call gets a fresh one, which
+        still makes the library's own retries exactly-once.
+        """
         wanted = validate_session_id(session_id)
         prompt = validate_token_delta(prompt_tokens, "prompt_tokens")
         completion = validate_token_delta(completion_tokens, "completion_tokens")
-        now = self._clock()
-        updated = self._store.transaction(
-            lambda uow: uow.sessions.update(
-                wanted,
-                add_prompt_tokens=prompt,
-                add_completion_tokens=completion,
-                updated_at=now,
-            ),
-            writes=True,
+        key = (
+            self._new_id() if idempotency_key is None else validate_idempotency_key(idempotency_key)
         )
+        now = self._clock()
+
+        def record(uow: UnitOfWork) -> Session | None:
+            recorded = uow.sessions.recorded_token_usage(wanted, key)
+            if recorded is None:
+                added = uow.sessions.update(
+                    wanted,
+                    add_prompt_tokens=prompt,
+                    add_completion_tokens=completion,
+                    updated_at=now,
+                    usage_key=key,
+                )
+                if added is not None:
+                    _refuse_totals_over_limit(added)
+                return added
+            if recorded != (prompt, completion):
+                raise InvalidInputError(
+                    "idempotency_key",
+                    f"{key!r} already recorded prompt_tokens={recorded[0]}, "
+                    f"completion_tokens={recorded[1]} for session {wanted}; a repeated call "
+                    f"must carry the same amounts",
+                )
+            return uow.sessions.get_by_id(wanted)
+
+        updated = self._store.transaction(record, writes=True)
         if updated is None:
             raise SessionNotFoundError(wanted)
         return updated
@@ -292,3 +365,13 @@ class PersistentSessionService(SessionService):
         if found is None:
             raise SessionNotFoundError(session_id)
         return found
+
+    def verify(self, session_id: str | None = None) -> VerificationReport:
+        """Check the stored sessions' integrity (all, or one) and return the report."""
+        wanted = None if session_id is None else validate_session_id(session_id)
+        report = self._store.transaction(
+            lambda uow: uow.verifier.find_problems(wanted), writes=False
+        )
+        if report is None:
+            raise SessionNotFoundError(str(wanted))
+        return report

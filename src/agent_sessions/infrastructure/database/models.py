@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the two tables, on one ``MetaData`` with a naming convention.
+"""SQLAlchemy models of the library's tables, on one ``MetaData`` with a naming convention.
 
 The schema itself is created by the Alembic migrations in ``migrations/versions``; these
 models describe it for queries, and a test checks that both agree.
@@ -20,6 +20,7 @@ __all__ = [
     "Base",
     "SessionMessageModel",
     "SessionModel",
+    "SessionTokenUsageModel",
 ]
 
 NAMING_CONVENTION = {
@@ -87,3 +88,27 @@ class SessionMessageModel(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
     token_count: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionTokenUsageModel(Base):
+    """A row of ``session_token_usage``: one recorded call of ``update_token_usage``.
+
+    The primary key ``(session_id, usage_key)`` is what makes the call idempotent: a retried
+    or repeated call with the same key finds its row and adds nothing.
+    """
+
+    __tablename__ = "session_token_usage"
+    __table_args__ = (
+        CheckConstraint(
+            "prompt_tokens >= 0 AND completion_tokens >= 0", name="tokens_non_negative"
+        ),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    session_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionModel.id, ondelete="CASCADE"), primary_key=True
+    )
+    usage_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -36,7 +36,11 @@ from agent_sessions.infrastructure.database.mapping import (
     session_from_row,
     session_to_values,
 )
-from agent_sessions.infrastructure.database.models import SessionMessageModel, SessionModel
+from agent_sessions.infrastructure.database.models import (
+    SessionMessageModel,
+    SessionModel,
+    SessionTokenUsageModel,
+)
 from agent_sessions.infrastructure.database.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -48,6 +52,7 @@ __all__ = ["SessionMessageRepository", "SessionRepository"]
 
 _sessions: Table = SessionModel.__table__  # type: ignore[assignment]
 _messages: Table = SessionMessageModel.__table__  # type: ignore[assignment]
+_token_usage: Table = SessionTokenUsageModel.__table__  # type: ignore[assignment]
 
 
 class _Repository:
@@ -131,8 +136,13 @@ class SessionRepository(_Repository, ports.SessionRepository):
         add_prompt_tokens: int = 0,
         add_completion_tokens: int = 0,
         updated_at: datetime,
+        usage_key: str | None = None,
     ) -> Session | None:
-        """Add to the token counters in SQL and return the new row, or None if absent."""
+        """Add to the token counters in SQL and return the new row, or None if absent.
+
+        With a ``usage_key`` the call is also recorded in ``session_token_usage``, in the same
+        transaction, after the counters (so that the session row is locked first).
+        """
         statement = (
             update(_sessions)
             .where(_sessions.c.id == session_id)
@@ -145,10 +155,40 @@ class SessionRepository(_Repository, ports.SessionRepository):
         connection = self._connection
         if connection.dialect.update_returning:
             row = connection.execute(statement.returning(*_sessions.c)).first()
-            return None if row is None else session_from_row(row)
-        if connection.execute(statement).rowcount == 0:
-            return None
-        return self.get_by_id(session_id)
+            updated = None if row is None else session_from_row(row)
+        elif connection.execute(statement).rowcount == 0:
+            updated = None
+        else:
+            updated = self.get_by_id(session_id)
+        if updated is not None and usage_key is not None:
+            connection.execute(
+                insert(_token_usage).values(
+                    session_id=session_id,
+                    usage_key=usage_key,
+                    prompt_tokens=add_prompt_tokens,
+                    completion_tokens=add_completion_tokens,
+                    recorded_at=updated_at,
+                )
+            )
+        return updated
+
+    @database_retry
+    def recorded_token_usage(self, session_id: str, usage_key: str) -> tuple[int, int] | None:
+        """Lock the session row, then return the usage recorded under ``usage_key``, if any.
+
+        ``SELECT ... FOR UPDATE`` on PostgreSQL and MariaDB; SQLite writers already hold the
+        database's write lock (``BEGIN IMMEDIATE``), and SQLAlchemy leaves the clause out there.
+        """
+        connection = self._connection
+        connection.execute(
+            select(_sessions.c.id).where(_sessions.c.id == session_id).with_for_update()
+        ).first()
+        row = connection.execute(
+            select(_token_usage.c.prompt_tokens, _token_usage.c.completion_tokens).where(
+                _token_usage.c.session_id == session_id, _token_usage.c.usage_key == usage_key
+            )
+        ).first()
+        return None if row is None else (int(row.prompt_tokens), int(row.completion_tokens))
 
 
 class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
@@ -207,6 +247,14 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         )
         connection.execute(insert(_messages).values(message_to_values(message)))
         return message
+
+    @database_retry
+    def get_by_id(self, message_id: str) -> SessionMessage | None:
+        """Return the message with this id, or None."""
+        row = self._connection.execute(
+            select(_messages).where(_messages.c.id == message_id)
+        ).first()
+        return None if row is None else message_from_row(row)
 
     @database_retry
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:

@@ -10,17 +10,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.errors import DatabaseError
-from agent_sessions.infrastructure.database.engine import WRITE_TRANSACTION_OPTION, redact_url
+from agent_sessions.infrastructure.database.engine import (
+    WRITE_TRANSACTION_OPTION,
+    redact_url,
+    scrub_secrets,
+)
 from agent_sessions.infrastructure.database.repositories import (
     SessionMessageRepository,
     SessionRepository,
 )
 from agent_sessions.infrastructure.database.retry import (
     DEFAULT_POLICY,
+    RetryOutcome,
     RetryPolicy,
     is_transient_error,
     run_with_retry,
 )
+from agent_sessions.infrastructure.database.verification import SqlAlchemySessionVerifier
 
 __all__ = ["SqlAlchemySessionStore", "SqlAlchemyUnitOfWork", "describe_error"]
 
@@ -30,10 +36,12 @@ T = TypeVar("T")
 class SqlAlchemyUnitOfWork(ports.UnitOfWork):
     """The repositories of one open transaction, all on the same connection."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, attempt: int = 1) -> None:
         self.connection = connection
+        self.attempt = attempt
         self.sessions = SessionRepository(connection)
         self.messages = SessionMessageRepository(connection)
+        self.verifier = SqlAlchemySessionVerifier(connection)
 
 
 class SqlAlchemySessionStore(ports.SessionStore):
@@ -47,28 +55,45 @@ class SqlAlchemySessionStore(ports.SessionStore):
         self._retry_policy = retry_policy
 
     def transaction(self, work: Callable[[ports.UnitOfWork], T], *, writes: bool) -> T:
-        """Run ``work`` in one transaction, commit, and retry it whole on transient errors."""
+        """Run ``work`` in one transaction, commit, and retry it whole on transient errors.
+
+        Each try gets a unit of work whose ``attempt`` says which try it is, so that a write
+        can look for what an earlier try may have committed (see :class:`ports.UnitOfWork`).
+        """
+        outcome = RetryOutcome()
 
         def attempt() -> T:
             with self._engine.connect() as connection:
                 if writes:
                     connection.execution_options(**{WRITE_TRANSACTION_OPTION: True})
                 with connection.begin():
-                    return work(SqlAlchemyUnitOfWork(connection))
+                    return work(SqlAlchemyUnitOfWork(connection, attempt=outcome.attempts))
 
         try:
-            return run_with_retry(attempt, self._retry_policy)
+            return run_with_retry(attempt, self._retry_policy, outcome)
         except SQLAlchemyError as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc, outcome) from exc
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine the store runs its transactions on."""
+        return self._engine
 
     def close(self) -> None:
         """Dispose of the engine's connection pool."""
         self._engine.dispose()
 
-    def _translate(self, exc: SQLAlchemyError) -> DatabaseError:
-        kind = "transient error persisted after retries" if is_transient_error(exc) else "error"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self._engine.url)!r})"
+
+    def _translate(self, exc: SQLAlchemyError, outcome: RetryOutcome) -> DatabaseError:
+        where = redact_url(self._engine.url)
+        detail = scrub_secrets(describe_error(exc), self._engine.url)
+        if not is_transient_error(exc):
+            return DatabaseError(f"database error on {where}: {detail}")
         return DatabaseError(
-            f"database {kind} on {redact_url(self._engine.url)}: {describe_error(exc)}"
+            f"database on {where} still failing after {outcome.attempts} attempt(s) over "
+            f"{outcome.elapsed_seconds:.1f}s (the retry policy's bound): {detail}"
         )
 
 
