@@ -103,6 +103,15 @@ def robot(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
+@nox.parametrize("backend", BACKENDS)
+def properties(session: nox.Session, backend: str) -> None:
+    """Run the hypothesis property tests against one backend, under coverage."""
+    session.install("-e", ".", *_group("properties"))
+    env = {**_test_env(session), "AGENT_SESSIONS_TEST_BACKEND": backend}
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+
+
+@nox.session
 def wheel(session: nox.Session) -> None:
     """Build the wheel, install it (not editable) and migrate and check from another folder."""
     dist = ROOT / "build" / "dist"
@@ -141,10 +150,11 @@ def benchmark(session: nox.Session) -> None:
     requires=[
         *(f"behave(backend='{backend}')" for backend in BACKENDS),
         *(f"robot(backend='{backend}')" for backend in BACKENDS),
+        *(f"properties(backend='{backend}')" for backend in BACKENDS),
     ]
 )
 def coverage_report(session: nox.Session) -> None:
-    """Combine the Behave and Robot coverage, write build/coverage.xml, fail under 97%."""
+    """Combine the Behave, Robot and property coverage, write build/coverage.xml, fail under 97%."""
     session.install("coverage[toml]>=7.4")
     env = _test_env(session)
     session.run("coverage", "combine", env=env)

@@ -1,0 +1,1 @@
+"""Test suites of agent-sessions that run under pytest."""

@@ -1,0 +1,1 @@
+"""Property tests of agent-sessions (pytest + hypothesis)."""

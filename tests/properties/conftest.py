@@ -1,0 +1,86 @@
+"""Fixtures of the property tests: one real database per module, emptied between examples.
+
+The backend is SQLite unless ``--backend`` or the ``AGENT_SESSIONS_TEST_BACKEND`` environment
+variable names ``postgresql`` or ``mariadb``. A backend that cannot be reached skips the
+database properties with one line, or fails the run when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, func, select
+
+from agent_sessions import PersistentSessionService
+from agent_sessions.infrastructure.database import create_database_engine
+from agent_sessions.infrastructure.database.models import Base
+from testsupport.databases import (
+    BACKENDS,
+    BackendUnavailable,
+    provision_database,
+    unavailable_is_failure,
+)
+
+BACKEND_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_TEST_BACKEND"
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--backend``: the database the properties run against."""
+    parser.addoption(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get(BACKEND_ENVIRONMENT_VARIABLE, "sqlite"),
+        help=f"database backend (default: ${BACKEND_ENVIRONMENT_VARIABLE}, else sqlite)",
+    )
+
+
+class Database:
+    """A migrated database of the chosen backend, a service on it, and table helpers."""
+
+    def __init__(self, service: PersistentSessionService, engine: Engine) -> None:
+        self.service = service
+        self._engine = engine
+
+    def empty(self) -> None:
+        """Delete every row of the library's tables."""
+        with self._engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+    def row_counts(self) -> dict[str, int]:
+        """Return the number of rows of each of the library's tables."""
+        with self._engine.connect() as connection:
+            return {
+                table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in Base.metadata.sorted_tables
+            }
+
+
+@pytest.fixture(scope="module")
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """Yield a freshly provisioned, migrated database of the chosen backend."""
+    backend = request.config.getoption("--backend")
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(provision_database(backend))
+        except BackendUnavailable as exc:
+            if unavailable_is_failure():
+                raise
+            pytest.skip(f"backend {backend} unavailable: {exc}")
+        engine = create_database_engine(url)
+        stack.callback(engine.dispose)
+        service = stack.enter_context(PersistentSessionService.from_url(url, migrate=True))
+        yield Database(service, engine)
