@@ -1,7 +1,7 @@
 """Behave fixtures: one backend per run (``-D backend=...``), a fresh world per scenario.
 
 - The run provisions one throwaway database of the chosen backend and migrates it once.
-- Every scenario starts on empty tables (``context.database_url``) with a service opened on it
+- Every scenario starts on empty tables (``context.database_url``) with the run's service on it
   (``context.service``). ``context.open_service(url, **options)`` opens more services;
   ``context.provision_database()`` gives an extra, empty, un-migrated database. Everything a
   scenario opens is closed after it.
@@ -37,14 +37,10 @@ def _run_database(context: Context) -> str:
     return url
 
 
-def _empty_tables(url: str) -> None:
-    engine = create_database_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM session_messages"))
-            connection.execute(text("DELETE FROM sessions"))
-    finally:
-        engine.dispose()
+def _empty_tables(context: Context) -> None:
+    with context.run_engine.begin() as connection:
+        connection.execute(text("DELETE FROM session_messages"))
+        connection.execute(text("DELETE FROM sessions"))
 
 
 def before_all(context: Context) -> None:
@@ -55,6 +51,12 @@ def before_all(context: Context) -> None:
     context.unavailable = None
     try:
         context.run_database_url = _run_database(context)
+        context.run_engine = create_database_engine(context.run_database_url)
+        context.run_stack.callback(context.run_engine.dispose)
+        # One service for the run: opening one runs the checks at open (the drift doctor
+        # among them), which would otherwise cost every scenario a few dozen milliseconds.
+        context.run_service = PersistentSessionService.from_url(context.run_database_url)
+        context.run_stack.callback(context.run_service.close)
     except BackendUnavailable as exc:
         if unavailable_is_failure():
             raise
@@ -81,9 +83,9 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.scenario_stack = contextlib.ExitStack()
     context.open_service = lambda url, **options: _open_service(context, url, **options)
     context.provision_database = lambda: _provision(context)
-    _empty_tables(context.run_database_url)
+    _empty_tables(context)
     context.database_url = context.run_database_url
-    context.service = context.open_service(context.database_url)
+    context.service = context.run_service
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:

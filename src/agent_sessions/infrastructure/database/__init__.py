@@ -27,6 +27,7 @@ from agent_sessions.infrastructure.database.repositories import (
     SessionRepository,
 )
 from agent_sessions.infrastructure.database.retry import (
+    TRANSIENT_CLASSIFIERS,
     RetryPolicy,
     database_retry,
     is_transient_error,
@@ -43,6 +44,7 @@ from agent_sessions.infrastructure.database.unit_of_work import (
 )
 
 __all__ = [
+    "TRANSIENT_CLASSIFIERS",
     "Base",
     "DriftFinding",
     "DriftReport",
