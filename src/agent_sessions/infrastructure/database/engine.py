@@ -162,7 +162,35 @@ def create_database_engine(
         engine_options.setdefault("pool_recycle", 3600)
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    return _create(parsed, engine_options)
+    engine = _create(parsed, engine_options)
+    if engine.dialect.driver == "psycopg":
+        # An instance attribute, so that only this engine's pings change.
+        setattr(engine.dialect, "do_ping", _ping_psycopg)  # noqa: B010
+    return engine
+
+
+def _ping_psycopg(dbapi_connection: Any) -> bool:
+    """Ping a pooled psycopg connection without hiding why a dead one failed.
+
+    SQLAlchemy's psycopg ping turns autocommit on, runs an empty statement and turns
+    autocommit off again in a ``finally`` block. When the server ends the connection during
+    the ping (``pg_terminate_backend``, a restart), psycopg may still see the connection as
+    busy and refuses that last step with ``ProgrammingError: can't change 'autocommit' now``,
+    which replaces the real, transient error and so escapes the retry policy (see
+    sqlalchemy/sqlalchemy#8008). Here autocommit is restored only after a successful ping; a
+    failed ping raises the driver's own error and the pool discards the connection.
+    """
+    was_autocommit = bool(dbapi_connection.autocommit)
+    if not was_autocommit:
+        dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(";")
+    finally:
+        cursor.close()
+    if not was_autocommit:
+        dbapi_connection.autocommit = False
+    return True
 
 
 def _create(url: URL, options: dict[str, Any]) -> Engine:
