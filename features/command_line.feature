@@ -14,13 +14,13 @@ Feature: Command line
   Scenario: Migrating and checking a fresh database
     Given a fresh database for the command line
     When I run "agent-sessions --url {database} db upgrade"
-    Then the output shows "to 0002_token_usage_receipts"
+    Then the output shows "to 0003_file_events_external_ids"
     When I run "agent-sessions --url {database} db current"
-    Then the output is exactly "0002_token_usage_receipts"
+    Then the output is exactly "0003_file_events_external_ids"
     When I run "agent-sessions --url {database} db check"
     Then the output shows "the schema matches"
     When I run "agent-sessions --url {database} db upgrade"
-    Then the output shows "is already at revision 0002_token_usage_receipts"
+    Then the output shows "is already at revision 0003_file_events_external_ids"
 
   Scenario: Checking a database whose schema drifted from the models names the difference
     Given a fresh database for the command line
@@ -114,7 +114,7 @@ Feature: Command line
 
   Scenario: "python -m agent_sessions" is the same command
     When I run "python -m agent_sessions --url {database} db current"
-    Then the output is exactly "0002_token_usage_receipts"
+    Then the output is exactly "0003_file_events_external_ids"
 
   Scenario: A malformed command line exits with status 2 and a usage message
     When I run "agent-sessions sessions frobnicate"

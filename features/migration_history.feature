@@ -15,28 +15,28 @@ Feature: Migration history you can trust
     Then every shipped revision matches its lock entry, and the head hash is current
 
   Scenario Outline: The lock check names the file of a revision that was <change>
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     When <action>
     Then the lock check fails naming "<file>" and saying "<words>"
 
     Examples:
       | change                   | action                                                     | file                       | words                          |
       | edited by one character  | revision "0001_session_persistence" is edited by one character | versions/0001_session_persistence.py | was edited after it was locked |
-      | removed                  | revision "0003_extra" is removed                          | versions/0003_extra.py     | was removed                    |
-      | re-parented              | revision "0003_extra" is re-parented onto nothing         | versions/0003_extra.py     | was re-parented                |
-      | added without a lock entry | a revision "0004_unlocked" is added after "0003_extra"  | versions/0004_unlocked.py  | without a lock entry           |
+      | removed                  | revision "0099_extra" is removed                          | versions/0099_extra.py     | was removed                    |
+      | re-parented              | revision "0099_extra" is re-parented onto nothing         | versions/0099_extra.py     | was re-parented                |
+      | added without a lock entry | a revision "0100_unlocked" is added after "0099_extra"  | versions/0100_unlocked.py  | without a lock entry           |
 
   Scenario: An amendment with a reason makes an edited revision acceptable, and keeps history
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
-    And revision "0003_extra" is edited by one character
-    When the edit is recorded as an amendment of "0003_extra" with the reason "typo in a comment"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
+    And revision "0099_extra" is edited by one character
+    When the edit is recorded as an amendment of "0099_extra" with the reason "typo in a comment"
     Then the lock check passes
-    And the lock entry of "0003_extra" keeps its first hash and the amendment with its reason
+    And the lock entry of "0099_extra" keeps its first hash and the amendment with its reason
 
   Scenario: An amendment needs a reason
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
-    And revision "0003_extra" is edited by one character
-    When the edit is recorded as an amendment of "0003_extra" with an empty reason
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
+    And revision "0099_extra" is edited by one character
+    When the edit is recorded as an amendment of "0099_extra" with an empty reason
     Then the amendment is refused with InvalidInputError for "reason"
 
   Scenario: A database whose applied revision was edited afterwards is refused at open
@@ -50,7 +50,7 @@ Feature: Migration history you can trust
   Scenario: A ledger entry this release does not ship means a newer release wrote the database
     Given an empty database
     And the database is upgraded to the newest migration
-    And its ledger also records a revision "0003_from_a_newer_release"
+    And its ledger also records a revision "0099_from_a_newer_release"
     When I open a service on it without migrating
     Then opening fails with MigrationHistoryError saying "upgrade the library"
 
@@ -89,33 +89,33 @@ Feature: Migration history you can trust
       | off    | does not hold |
 
   Scenario: A revision that fails half-way can be run again once it is fixed
-    Given a copy of the shipped migrations, locked, with a failing revision "0003_half_way"
+    Given a copy of the shipped migrations, locked, with a failing revision "0099_half_way"
     And an empty database
     And the database is upgraded to the newest migration
     When the database is upgraded with the copy, which fails
-    Then the database is at revision "0002_token_usage_receipts"
+    Then the database is at revision "0003_file_events_external_ids"
     And the failed revision's first step is rolled back where the engine's DDL is transactional
-    When the failing step is removed from "0003_half_way" and the copy is upgraded again
-    Then the database is at revision "0003_half_way"
+    When the failing step is removed from "0099_half_way" and the copy is upgraded again
+    Then the database is at revision "0099_half_way"
 
   Scenario: The lock command adds new revisions, and refuses edits unless amended
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     When I run "agent-sessions migrations lock --check --lock-file {lock} --scripts {scripts}"
-    Then the output shows "matches all 3 revision(s); head 0003_extra"
-    When a revision "0004_unlocked" is added after "0003_extra"
+    Then the output shows "matches all 4 revision(s); head 0099_extra"
+    When a revision "0100_unlocked" is added after "0099_extra"
     And I run "agent-sessions migrations lock --check --lock-file {lock} --scripts {scripts}"
-    Then the command fails with one error line saying "versions/0004_unlocked.py"
+    Then the command fails with one error line saying "versions/0100_unlocked.py"
     When I run "agent-sessions migrations lock --lock-file {lock} --scripts {scripts}"
-    Then the output shows "added 1 revision(s); head 0004_unlocked"
-    When revision "0003_extra" is edited by one character
+    Then the output shows "added 1 revision(s); head 0100_unlocked"
+    When revision "0099_extra" is edited by one character
     And I run "agent-sessions migrations lock --lock-file {lock} --scripts {scripts}"
     Then the command fails with one error line saying "was edited after it was locked"
-    When I run "agent-sessions migrations lock --amend 0003_extra --reason 'typo' --lock-file {lock} --scripts {scripts}"
-    Then the output shows "recorded an amendment of 0003_extra"
+    When I run "agent-sessions migrations lock --amend 0099_extra --reason 'typo' --lock-file {lock} --scripts {scripts}"
+    Then the output shows "recorded an amendment of 0099_extra"
     And the lock check passes
 
   Scenario Outline: A damaged lock file is refused with the reason (<damage>)
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     And its lock file is damaged: <damage>
     When a database is opened with the copy and migrate=True
     Then opening fails with MigrationHistoryError saying "<words>"
@@ -128,43 +128,43 @@ Feature: Migration history you can trust
       | deleted                  | is missing             |
 
   Scenario Outline: An amendment of <what> is refused
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     When I run "agent-sessions migrations lock --amend <revision> --reason 'why' --lock-file {lock} --scripts {scripts}"
     Then the command fails with one error line saying "<words>"
 
     Examples:
       | what                     | revision     | words                    |
       | a revision not locked    | 0009_unknown | is not in the lock file  |
-      | an unchanged revision    | 0003_extra   | is unchanged             |
+      | an unchanged revision    | 0099_extra   | is unchanged             |
 
   Scenario: A database behind the code is told to upgrade the database, not the library
-    Given a copy of the shipped migrations, locked, with a second revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     And an empty database
     And the database is upgraded to the newest migration
     When a database is opened with the copy
     Then opening fails with SchemaMismatchError mentioning "agent-sessions db upgrade"
-    And the error names the expected revision "0003_extra"
+    And the error names the expected revision "0099_extra"
 
   Scenario: An unknown on_drift policy is refused before anything connects
     When I open a service on the run's database with on_drift="ignore"
     Then opening is refused with InvalidInputError for "on_drift" saying "must be one of raise, warn, off"
 
   Scenario: A reconcile revision replays safely after its ledger and version rows are forgotten
-    Given a copy of the shipped migrations, locked, with a reconcile revision "0003_reconcile"
+    Given a copy of the shipped migrations, locked, with a reconcile revision "0099_reconcile"
     And an empty database
     And the database is upgraded with the copy
-    When the database forgets that it applied "0003_reconcile"
+    When the database forgets that it applied "0099_reconcile"
     And the database is upgraded with the copy
-    Then the database is at revision "0003_reconcile"
+    Then the database is at revision "0099_reconcile"
     And a service opened with the copy reads and writes token counts
 
   Scenario: A database that predates the ledger is adopted while it is upgraded
-    Given a copy of the shipped migrations, locked, with a reconcile revision "0003_extra"
+    Given a copy of the shipped migrations, locked, with a reconcile revision "0099_extra"
     And an empty database
     And the database is upgraded to the newest migration
     And its ledger table was dropped
     When a database is opened with the copy and migrate=True
-    Then the service opened, and the ledger holds the shipped revisions as adopted and "0003_extra" as applied
+    Then the service opened, and the ledger holds the shipped revisions as adopted and "0099_extra" as applied
 
   Scenario: Migrating a database that a newer release wrote says to upgrade the library
     Given an empty database

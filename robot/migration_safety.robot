@@ -26,7 +26,7 @@ An Edited Released Revision Is Refused At Start And Fixed Forward
     Opening Should Be Refused    fresh    MigrationHistoryError    0001_session_persistence
     ...    edited after it was applied    reconcile
     Amend The Released Revision    added token_count in place; reconciled by 0003
-    Add The Reconcile Revision    0003_reconcile_token_count
+    Add The Reconcile Revision    0099_reconcile_token_count
     Upgrade Database    stale
     Upgrade Database    fresh
     Doctor Should Be Clean    stale

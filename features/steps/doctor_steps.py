@@ -103,6 +103,9 @@ def step_replace_column(context: Context, target: str, column_type: str) -> None
 
 @given('the table "{table}" was dropped behind the library\'s back')
 def step_drop_table(context: Context, table: str) -> None:
+    if table == "session_messages":
+        # The file events table refers to the messages table, so it goes first.
+        _execute(context, "DROP TABLE session_file_events")
     _execute(context, f"DROP TABLE {table}")
 
 

@@ -280,6 +280,7 @@ def _dropped_table(context):
     context.scenario_stack.callback(service.close)
     session = service.create("damaged")
     with store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE session_file_events"))  # it refers to session_messages
         connection.execute(text("DROP TABLE session_messages"))
 
     def count(connection):

@@ -135,6 +135,8 @@ def step_damaged_database(context):
     engine = create_engine(context.damaged_url)
     try:
         with engine.begin() as connection:
+            # The file events table refers to the messages table, so it goes first.
+            connection.execute(text("DROP TABLE session_file_events"))
             connection.execute(text("DROP TABLE session_messages"))
     finally:
         engine.dispose()

@@ -17,6 +17,10 @@ from agent_sessions.application.services import PersistentSessionService, regist
 from agent_sessions.domain import (
     AgentSessionsError,
     DatabaseError,
+    ExternalIdConflictError,
+    FileEvent,
+    FileEventType,
+    FileTouch,
     ImportIntegrityError,
     InvalidInputError,
     MessageRole,
@@ -35,11 +39,15 @@ from agent_sessions.infrastructure.database import RetryPolicy, open_store
 
 register_store_opener(open_store)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "AgentSessionsError",
     "DatabaseError",
+    "ExternalIdConflictError",
+    "FileEvent",
+    "FileEventType",
+    "FileTouch",
     "ImportIntegrityError",
     "InvalidInputError",
     "MessageRole",

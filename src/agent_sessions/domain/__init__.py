@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.errors import (
     AgentSessionsError,
     DatabaseError,
+    ExternalIdConflictError,
     ImportIntegrityError,
     InvalidInputError,
     MigrationHistoryError,
@@ -20,6 +28,10 @@ from agent_sessions.domain.verification import VerificationProblem, Verification
 __all__ = [
     "AgentSessionsError",
     "DatabaseError",
+    "ExternalIdConflictError",
+    "FileEvent",
+    "FileEventType",
+    "FileTouch",
     "ImportIntegrityError",
     "InvalidInputError",
     "MessageRole",

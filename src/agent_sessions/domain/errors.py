@@ -40,6 +40,19 @@ class InvalidInputError(AgentSessionsError, ValueError):
         super().__init__(f"invalid {argument}: {reason}")
 
 
+class ExternalIdConflictError(InvalidInputError):
+    """Raised when an ``external_id`` already names another session of the same actor."""
+
+    def __init__(self, actor_name: str, external_id: str, session_id: str) -> None:
+        self.actor_name = actor_name
+        self.external_id = external_id
+        self.session_id = session_id
+        super().__init__(
+            "external_id",
+            f"{external_id!r} already names session {session_id} of actor {actor_name!r}",
+        )
+
+
 class ImportIntegrityError(AgentSessionsError, ValueError):
     """Raised when an export document is malformed or its checksum does not match its content."""
 

@@ -2,8 +2,11 @@
 
 The document is a JSON-serialisable dict::
 
-    {"format": "agent-sessions/export", "schema_version": 1, "exported_at": "...Z",
-     "session": {...}, "messages": [...], "checksum": "sha256:<hex>"}
+    {"format": "agent-sessions/export", "schema_version": 2, "exported_at": "...Z",
+     "session": {...}, "messages": [...], "file_events": [...], "checksum": "sha256:<hex>"}
+
+Version 2 added ``file_events`` (each linked to its message by ``message_sequence``, since ids
+change on import) and the session's ``external_id``; version 1 documents are still read.
 
 The checksum is the SHA-256 of the canonical JSON (sorted keys, no insignificant white space,
 UTF-8, non-ASCII kept as is) of every field but ``checksum``. See
@@ -21,7 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.errors import (
     ImportIntegrityError,
     InvalidInputError,
@@ -31,6 +40,8 @@ from agent_sessions.domain.validation import (
     abbreviated_repr,
     validate_actor_name,
     validate_content,
+    validate_external_id,
+    validate_file_event,
     validate_metadata,
     validate_role,
     validate_session_id,
@@ -42,14 +53,17 @@ from agent_sessions.domain.validation import (
 __all__ = [
     "EXPORT_FORMAT",
     "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_FILE_EVENTS",
     "MAX_DOCUMENT_MESSAGES",
     "SCHEMA_VERSION",
     "SUPPORTED_SCHEMA_VERSIONS",
+    "ExportedFileEvent",
     "ExportedMessage",
     "ExportedSession",
     "build_export_document",
     "canonical_json",
     "compute_checksum",
+    "file_event_record",
     "format_timestamp",
     "message_record",
     "parse_export_document",
@@ -60,16 +74,18 @@ __all__ = [
 _T = TypeVar("_T")
 
 EXPORT_FORMAT = "agent-sessions/export"
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 """Largest document that import takes: 64 MiB of canonical JSON (the bytes the checksum covers)."""
 MAX_DOCUMENT_MESSAGES = 100_000
 """Most messages that one imported document may hold (they are written in one transaction)."""
+MAX_DOCUMENT_FILE_EVENTS = 1_000_000
+"""Most file events that one imported document may hold."""
 
 _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
 
-_SESSION_FIELDS = frozenset(
+_SESSION_FIELDS_V1 = frozenset(
     {
         "id",
         "actor_name",
@@ -85,9 +101,14 @@ _SESSION_FIELDS = frozenset(
 _MESSAGE_FIELDS = frozenset(
     {"id", "sequence", "role", "content", "metadata", "token_count", "created_at"}
 )
-_DOCUMENT_FIELDS = frozenset(
+_FILE_EVENT_FIELDS = frozenset(
+    {"id", "message_sequence", "event_type", "file_path", "diff", "command", "created_at"}
+)
+_DOCUMENT_FIELDS_V1 = frozenset(
     {"format", "schema_version", "exported_at", "session", "messages", "checksum"}
 )
+_SESSION_FIELDS = {1: _SESSION_FIELDS_V1, 2: _SESSION_FIELDS_V1 | {"external_id"}}
+_DOCUMENT_FIELDS = {1: _DOCUMENT_FIELDS_V1, 2: _DOCUMENT_FIELDS_V1 | {"file_events"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +124,23 @@ class ExportedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportedFileEvent:
+    """A file event read from a verified export document, linked to its message by sequence."""
+
+    message_sequence: int
+    event_type: FileEventType
+    file_path: str | None
+    diff: str | None
+    command: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ExportedSession:
-    """A session read from a verified export document, with its messages in sequence order."""
+    """A session read from a verified export document, with its messages in sequence order.
+
+    ``external_id`` is None and ``file_events`` empty for a version 1 document.
+    """
 
     actor_name: str
     title: str | None
@@ -114,6 +150,8 @@ class ExportedSession:
     created_at: datetime
     updated_at: datetime
     messages: tuple[ExportedMessage, ...]
+    external_id: str | None = None
+    file_events: tuple[ExportedFileEvent, ...] = ()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -158,6 +196,7 @@ def session_record(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
         "actor_name": session.actor_name,
+        "external_id": session.external_id,
         "title": session.title,
         "metadata": session.metadata,
         "prompt_tokens": session.prompt_tokens,
@@ -181,16 +220,44 @@ def message_record(message: SessionMessage) -> dict[str, Any]:
     }
 
 
+def file_event_record(event: FileEvent, message_sequence: int) -> dict[str, Any]:
+    """Return the JSON form of a file event, linked to its message by ``message_sequence``."""
+    return {
+        "id": event.id,
+        "message_sequence": message_sequence,
+        "event_type": event.event_type.value,
+        "file_path": event.file_path,
+        "diff": event.diff,
+        "command": event.command,
+        "created_at": format_timestamp(event.created_at),
+    }
+
+
 def build_export_document(
-    session: Session, messages: Iterable[SessionMessage], exported_at: datetime
+    session: Session,
+    messages: Iterable[SessionMessage],
+    exported_at: datetime,
+    file_events: Iterable[FileEvent] = (),
 ) -> dict[str, Any]:
-    """Return the export document of ``session`` and its ``messages`` (ascending sequence)."""
+    """Return the export document of a session, its messages and its file events.
+
+    ``messages`` come in ascending sequence and ``file_events`` in the order recorded; each
+    event's message must be among ``messages``.
+    """
+    message_records = []
+    sequence_of: dict[str, int] = {}
+    for message in messages:
+        message_records.append(message_record(message))
+        sequence_of[message.id] = message.sequence
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "exported_at": format_timestamp(exported_at),
         "session": session_record(session),
-        "messages": [message_record(message) for message in messages],
+        "messages": message_records,
+        "file_events": [
+            file_event_record(event, sequence_of[event.message_id]) for event in file_events
+        ],
     }
     document["checksum"] = compute_checksum(document)
     return document
@@ -224,19 +291,24 @@ def parse_export_document(document: object) -> ExportedSession:
         )
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise UnsupportedSchemaVersionError(version, SUPPORTED_SCHEMA_VERSIONS)
-    _check_keys(document, _DOCUMENT_FIELDS, "the export document")
-    raw_messages = document["messages"]
-    if not isinstance(raw_messages, list):
-        raise ImportIntegrityError(f"messages must be a list, got {type(raw_messages).__name__}")
-    if len(raw_messages) > MAX_DOCUMENT_MESSAGES:
-        raise ImportIntegrityError(
-            f"messages holds {len(raw_messages)} messages; an import takes at most "
-            f"{MAX_DOCUMENT_MESSAGES}"
-        )
+    _check_keys(document, _DOCUMENT_FIELDS[version], "the export document")
+    raw_messages = _list_of(document, "messages", MAX_DOCUMENT_MESSAGES)
+    raw_events = _list_of(document, "file_events", MAX_DOCUMENT_FILE_EVENTS) if version > 1 else []
     parse_timestamp(document["exported_at"], "exported_at")
-    exported = _parse_session(document["session"], raw_messages)
+    exported = _parse_session(document["session"], raw_messages, raw_events, version)
     _verify_checksum(document)
     return exported
+
+
+def _list_of(document: dict[str, Any], name: str, most: int) -> list[Any]:
+    items = document[name]
+    if not isinstance(items, list):
+        raise ImportIntegrityError(f"{name} must be a list, got {type(items).__name__}")
+    if len(items) > most:
+        raise ImportIntegrityError(
+            f"{name} holds {len(items)} items; an import takes at most {most}"
+        )
+    return items
 
 
 def _verify_checksum(document: dict[str, Any]) -> None:
@@ -260,9 +332,12 @@ def _verify_checksum(document: dict[str, Any]) -> None:
         )
 
 
-def _parse_session(raw: object, raw_messages: list[Any]) -> ExportedSession:
-    session = _fields(raw, _SESSION_FIELDS, "session")
+def _parse_session(
+    raw: object, raw_messages: list[Any], raw_events: list[Any], version: int
+) -> ExportedSession:
+    session = _fields(raw, _SESSION_FIELDS[version], "session")
     _checked(validate_session_id, session["id"], "session.id")
+    updated_at = parse_timestamp(session["updated_at"], "session.updated_at")
     exported = ExportedSession(
         actor_name=_checked(validate_actor_name, session["actor_name"], "session.actor_name"),
         title=_checked(validate_title, session["title"], "session.title"),
@@ -272,11 +347,15 @@ def _parse_session(raw: object, raw_messages: list[Any]) -> ExportedSession:
             _count, session["completion_tokens"], "session.completion_tokens"
         ),
         created_at=parse_timestamp(session["created_at"], "session.created_at"),
-        updated_at=parse_timestamp(session["updated_at"], "session.updated_at"),
+        updated_at=updated_at,
         messages=tuple(
             _parse_message(item, f"messages[{index}]", index + 1)
             for index, item in enumerate(raw_messages)
         ),
+        external_id=_checked(
+            validate_external_id, session.get("external_id"), "session.external_id"
+        ),
+        file_events=_parse_file_events(raw_events, len(raw_messages), updated_at),
     )
     message_count = _checked(_count, session["message_count"], "session.message_count")
     if message_count != len(raw_messages):
@@ -308,6 +387,53 @@ def _parse_message(raw: object, where: str, expected_sequence: int) -> ExportedM
         token_count=_checked(validate_token_count, message["token_count"], f"{where}.token_count"),
         created_at=parse_timestamp(message["created_at"], f"{where}.created_at"),
     )
+
+
+def _parse_file_events(
+    raw_events: list[Any], message_count: int, updated_at: datetime
+) -> tuple[ExportedFileEvent, ...]:
+    events: list[ExportedFileEvent] = []
+    for index, raw in enumerate(raw_events):
+        where = f"file_events[{index}]"
+        event = _fields(raw, _FILE_EVENT_FIELDS, where)
+        _checked(validate_session_id, event["id"], f"{where}.id")
+        sequence = event["message_sequence"]
+        if isinstance(sequence, bool) or not isinstance(sequence, int):
+            raise ImportIntegrityError(
+                f"{where}.message_sequence must be an integer, got {type(sequence).__name__}"
+            )
+        if not 1 <= sequence <= message_count:
+            raise ImportIntegrityError(
+                f"{where}.message_sequence is {abbreviated_repr(sequence)}, which names no "
+                f"message of the document (it holds {message_count})"
+            )
+        try:
+            kind, path, diff, command = validate_file_event(
+                event["event_type"], event["file_path"], event["diff"], event["command"]
+            )
+        except InvalidInputError as exc:
+            raise ImportIntegrityError(f"{where}.{exc.argument}: {exc.reason}") from exc
+        created_at = parse_timestamp(event["created_at"], f"{where}.created_at")
+        if events and created_at <= events[-1].created_at:
+            raise ImportIntegrityError(
+                f"{where}.created_at is not later than file_events[{index - 1}].created_at: "
+                f"events must be listed in the order recorded, with increasing times"
+            )
+        if created_at > updated_at:
+            raise ImportIntegrityError(
+                f"{where}.created_at is later than session.updated_at, which an export never holds"
+            )
+        events.append(
+            ExportedFileEvent(
+                message_sequence=sequence,
+                event_type=kind,
+                file_path=path,
+                diff=diff,
+                command=command,
+                created_at=created_at,
+            )
+        )
+    return tuple(events)
 
 
 def _count(value: object) -> int:

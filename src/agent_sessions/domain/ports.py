@@ -13,11 +13,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = [
     "Clock",
+    "FileEventRepository",
     "IdFactory",
     "SessionMessageRepository",
     "SessionRepository",
@@ -55,6 +63,23 @@ class SessionRepository(ABC):
     @abstractmethod
     def get_by_id(self, session_id: str) -> Session | None:
         """Return the session with this id, or None."""
+
+    @abstractmethod
+    def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
+        """Return the actor's session with this external id, or None."""
+
+    @abstractmethod
+    def create_or_get_by_external_id(self, session: Session) -> Session:
+        """Insert ``session`` (which has an external id) unless its actor already has one.
+
+        Returns ``session`` when it was inserted, or the stored session that already carries
+        ``(actor_name, external_id)``; a concurrent insert of the same pair is resolved by the
+        unique index, so racing callers all get the one session that won.
+        """
+
+    @abstractmethod
+    def list_touching(self, file_path: str, *, limit: int) -> builtins.list[Session]:
+        """Return the sessions with a file event on ``file_path``, newest first."""
 
     @abstractmethod
     def list_all(
@@ -144,6 +169,56 @@ class SessionMessageRepository(ABC):
         """Return how many messages the session holds."""
 
 
+class FileEventRepository(ABC):
+    """Stores and reads :class:`FileEvent` rows. Works inside the caller's transaction."""
+
+    @abstractmethod
+    def record(
+        self,
+        session_id: str,
+        *,
+        event_id: str,
+        message_id: str,
+        event_type: FileEventType,
+        file_path: str | None,
+        diff: str | None,
+        command: str | None,
+        created_at: datetime,
+    ) -> FileEvent | None:
+        """Record an event after every earlier event of the session, and return it.
+
+        In the same transaction it locks the session row and moves its ``updated_at`` to the
+        event's time, which is ``created_at`` or, if the session was already updated at or
+        after it, one microsecond past that, so the events' times strictly increase along the
+        order recorded. Returns None when the session does not exist; the caller has checked
+        that the message belongs to the session.
+        """
+
+    @abstractmethod
+    def get_by_id(self, event_id: str) -> FileEvent | None:
+        """Return the event with this id, or None."""
+
+    @abstractmethod
+    def insert_many(self, events: Sequence[FileEvent]) -> None:
+        """Insert events exactly as given (used by import)."""
+
+    @abstractmethod
+    def list_for_session(
+        self,
+        session_id: str,
+        *,
+        event_type: FileEventType | None = None,
+        file_path: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[FileEvent]:
+        """Return the session's events in the order recorded (``created_at``, then ``id``)."""
+
+    @abstractmethod
+    def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
+        """Return the paths of the session's events, ascending, with counts by type."""
+
+
 class SessionVerifier(ABC):
     """Checks the stored sessions' invariants set-wise. Works inside the caller's transaction."""
 
@@ -171,6 +246,7 @@ class UnitOfWork(ABC):
 
     sessions: SessionRepository
     messages: SessionMessageRepository
+    file_events: FileEventRepository
     verifier: SessionVerifier
     attempt: int = 1
 

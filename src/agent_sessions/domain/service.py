@@ -7,7 +7,14 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, Self
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = ["SessionService"]
@@ -30,12 +37,36 @@ class SessionService(ABC):
         *,
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
+        external_id: str | None = None,
     ) -> Session:
-        """Create a session with a new ULID and zeroed counters, and return it."""
+        """Create a session with a new ULID and zeroed counters, and return it.
+
+        ``external_id`` is the id a host tool gives the session; it is unique per actor, and
+        one already in use raises ``ExternalIdConflictError`` (an ``InvalidInputError``).
+        """
 
     @abstractmethod
     def get(self, session_id: str) -> Session:
         """Return the session, or raise ``SessionNotFoundError``."""
+
+    @abstractmethod
+    def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
+        """Return the actor's session that carries ``external_id``, or None."""
+
+    @abstractmethod
+    def get_or_create(
+        self,
+        actor_name: str,
+        external_id: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Session:
+        """Return the actor's session with ``external_id``, creating it when there is none.
+
+        Safe when processes race on the same id: exactly one session results and every caller
+        gets it. ``title`` and ``metadata`` apply only when the session is created.
+        """
 
     @abstractmethod
     def list(
@@ -52,7 +83,7 @@ class SessionService(ABC):
 
     @abstractmethod
     def delete(self, session_id: str) -> None:
-        """Delete the session and all its messages, or raise ``SessionNotFoundError``."""
+        """Delete the session, its messages and file events, or raise ``SessionNotFoundError``."""
 
     @abstractmethod
     def append_message(
@@ -93,11 +124,14 @@ class SessionService(ABC):
         """Return the session and its messages as an export document with a SHA-256 checksum."""
 
     @abstractmethod
-    def import_session(self, document: dict[str, Any]) -> Session:
+    def import_session(self, document: dict[str, Any], *, on_conflict: str = "error") -> Session:
         """Verify an export document, then write it all or nothing, with fresh ids.
 
-        Raises ``UnsupportedSchemaVersionError`` for an unknown ``schema_version`` and
-        ``ImportIntegrityError`` for a wrong checksum or a malformed document.
+        Reads ``schema_version`` 1 and 2. Raises ``UnsupportedSchemaVersionError`` for an
+        unknown ``schema_version`` and ``ImportIntegrityError`` for a wrong checksum or a
+        malformed document. When the document's external id already names a session of its
+        actor, ``on_conflict="error"`` (the default) raises ``ImportIntegrityError`` and
+        ``on_conflict="new_external_id"`` imports a copy without the external id.
         """
 
     @abstractmethod
@@ -115,6 +149,54 @@ class SessionService(ABC):
         adds nothing and returns the session; the same key with other amounts raises
         ``InvalidInputError``.
         """
+
+    @abstractmethod
+    def record_file_event(
+        self,
+        session_id: str,
+        message_id: str,
+        event_type: FileEventType | str,
+        *,
+        file_path: str | None = None,
+        diff: str | None = None,
+        command: str | None = None,
+    ) -> FileEvent:
+        """Record what a message of the session did to a file (or the command it ran).
+
+        A ``command`` event needs ``command``; every other type needs ``file_path``. The
+        message must belong to the session (``InvalidInputError`` naming ``message_id``
+        otherwise). The event's ``created_at`` is later than every earlier event of the
+        session, and the session's ``updated_at`` moves to it.
+        """
+
+    @abstractmethod
+    def list_file_events(
+        self,
+        session_id: str,
+        *,
+        event_type: FileEventType | str | None = None,
+        file_path: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[FileEvent]:
+        """Return the session's file events in the order recorded, optionally filtered.
+
+        Args:
+            session_id: the session.
+            event_type: only events of this type, when given.
+            file_path: only events on this exact path, when given.
+            limit: page size, None or 1 to 100000.
+            offset: how many (matching) events to skip, 0 or more.
+
+        """
+
+    @abstractmethod
+    def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
+        """Return each path the session's events name, by path, with counts by type."""
+
+    @abstractmethod
+    def sessions_touching(self, file_path: str, *, limit: int = 50) -> builtins.list[Session]:
+        """Return the sessions with an event on ``file_path``, newest first (1 to 1000)."""
 
     @abstractmethod
     def verify(self, session_id: str | None = None) -> VerificationReport:

@@ -15,14 +15,21 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from agent_sessions.domain.entities import MessageRole
+from agent_sessions.domain.entities import FileEventType, MessageRole
 from agent_sessions.domain.errors import InvalidInputError
 
 __all__ = [
+    "IMPORT_CONFLICT_POLICIES",
     "MAX_ACTOR_NAME_LENGTH",
+    "MAX_COMMAND_BYTES",
     "MAX_CONTENT_BYTES",
+    "MAX_DIFF_BYTES",
+    "MAX_EXTERNAL_ID_LENGTH",
+    "MAX_FILE_PATH_BYTES",
+    "MAX_FILE_PATH_LENGTH",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_LIST_LIMIT",
     "MAX_MESSAGE_LIMIT",
@@ -34,10 +41,14 @@ __all__ = [
     "abbreviated_repr",
     "validate_actor_name",
     "validate_content",
+    "validate_event_type",
+    "validate_external_id",
+    "validate_file_event",
     "validate_idempotency_key",
     "validate_limit",
     "validate_metadata",
     "validate_offset",
+    "validate_on_conflict",
     "validate_role",
     "validate_session_id",
     "validate_title",
@@ -65,6 +76,21 @@ MAX_METADATA_DEPTH = 20
 """Deepest nesting of metadata: the dict itself is level 1 (MariaDB's JSON stops at 32)."""
 MAX_JSON_INTEGER = 2**53 - 1
 """Integers in metadata must lie within +/- this, as I-JSON (RFC 7493) requires."""
+
+MAX_EXTERNAL_ID_LENGTH = 255
+"""Longest ``external_id``; with the actor name it fits MariaDB's 3072-byte index key."""
+MAX_FILE_PATH_LENGTH = 768
+"""Longest ``file_path`` in characters: the most MariaDB can index in full (768 x 4 bytes)."""
+MAX_FILE_PATH_BYTES = 2048
+"""Longest ``file_path`` in bytes of UTF-8: fits PostgreSQL's B-tree entry limit (2704)."""
+MAX_DIFF_BYTES = MAX_CONTENT_BYTES
+"""Largest ``diff`` of a file event, in bytes of UTF-8 (7 MiB, as message content)."""
+MAX_COMMAND_BYTES = 256 * 1024
+"""Largest ``command`` of a file event, in bytes of UTF-8 (256 KiB)."""
+IMPORT_CONFLICT_POLICIES = ("error", "new_external_id")
+"""What ``import_session(on_conflict=...)`` does when the external id is taken."""
+
+_Member = TypeVar("_Member", bound=StrEnum)
 
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _SHOWN_CHARACTERS = 40
@@ -111,15 +137,20 @@ def validate_title(value: object) -> str | None:
 
 def validate_role(value: object) -> MessageRole:
     """Return the :class:`MessageRole` named by ``value`` (a member or its string value)."""
-    if isinstance(value, MessageRole):
+    return _member(MessageRole, value, "role")
+
+
+def _member(kind: type[_Member], value: object, argument: str) -> _Member:
+    """Return the member of the string enum ``kind`` that ``value`` is or names."""
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
         try:
-            return MessageRole(value)
+            return kind(value)
         except ValueError:
             pass
-    allowed = ", ".join(role.value for role in MessageRole)
-    raise InvalidInputError("role", f"{abbreviated_repr(value)} is not one of {allowed}")
+    allowed = ", ".join(member.value for member in kind)
+    raise InvalidInputError(argument, f"{abbreviated_repr(value)} is not one of {allowed}")
 
 
 def validate_content(value: object) -> str:
@@ -186,6 +217,96 @@ def validate_idempotency_key(value: object) -> str:
             f"is {len(value)} characters long; the most allowed is {MAX_IDEMPOTENCY_KEY_LENGTH}",
         )
     _check_text(value, "idempotency_key")
+    return value
+
+
+def validate_external_id(value: object) -> str | None:
+    """Return the external id if it is None or a non-blank string of at most 255 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError("external_id", f"must be a string or None, got {_kind(value)}")
+    if not value.strip():
+        raise InvalidInputError("external_id", "must not be empty or blank")
+    if len(value) > MAX_EXTERNAL_ID_LENGTH:
+        raise InvalidInputError(
+            "external_id",
+            f"is {len(value)} characters long; the most allowed is {MAX_EXTERNAL_ID_LENGTH}",
+        )
+    _check_text(value, "external_id")
+    return value
+
+
+def validate_event_type(value: object) -> FileEventType:
+    """Return the :class:`FileEventType` named by ``value`` (a member or its string value)."""
+    return _member(FileEventType, value, "event_type")
+
+
+def validate_file_path(value: object) -> str:
+    """Return a file path if it is a non-blank string within the path limits."""
+    if not isinstance(value, str):
+        raise InvalidInputError("file_path", f"must be a string, got {_kind(value)}")
+    if not value.strip():
+        raise InvalidInputError("file_path", "must not be empty or blank")
+    if len(value) > MAX_FILE_PATH_LENGTH:
+        raise InvalidInputError(
+            "file_path",
+            f"is {len(value)} characters long; the most allowed is {MAX_FILE_PATH_LENGTH}",
+        )
+    size = _check_text(value, "file_path")
+    if size > MAX_FILE_PATH_BYTES:
+        raise InvalidInputError(
+            "file_path",
+            f"is {size} bytes of UTF-8; the most allowed is {MAX_FILE_PATH_BYTES}",
+        )
+    return value
+
+
+def validate_file_event(
+    event_type: object, file_path: object, diff: object, command: object
+) -> tuple[FileEventType, str | None, str | None, str | None]:
+    """Return a file event's checked ``(event_type, file_path, diff, command)``.
+
+    A ``command`` event needs ``command`` and may name a ``file_path`` (where it ran, say);
+    every other type needs ``file_path`` and takes no ``command``. ``diff`` is optional on
+    every type; it may be empty, and holds at most 7 MiB of UTF-8.
+    """
+    kind = validate_event_type(event_type)
+    path = None if file_path is None else validate_file_path(file_path)
+    checked_diff = _optional_text(diff, "diff", MAX_DIFF_BYTES, "7 MiB")
+    checked_command = _optional_text(command, "command", MAX_COMMAND_BYTES, "256 KiB")
+    if kind is FileEventType.COMMAND:
+        if checked_command is None or not checked_command.strip():
+            raise InvalidInputError("command", "is required (non-blank) for a command event")
+    else:
+        if path is None:
+            raise InvalidInputError("file_path", f"is required for a {kind.value} event")
+        if checked_command is not None:
+            raise InvalidInputError(
+                "command", f"belongs to command events only, not to a {kind.value} event"
+            )
+    return kind, path, checked_diff, checked_command
+
+
+def validate_on_conflict(value: object) -> str:
+    """Return the import conflict policy if it is ``"error"`` or ``"new_external_id"``."""
+    if isinstance(value, str) and value in IMPORT_CONFLICT_POLICIES:
+        return value
+    allowed = ", ".join(repr(policy) for policy in IMPORT_CONFLICT_POLICIES)
+    raise InvalidInputError("on_conflict", f"{abbreviated_repr(value)} is not one of {allowed}")
+
+
+def _optional_text(value: object, argument: str, maximum: int, shown_maximum: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(argument, f"must be a string or None, got {_kind(value)}")
+    size = _check_text(value, argument)
+    if size > maximum:
+        raise InvalidInputError(
+            argument,
+            f"is {size} bytes of UTF-8; the most allowed is {maximum} ({shown_maximum})",
+        )
     return value
 
 

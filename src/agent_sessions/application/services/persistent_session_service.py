@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ulid import ULID
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
-from agent_sessions.domain.errors import InvalidInputError, SessionNotFoundError
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
+from agent_sessions.domain.errors import (
+    ExternalIdConflictError,
+    ImportIntegrityError,
+    InvalidInputError,
+    SessionNotFoundError,
+)
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from agent_sessions.domain.ports import Clock, IdFactory, SessionStore, UnitOfWork
 from agent_sessions.domain.service import SessionService
@@ -20,10 +33,15 @@ from agent_sessions.domain.validation import (
     MAX_TOKEN_COUNT,
     validate_actor_name,
     validate_content,
+    validate_event_type,
+    validate_external_id,
+    validate_file_event,
+    validate_file_path,
     validate_idempotency_key,
     validate_limit,
     validate_metadata,
     validate_offset,
+    validate_on_conflict,
     validate_role,
     validate_session_id,
     validate_title,
@@ -33,6 +51,8 @@ from agent_sessions.domain.validation import (
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = ["PersistentSessionService", "StoreOpener", "register_store_opener"]
+
+_T = TypeVar("_T")
 
 
 class StoreOpener(Protocol):
@@ -132,10 +152,74 @@ class PersistentSessionService(SessionService):
         *,
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
+        external_id: str | None = None,
     ) -> Session:
-        """Create a session with a new ULID and zeroed counters, and return it."""
+        """Create a session with a new ULID and zeroed counters, and return it.
+
+        An ``external_id`` that already names a session of the actor raises
+        ``ExternalIdConflictError``.
+        """
+        session = self._new_session(actor_name, title, metadata, validate_external_id(external_id))
+
+        def write(uow: UnitOfWork) -> Session:
+            if uow.attempt > 1:
+                already = uow.sessions.get_by_id(session.id)
+                if already is not None:
+                    return already
+            if session.external_id is None:
+                return uow.sessions.create(session)
+            holder = uow.sessions.create_or_get_by_external_id(session)
+            if holder.id != session.id:
+                raise ExternalIdConflictError(session.actor_name, session.external_id, holder.id)
+            return holder
+
+        return self._store.transaction(write, writes=True)
+
+    def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
+        """Return the actor's session that carries ``external_id``, or None."""
+        actor = validate_actor_name(actor_name)
+        wanted = self._required_external_id(external_id)
+        return self._store.transaction(
+            lambda uow: uow.sessions.get_by_external_id(actor, wanted), writes=False
+        )
+
+    def get_or_create(
+        self,
+        actor_name: str,
+        external_id: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Session:
+        """Return the actor's session with ``external_id``, creating it when there is none.
+
+        A read finds an existing session without taking a write lock. Otherwise the insert
+        and the unique index on ``(actor_name, external_id)`` settle a race: the loser's
+        insert is refused and it returns the winner's session.
+        """
+        wanted = self._required_external_id(external_id)
+        session = self._new_session(actor_name, title, metadata, wanted)
+        actor = session.actor_name
+        found = self._store.transaction(
+            lambda uow: uow.sessions.get_by_external_id(actor, wanted), writes=False
+        )
+        if found is not None:
+            return found
+
+        def write(uow: UnitOfWork) -> Session:
+            if uow.attempt > 1:
+                already = uow.sessions.get_by_id(session.id)
+                if already is not None:
+                    return already
+            return uow.sessions.create_or_get_by_external_id(session)
+
+        return self._store.transaction(write, writes=True)
+
+    def _new_session(
+        self, actor_name: str, title: str | None, metadata: object, external_id: str | None
+    ) -> Session:
         now = self._clock()
-        session = Session(
+        return Session(
             id=self._new_id(),
             actor_name=validate_actor_name(actor_name),
             title=validate_title(title),
@@ -145,16 +229,15 @@ class PersistentSessionService(SessionService):
             message_count=0,
             created_at=now,
             updated_at=now,
+            external_id=external_id,
         )
 
-        def write(uow: UnitOfWork) -> Session:
-            if uow.attempt > 1:
-                already = uow.sessions.get_by_id(session.id)
-                if already is not None:
-                    return already
-            return uow.sessions.create(session)
-
-        return self._store.transaction(write, writes=True)
+    @staticmethod
+    def _required_external_id(external_id: object) -> str:
+        checked = validate_external_id(external_id)
+        if checked is None:
+            raise InvalidInputError("external_id", "must be a string, got NoneType")
+        return checked
 
     def get(self, session_id: str) -> Session:
         """Return the session, or raise ``SessionNotFoundError``."""
@@ -177,7 +260,7 @@ class PersistentSessionService(SessionService):
         )
 
     def delete(self, session_id: str) -> None:
-        """Delete the session and all its messages, or raise ``SessionNotFoundError``."""
+        """Delete the session, its messages and file events, or raise ``SessionNotFoundError``."""
         wanted = validate_session_id(session_id)
 
         def remove(uow: UnitOfWork) -> bool:
@@ -232,7 +315,7 @@ class PersistentSessionService(SessionService):
         wanted = validate_session_id(session_id)
         page = None if limit is None else validate_limit(limit, maximum=MAX_MESSAGE_LIMIT)
         skip = validate_offset(offset)
-        return self._read_messages(
+        return self._read_for_session(
             wanted, lambda uow: uow.messages.get_for_session(wanted, limit=page, offset=skip)
         )
 
@@ -240,7 +323,7 @@ class PersistentSessionService(SessionService):
         """Return the last ``n`` messages in ascending sequence."""
         wanted = validate_session_id(session_id)
         count = validate_limit(n, maximum=MAX_MESSAGE_LIMIT, argument="n")
-        return self._read_messages(
+        return self._read_for_session(
             wanted, lambda uow: uow.messages.recent_for_session(wanted, count)
         )
 
@@ -248,20 +331,29 @@ class PersistentSessionService(SessionService):
         """Return the session and its messages as an export document with a SHA-256 checksum."""
         wanted = validate_session_id(session_id)
 
-        def read(uow: UnitOfWork) -> tuple[Session, builtins.list[SessionMessage]] | None:
+        def read(
+            uow: UnitOfWork,
+        ) -> tuple[Session, builtins.list[SessionMessage], builtins.list[FileEvent]] | None:
             session = uow.sessions.get_by_id(wanted)
             if session is None:
                 return None
-            return session, uow.messages.get_for_session(wanted)
+            messages = uow.messages.get_for_session(wanted)
+            return session, messages, uow.file_events.list_for_session(wanted)
 
         found = self._store.transaction(read, writes=False)
         if found is None:
             raise SessionNotFoundError(wanted)
-        session, messages = found
-        return build_export_document(session, messages, self._clock())
+        session, messages, events = found
+        return build_export_document(session, messages, self._clock(), events)
 
-    def import_session(self, document: dict[str, Any]) -> Session:
-        """Verify an export document, then write it all or nothing, with fresh ids."""
+    def import_session(self, document: dict[str, Any], *, on_conflict: str = "error") -> Session:
+        """Verify an export document, then write it all or nothing, with fresh ids.
+
+        File events are linked to the new messages by their sequence. When the document's
+        external id is taken by a session of its actor, ``on_conflict="error"`` raises
+        ``ImportIntegrityError`` and ``"new_external_id"`` imports a copy without it.
+        """
+        policy = validate_on_conflict(on_conflict)
         exported = parse_export_document(document)
         session = Session(
             id=self._new_id(),
@@ -273,6 +365,7 @@ class PersistentSessionService(SessionService):
             message_count=len(exported.messages),
             created_at=exported.created_at,
             updated_at=exported.updated_at,
+            external_id=exported.external_id,
         )
         messages = [
             SessionMessage(
@@ -287,14 +380,40 @@ class PersistentSessionService(SessionService):
             )
             for message in exported.messages
         ]
+        events = [
+            FileEvent(
+                id=self._new_id(),
+                session_id=session.id,
+                message_id=messages[event.message_sequence - 1].id,
+                event_type=event.event_type,
+                file_path=event.file_path,
+                diff=event.diff,
+                command=event.command,
+                created_at=event.created_at,
+            )
+            for event in exported.file_events
+        ]
 
         def write(uow: UnitOfWork) -> Session:
             if uow.attempt > 1:
                 already = uow.sessions.get_by_id(session.id)
                 if already is not None:
                     return already
-            created = uow.sessions.create(session)
+            created = session
+            if session.external_id is None:
+                uow.sessions.create(session)
+            else:
+                holder = uow.sessions.create_or_get_by_external_id(session)
+                if holder.id != session.id:
+                    if policy == "error":
+                        raise ImportIntegrityError(
+                            f"session.external_id {session.external_id!r} already names "
+                            f"session {holder.id} of actor {session.actor_name!r}; pass "
+                            f"on_conflict='new_external_id' to import a copy without it"
+                        )
+                    created = uow.sessions.create(replace(session, external_id=None))
             uow.messages.insert_many(messages)
+            uow.file_events.insert_many(events)
             return created
 
         return self._store.transaction(write, writes=True)
@@ -350,12 +469,96 @@ class PersistentSessionService(SessionService):
             raise SessionNotFoundError(wanted)
         return updated
 
-    def _read_messages(
+    def record_file_event(
         self,
         session_id: str,
-        read: Callable[[UnitOfWork], builtins.list[SessionMessage]],
-    ) -> builtins.list[SessionMessage]:
-        def read_checked(uow: UnitOfWork) -> builtins.list[SessionMessage] | None:
+        message_id: str,
+        event_type: FileEventType | str,
+        *,
+        file_path: str | None = None,
+        diff: str | None = None,
+        command: str | None = None,
+    ) -> FileEvent:
+        """Record what a message of the session did to a file (or the command it ran)."""
+        wanted = validate_session_id(session_id)
+        message = validate_session_id(message_id, "message_id")
+        kind, path, checked_diff, checked_command = validate_file_event(
+            event_type, file_path, diff, command
+        )
+        event_id = self._new_id()
+        now = self._clock()
+
+        def record(uow: UnitOfWork) -> FileEvent | None:
+            if uow.attempt > 1:
+                already = uow.file_events.get_by_id(event_id)
+                if already is not None:
+                    return already
+            owner = uow.messages.get_by_id(message)
+            if owner is None or owner.session_id != wanted:
+                if uow.sessions.get_by_id(wanted) is None:
+                    return None
+                raise InvalidInputError(
+                    "message_id", f"{message} is not a message of session {wanted}"
+                )
+            return uow.file_events.record(
+                wanted,
+                event_id=event_id,
+                message_id=message,
+                event_type=kind,
+                file_path=path,
+                diff=checked_diff,
+                command=checked_command,
+                created_at=now,
+            )
+
+        event = self._store.transaction(record, writes=True)
+        if event is None:
+            raise SessionNotFoundError(wanted)
+        return event
+
+    def list_file_events(
+        self,
+        session_id: str,
+        *,
+        event_type: FileEventType | str | None = None,
+        file_path: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[FileEvent]:
+        """Return the session's file events in the order recorded, optionally filtered."""
+        wanted = validate_session_id(session_id)
+        kind = None if event_type is None else validate_event_type(event_type)
+        path = None if file_path is None else validate_file_path(file_path)
+        page = None if limit is None else validate_limit(limit, maximum=MAX_MESSAGE_LIMIT)
+        skip = validate_offset(offset)
+        return self._read_for_session(
+            wanted,
+            lambda uow: uow.file_events.list_for_session(
+                wanted, event_type=kind, file_path=path, limit=page, offset=skip
+            ),
+        )
+
+    def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
+        """Return each path the session's events name, by path, with counts by type."""
+        wanted = validate_session_id(session_id)
+        return self._read_for_session(wanted, lambda uow: uow.file_events.files_touched(wanted))
+
+    def sessions_touching(self, file_path: str, *, limit: int = 50) -> builtins.list[Session]:
+        """Return the sessions with an event on ``file_path``, newest first."""
+        path = validate_file_path(file_path)
+        page = validate_limit(limit, maximum=MAX_LIST_LIMIT)
+        return self._store.transaction(
+            lambda uow: uow.sessions.list_touching(path, limit=page), writes=False
+        )
+
+    def _read_for_session(
+        self,
+        session_id: str,
+        read: Callable[[UnitOfWork], builtins.list[_T]],
+    ) -> builtins.list[_T]:
+        """Run ``read``; an empty answer for a session that does not exist raises instead."""
+
+        def read_checked(uow: UnitOfWork) -> builtins.list[_T] | None:
             messages = read(uow)
             if not messages and uow.sessions.get_by_id(session_id) is None:
                 return None

@@ -23,6 +23,7 @@ from agent_sessions.infrastructure.database.reconcile import (
     drop_index_if_exists,
 )
 from agent_sessions.infrastructure.database.repositories import (
+    FileEventRepository,
     SessionMessageRepository,
     SessionRepository,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Base",
     "DriftFinding",
     "DriftReport",
+    "FileEventRepository",
     "RetryPolicy",
     "SessionMessageModel",
     "SessionMessageRepository",

@@ -6,9 +6,22 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 
-__all__ = ["message_from_row", "message_to_values", "session_from_row", "session_to_values"]
+__all__ = [
+    "file_event_from_row",
+    "file_event_to_values",
+    "message_from_row",
+    "message_to_values",
+    "session_from_row",
+    "session_to_values",
+]
 
 
 def session_from_row(row: Row[Any]) -> Session:
@@ -24,6 +37,7 @@ def session_from_row(row: Row[Any]) -> Session:
         message_count=mapping["message_count"],
         created_at=mapping["created_at"],
         updated_at=mapping["updated_at"],
+        external_id=mapping["external_id"],
     )
 
 
@@ -32,6 +46,7 @@ def session_to_values(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
         "actor_name": session.actor_name,
+        "external_id": session.external_id,
         "title": session.title,
         "metadata": session.metadata,
         "prompt_tokens": session.prompt_tokens,
@@ -68,4 +83,33 @@ def message_to_values(message: SessionMessage) -> dict[str, Any]:
         "metadata": message.metadata,
         "token_count": message.token_count,
         "created_at": message.created_at,
+    }
+
+
+def file_event_from_row(row: Row[Any]) -> FileEvent:
+    """Build a :class:`FileEvent` from a row of ``session_file_events``."""
+    mapping = row._mapping
+    return FileEvent(
+        id=mapping["id"],
+        session_id=mapping["session_id"],
+        message_id=mapping["message_id"],
+        event_type=FileEventType(mapping["event_type"]),
+        file_path=mapping["file_path"],
+        diff=mapping["diff"],
+        command=mapping["command"],
+        created_at=mapping["created_at"],
+    )
+
+
+def file_event_to_values(event: FileEvent) -> dict[str, Any]:
+    """Return the column values of ``event`` for an INSERT into ``session_file_events``."""
+    return {
+        "id": event.id,
+        "session_id": event.session_id,
+        "message_id": event.message_id,
+        "event_type": event.event_type.value,
+        "file_path": event.file_path,
+        "diff": event.diff,
+        "command": event.command,
+        "created_at": event.created_at,
     }

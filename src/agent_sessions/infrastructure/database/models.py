@@ -18,6 +18,7 @@ __all__ = [
     "MYSQL_TABLE_OPTIONS",
     "NAMING_CONVENTION",
     "Base",
+    "SessionFileEventModel",
     "SessionMessageModel",
     "SessionModel",
     "SessionTokenUsageModel",
@@ -53,11 +54,13 @@ class SessionModel(Base):
             "prompt_tokens >= 0 AND completion_tokens >= 0 AND message_count >= 0",
             name="counters_non_negative",
         ),
+        Index("ix_sessions_actor_name_external_id", "actor_name", "external_id", unique=True),
         MYSQL_TABLE_OPTIONS,
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
     actor_name: Mapped[str] = mapped_column(String(255), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
     prompt_tokens: Mapped[int] = mapped_column(BigInteger)
@@ -112,3 +115,37 @@ class SessionTokenUsageModel(Base):
     prompt_tokens: Mapped[int] = mapped_column(BigInteger)
     completion_tokens: Mapped[int] = mapped_column(BigInteger)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionFileEventModel(Base):
+    """A row of ``session_file_events``: what a message did to a file, or a command it ran.
+
+    Two indexes serve the questions asked of it: ``(session_id, created_at)`` lists a
+    session's events in the order recorded and groups its files; ``(file_path)`` finds the
+    sessions that touched a path. Both foreign keys cascade, so deleting a session (or a
+    message) deletes its events.
+    """
+
+    __tablename__ = "session_file_events"
+    __table_args__ = (
+        Index("ix_session_file_events_session_id_created_at", "session_id", "created_at"),
+        Index("ix_session_file_events_file_path", "file_path"),
+        CheckConstraint(
+            "event_type IN ('read', 'write', 'edit', 'delete', 'rename', 'command')",
+            name="event_type_known",
+        ),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionModel.id, ondelete="CASCADE")
+    )
+    message_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionMessageModel.id, ondelete="CASCADE"), index=True
+    )
+    event_type: Mapped[str] = mapped_column(String(16))
+    file_path: Mapped[str | None] = mapped_column(String(768))
+    diff: Mapped[str | None] = mapped_column(LONG_TEXT)
+    command: Mapped[str | None] = mapped_column(LONG_TEXT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -27,16 +27,27 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from agent_sessions.domain import ports
-from agent_sessions.domain.entities import MessageRole, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    MessageRole,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.infrastructure.database.mapping import (
+    file_event_from_row,
+    file_event_to_values,
     message_from_row,
     message_to_values,
     session_from_row,
     session_to_values,
 )
 from agent_sessions.infrastructure.database.models import (
+    SessionFileEventModel,
     SessionMessageModel,
     SessionModel,
     SessionTokenUsageModel,
@@ -48,11 +59,13 @@ from agent_sessions.infrastructure.database.retry import (
 )
 from agent_sessions.infrastructure.database.types import UTCDateTime
 
-__all__ = ["SessionMessageRepository", "SessionRepository"]
+__all__ = ["FileEventRepository", "SessionMessageRepository", "SessionRepository"]
 
 _sessions: Table = SessionModel.__table__  # type: ignore[assignment]
 _messages: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 _token_usage: Table = SessionTokenUsageModel.__table__  # type: ignore[assignment]
+_file_events: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class _Repository:
@@ -106,6 +119,58 @@ class SessionRepository(_Repository, ports.SessionRepository):
             select(_sessions).where(_sessions.c.id == session_id)
         ).first()
         return None if row is None else session_from_row(row)
+
+    @database_retry
+    def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
+        """Return the actor's session with this external id, or None (by the unique index)."""
+        return self._find_by_external_id(actor_name, external_id, lock=False)
+
+    @database_retry
+    def create_or_get_by_external_id(self, session: Session) -> Session:
+        """Insert ``session`` unless its ``(actor_name, external_id)`` is taken; return the holder.
+
+        The insert runs in a savepoint: when a concurrent transaction committed the same pair
+        first, the unique index refuses the row, the savepoint rolls back, and a locking read
+        (which sees the latest committed row even under MariaDB's REPEATABLE READ) returns the
+        session that won.
+        """
+        assert session.external_id is not None, "only sessions with an external id"
+        existing = self._find_by_external_id(session.actor_name, session.external_id, lock=False)
+        if existing is not None:
+            return existing
+        connection = self._connection
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(_sessions).values(session_to_values(session)))
+        except IntegrityError:
+            existing = self._find_by_external_id(session.actor_name, session.external_id, lock=True)
+            if existing is None:
+                raise
+            return existing
+        return session
+
+    def _find_by_external_id(
+        self, actor_name: str, external_id: str, *, lock: bool
+    ) -> Session | None:
+        query = select(_sessions).where(
+            _sessions.c.actor_name == actor_name, _sessions.c.external_id == external_id
+        )
+        if lock:
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else session_from_row(row)
+
+    @database_retry
+    def list_touching(self, file_path: str, *, limit: int) -> builtins.list[Session]:
+        """Return the sessions with an event on ``file_path`` (found by its index), newest first."""
+        touched = select(_file_events.c.session_id).where(_file_events.c.file_path == file_path)
+        query = (
+            select(_sessions)
+            .where(_sessions.c.id.in_(touched))
+            .order_by(_sessions.c.created_at.desc(), _sessions.c.id.desc())
+            .limit(limit)
+        )
+        return [session_from_row(row) for row in self._connection.execute(query)]
 
     @database_retry
     def list_all(
@@ -299,3 +364,116 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             .where(and_(_messages.c.session_id == session_id))
         ).scalar_one()
         return int(count)
+
+
+class FileEventRepository(_Repository, ports.FileEventRepository):
+    """Stores and reads file events in the ``session_file_events`` table."""
+
+    @database_retry
+    def record(
+        self,
+        session_id: str,
+        *,
+        event_id: str,
+        message_id: str,
+        event_type: FileEventType,
+        file_path: str | None,
+        diff: str | None,
+        command: str | None,
+        created_at: datetime,
+    ) -> FileEvent | None:
+        """Lock the session row, time the event after everything before it, and insert it.
+
+        The event's time is ``created_at``, or one microsecond past the session's
+        ``updated_at`` when that is not earlier; the session's ``updated_at`` moves to it.
+        Returns None when the session does not exist.
+        """
+        connection = self._connection
+        row = connection.execute(
+            select(_sessions.c.updated_at).where(_sessions.c.id == session_id).with_for_update()
+        ).first()
+        if row is None:
+            return None
+        updated_at: datetime = row.updated_at
+        moment = created_at if created_at > updated_at else updated_at + _ONE_MICROSECOND
+        connection.execute(
+            update(_sessions).where(_sessions.c.id == session_id).values(updated_at=moment)
+        )
+        event = FileEvent(
+            id=event_id,
+            session_id=session_id,
+            message_id=message_id,
+            event_type=event_type,
+            file_path=file_path,
+            diff=diff,
+            command=command,
+            created_at=moment,
+        )
+        connection.execute(insert(_file_events).values(file_event_to_values(event)))
+        return event
+
+    @database_retry
+    def get_by_id(self, event_id: str) -> FileEvent | None:
+        """Return the event with this id, or None."""
+        row = self._connection.execute(
+            select(_file_events).where(_file_events.c.id == event_id)
+        ).first()
+        return None if row is None else file_event_from_row(row)
+
+    @database_retry
+    def insert_many(self, events: Sequence[FileEvent]) -> None:
+        """Insert events exactly as given, in one ``executemany``."""
+        if events:
+            self._connection.execute(
+                insert(_file_events), [file_event_to_values(event) for event in events]
+            )
+
+    @database_retry
+    def list_for_session(
+        self,
+        session_id: str,
+        *,
+        event_type: FileEventType | None = None,
+        file_path: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[FileEvent]:
+        """Return the session's events in the order recorded, read along its index."""
+        query = select(_file_events).where(_file_events.c.session_id == session_id)
+        if event_type is not None:
+            query = query.where(_file_events.c.event_type == event_type.value)
+        if file_path is not None:
+            query = query.where(_file_events.c.file_path == file_path)
+        query = (
+            query.order_by(_file_events.c.created_at, _file_events.c.id).limit(limit).offset(offset)
+        )
+        return [file_event_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
+        """Group the session's events by path and type in one query over its index.
+
+        Paths come back in code-point order (the same on every backend), each with its
+        counts by type and the time of its latest event.
+        """
+        query = (
+            select(
+                _file_events.c.file_path,
+                _file_events.c.event_type,
+                func.count().label("events"),
+                func.max(_file_events.c.created_at).label("last_event_at"),
+            )
+            .where(_file_events.c.session_id == session_id, _file_events.c.file_path.is_not(None))
+            .group_by(_file_events.c.file_path, _file_events.c.event_type)
+        )
+        touched: dict[str, tuple[dict[FileEventType, int], datetime]] = {}
+        for row in self._connection.execute(query):
+            counts, last = touched.setdefault(row.file_path, ({}, row.last_event_at))
+            counts[FileEventType(row.event_type)] = int(row.events)
+            if row.last_event_at > last:
+                touched[row.file_path] = (counts, row.last_event_at)
+        # Sorted here, by code point, so that every backend's collation gives the same order.
+        return [
+            FileTouch(file_path=path, counts=counts, last_event_at=last)
+            for path, (counts, last) in sorted(touched.items())
+        ]

@@ -16,6 +16,7 @@ from agent_sessions.infrastructure.database.engine import (
     scrub_secrets,
 )
 from agent_sessions.infrastructure.database.repositories import (
+    FileEventRepository,
     SessionMessageRepository,
     SessionRepository,
 )
@@ -41,6 +42,7 @@ class SqlAlchemyUnitOfWork(ports.UnitOfWork):
         self.attempt = attempt
         self.sessions = SessionRepository(connection)
         self.messages = SessionMessageRepository(connection)
+        self.file_events = FileEventRepository(connection)
         self.verifier = SqlAlchemySessionVerifier(connection)
 
 
