@@ -89,6 +89,17 @@ Feature: Verifying the stored sessions
     Then the report names the tokens_below_messages of "billing-bot": "prompt_tokens + completion_tokens = 10 + 5 = 15, below the 60 tokens recorded on its messages"
     And the report holds 1 problem
 
+  Scenario: A file event whose message belongs to another session
+    Given a session of actor "coder" with 2 messages
+    And a session of actor "reviewer" with 1 messages
+    And the "coder" message numbered 1 read "src/app.py" twice
+    And the file events of "coder" were moved to "reviewer" behind the library's back
+    When I verify the store
+    Then the report names the misattributed_file_event of "reviewer": "2 file events of this session name a message of session <coder>"
+    And the report holds 1 problem
+    When I verify only the session of "coder"
+    Then the report is clean, having checked 1 session and 2 messages
+
   Scenario: verify with a session id checks that session only
     Given a session of actor "gap-bot" with 4 messages
     And a session of actor "calm-bot" with 2 messages

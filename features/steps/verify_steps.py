@@ -117,6 +117,25 @@ def step_delete_messages(context: Context, actor: str, sequences: str) -> None:
     )
 
 
+@given('the "{actor}" message numbered {sequence:d} read "{path}" twice')
+def step_read_twice(context: Context, actor: str, sequence: int, path: str) -> None:
+    session = session_of(context, actor)
+    message = context.service.get_messages(session.id)[sequence - 1]
+    for _ in range(2):
+        context.service.record_file_event(session.id, message.id, "read", file_path=path)
+
+
+@given('the file events of "{actor}" were moved to "{other}" behind the library\'s back')
+def step_move_file_events(context: Context, actor: str, other: str) -> None:
+    _damage(
+        context,
+        (
+            "UPDATE session_file_events SET session_id = :other WHERE session_id = :session",
+            {"other": session_of(context, other).id, "session": session_of(context, actor).id},
+        ),
+    )
+
+
 @given('the message_count of "{actor}" was set to {count:d} behind the library\'s back')
 def step_set_message_count(context: Context, actor: str, count: int) -> None:
     _damage(

@@ -9,7 +9,9 @@ A healthy store keeps these invariants, and a verifier reports each broken one a
 - ``orphan_message``: messages whose session row does not exist;
 - ``undecodable_json``: a ``metadata`` column that is not valid JSON, or JSON but not an object;
 - ``tokens_below_messages``: ``prompt_tokens + completion_tokens`` is lower than the sum of the
-  ``token_count`` recorded on the session's messages.
+  ``token_count`` recorded on the session's messages;
+- ``misattributed_file_event``: file events of a session whose message belongs to another
+  session.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Final, Literal
 __all__ = [
     "DUPLICATE_SEQUENCE",
     "MESSAGE_COUNT_MISMATCH",
+    "MISATTRIBUTED_FILE_EVENT",
     "ORPHAN_MESSAGE",
     "PROBLEM_KINDS",
     "SEQUENCE_GAP",
@@ -37,6 +40,7 @@ ProblemKind = Literal[
     "orphan_message",
     "undecodable_json",
     "tokens_below_messages",
+    "misattributed_file_event",
 ]
 """The kinds of problem a verifier reports."""
 
@@ -46,6 +50,7 @@ MESSAGE_COUNT_MISMATCH: Final = "message_count_mismatch"
 ORPHAN_MESSAGE: Final = "orphan_message"
 UNDECODABLE_JSON: Final = "undecodable_json"
 TOKENS_BELOW_MESSAGES: Final = "tokens_below_messages"
+MISATTRIBUTED_FILE_EVENT: Final = "misattributed_file_event"
 
 PROBLEM_KINDS: Final[tuple[ProblemKind, ...]] = (
     SEQUENCE_GAP,
@@ -54,6 +59,7 @@ PROBLEM_KINDS: Final[tuple[ProblemKind, ...]] = (
     ORPHAN_MESSAGE,
     UNDECODABLE_JSON,
     TOKENS_BELOW_MESSAGES,
+    MISATTRIBUTED_FILE_EVENT,
 )
 """Every kind of problem a verifier reports, in the order it checks them."""
 

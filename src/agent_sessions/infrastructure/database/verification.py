@@ -33,6 +33,7 @@ from agent_sessions.domain import ports
 from agent_sessions.domain.verification import (
     DUPLICATE_SEQUENCE,
     MESSAGE_COUNT_MISMATCH,
+    MISATTRIBUTED_FILE_EVENT,
     ORPHAN_MESSAGE,
     PROBLEM_KINDS,
     SEQUENCE_GAP,
@@ -41,12 +42,17 @@ from agent_sessions.domain.verification import (
     VerificationProblem,
     VerificationReport,
 )
-from agent_sessions.infrastructure.database.models import SessionMessageModel, SessionModel
+from agent_sessions.infrastructure.database.models import (
+    SessionFileEventModel,
+    SessionMessageModel,
+    SessionModel,
+)
 
 __all__ = ["SqlAlchemySessionVerifier"]
 
 _SESSIONS: Table = SessionModel.__table__  # type: ignore[assignment]
 _MESSAGES: Table = SessionMessageModel.__table__  # type: ignore[assignment]
+_FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
 
 _NOT_JSON = "is not valid JSON"
 _NOT_OBJECT = "is JSON but not an object"
@@ -77,6 +83,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             self._orphan_messages,
             self._undecodable_metadata,
             self._tokens_below_messages,
+            self._misattributed_file_events,
         )
         found = [problem for check in checks for problem in check(session_id)]
         # Group by session; within a session the checks' order (that of PROBLEM_KINDS) stays.
@@ -217,6 +224,24 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
                 f"prompt_tokens + completion_tokens = {prompt} + {completion} = "
                 f"{int(prompt) + int(completion)}, below the {int(total)} tokens recorded on "
                 f"its messages",
+            )
+
+    def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        query = (
+            select(_FILE_EVENTS.c.session_id, _MESSAGES.c.session_id, func.count())
+            .select_from(_FILE_EVENTS.join(_MESSAGES, _MESSAGES.c.id == _FILE_EVENTS.c.message_id))
+            .where(_MESSAGES.c.session_id != _FILE_EVENTS.c.session_id)
+            .group_by(_FILE_EVENTS.c.session_id, _MESSAGES.c.session_id)
+            .order_by(_FILE_EVENTS.c.session_id, _MESSAGES.c.session_id)
+        )
+        if session_id is not None:
+            query = query.where(_FILE_EVENTS.c.session_id == session_id)
+        for owner, other, count in self._connection.execute(query):
+            held = "1 file event" if count == 1 else f"{count} file events"
+            yield VerificationProblem(
+                MISATTRIBUTED_FILE_EVENT,
+                owner,
+                f"{held} of this session name a message of session {other}",
             )
 
 
