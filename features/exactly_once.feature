@@ -125,3 +125,12 @@ Feature: Exactly-once writes across lost acknowledgements
     And it fails with a DatabaseError saying "after 3 attempt(s)"
     And the log shows retries on attempts 1, 2
     And the session holds no messages
+
+  Scenario: A batch whose commit acknowledgement is lost is appended once
+    Given a stored session for "ack-lost"
+    When I append a message "before" to it
+    And the next commit lands but its acknowledgement is lost
+    And I append the batch "one, two, three" to it
+    Then the call returned normally after 1 retry
+    And the session holds exactly the messages "before, one, two, three" at sequences 1, 2, 3, 4
+    And the returned batch is the stored one

@@ -117,6 +117,12 @@ def step_append(context, content):
     context.returned = context.breakable.append_message(context.stored.id, "user", content)
 
 
+@when('I append the batch "{contents}" to it')
+def step_append_batch(context, contents):
+    batch = [{"role": "user", "content": content} for content in contents.split(", ")]
+    context.returned = context.breakable.append_messages(context.stored.id, batch)
+
+
 @when('I try to append a message "{content}" to it')
 def step_try_append(context, content):
     context.database_error = None
@@ -239,6 +245,12 @@ def step_holds_exactly(context, contents, sequences):
     assert [m.content for m in messages] == contents.split(", "), messages
     assert [m.sequence for m in messages] == [int(s) for s in sequences.split(", ")], messages
     assert context.breakable.get(context.stored.id).message_count == len(messages)
+
+
+@then("the returned batch is the stored one")
+def step_returned_batch(context):
+    stored = context.breakable.get_messages(context.stored.id)
+    assert stored[-len(context.returned) :] == context.returned, (stored, context.returned)
 
 
 @then("the session holds no messages")

@@ -7,6 +7,7 @@ from agent_sessions.domain.entities import (
     FileEventType,
     FileTouch,
     MessageRole,
+    NewMessage,
     Session,
     SessionMessage,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidInputError",
     "MessageRole",
     "MigrationHistoryError",
+    "NewMessage",
     "SchemaDriftError",
     "SchemaMismatchError",
     "Session",

@@ -7,7 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["FileEvent", "FileEventType", "FileTouch", "MessageRole", "Session", "SessionMessage"]
+__all__ = [
+    "FileEvent",
+    "FileEventType",
+    "FileTouch",
+    "MessageRole",
+    "NewMessage",
+    "Session",
+    "SessionMessage",
+]
 
 
 class MessageRole(StrEnum):
@@ -80,6 +88,24 @@ class SessionMessage:
     metadata: dict[str, Any] = field(hash=False)
     token_count: int | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to append with :meth:`SessionService.append_messages` (not stored yet).
+
+    Attributes:
+        role: who wrote it (a :class:`MessageRole` or its string value).
+        content: the text.
+        metadata: free JSON-serialisable data, or None for an empty dict.
+        token_count: tokens of this message, when known.
+
+    """
+
+    role: MessageRole | str
+    content: str
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
+    token_count: int | None = None
 
 
 class FileEventType(StrEnum):

@@ -18,6 +18,7 @@ from agent_sessions.domain.entities import (
     FileEventType,
     FileTouch,
     MessageRole,
+    NewMessage,
     Session,
     SessionMessage,
 )
@@ -147,8 +148,35 @@ class SessionMessageRepository(ABC):
         """
 
     @abstractmethod
+    def append_many(
+        self,
+        session_id: str,
+        *,
+        message_ids: Sequence[str],
+        messages: Sequence[NewMessage],
+        created_at: datetime,
+    ) -> builtins.list[SessionMessage] | None:
+        """Append checked ``messages`` at the session's next sequences, in one statement each.
+
+        Like :meth:`append`, for a batch: one bump of ``message_count`` by ``len(messages)``
+        reserves consecutive sequences under the session's row lock, then one insert writes
+        them all, with the ids ``message_ids`` and one ``created_at``. Returns None when the
+        session does not exist.
+        """
+
+    @abstractmethod
     def get_by_id(self, message_id: str) -> SessionMessage | None:
         """Return the message with this id, or None."""
+
+    @abstractmethod
+    def page_after(
+        self, session_id: str, after_sequence: int, limit: int
+    ) -> builtins.list[SessionMessage]:
+        """Return up to ``limit`` messages with a sequence above ``after_sequence``, ascending.
+
+        A keyset page: it reads along the ``(session_id, sequence)`` index, so each page costs
+        the same however deep into the session it starts.
+        """
 
     @abstractmethod
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:

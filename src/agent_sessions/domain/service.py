@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -12,6 +13,7 @@ from agent_sessions.domain.entities import (
     FileEventType,
     FileTouch,
     MessageRole,
+    NewMessage,
     Session,
     SessionMessage,
 )
@@ -100,6 +102,32 @@ class SessionService(ABC):
         Bumps the session's ``message_count`` and ``updated_at`` in the same transaction.
         Concurrent appends to one session, from threads or processes, get the sequences
         1, 2, 3 ... with no gap and no duplicate.
+        """
+
+    @abstractmethod
+    def append_messages(
+        self,
+        session_id: str,
+        messages: Sequence[NewMessage | Mapping[str, Any]],
+    ) -> builtins.list[SessionMessage]:
+        """Append many messages in one transaction, at consecutive sequences, and return them.
+
+        ``messages`` is a list or tuple (at most 100000) of :class:`NewMessage` or of mappings
+        with ``role`` and ``content`` and optionally ``metadata`` and ``token_count``. All are
+        checked before anything is written (``InvalidInputError`` naming the field, such as
+        ``messages[3].content``), and all or none are stored: a concurrent appender's message
+        comes before or after the whole batch, never inside it.
+        """
+
+    @abstractmethod
+    def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
+        """Yield the session's messages in ascending sequence, reading ``batch_size`` at a time.
+
+        Memory stays constant whatever the session's size: each batch is one keyset query
+        (``sequence > last seen``) in its own short transaction. Messages appended while the
+        iteration runs are yielded too when they come after the last batch read. Raises
+        ``SessionNotFoundError`` at the call for an unknown session, and ``InvalidInputError``
+        for a ``batch_size`` outside 1 to 100000.
         """
 
     @abstractmethod

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from agent_sessions.domain.entities import FileEventType, MessageRole
+from agent_sessions.domain.entities import FileEventType, MessageRole, NewMessage
 from agent_sessions.domain.errors import InvalidInputError
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "validate_idempotency_key",
     "validate_limit",
     "validate_metadata",
+    "validate_new_messages",
     "validate_offset",
     "validate_on_conflict",
     "validate_role",
@@ -308,6 +310,55 @@ def _optional_text(value: object, argument: str, maximum: int, shown_maximum: st
             f"is {size} bytes of UTF-8; the most allowed is {maximum} ({shown_maximum})",
         )
     return value
+
+
+_NEW_MESSAGE_FIELDS = frozenset({"role", "content", "metadata", "token_count"})
+
+
+def validate_new_messages(value: object) -> list[NewMessage]:
+    """Return checked copies of the messages to append: roles as members, metadata as dicts.
+
+    ``value`` is a list or tuple of :class:`NewMessage` or of mappings with the keys ``role``
+    and ``content`` (and optionally ``metadata`` and ``token_count``), at most 100000 of them.
+    A bad field raises ``InvalidInputError`` naming it, such as ``messages[3].content``.
+    """
+    if not isinstance(value, list | tuple):
+        raise InvalidInputError("messages", f"must be a list or tuple, got {_kind(value)}")
+    if len(value) > MAX_MESSAGE_LIMIT:
+        raise InvalidInputError(
+            "messages",
+            f"holds {len(value)} messages; one call appends at most {MAX_MESSAGE_LIMIT}",
+        )
+    return [_new_message(item, f"messages[{index}]") for index, item in enumerate(value)]
+
+
+def _new_message(item: object, where: str) -> NewMessage:
+    if isinstance(item, NewMessage):
+        fields: Mapping[str, object] = {
+            "role": item.role,
+            "content": item.content,
+            "metadata": item.metadata,
+            "token_count": item.token_count,
+        }
+    elif isinstance(item, Mapping):
+        unknown = sorted(abbreviated_repr(key) for key in item.keys() - _NEW_MESSAGE_FIELDS)
+        if unknown:
+            raise InvalidInputError(where, f"has unknown field(s) {', '.join(unknown)}")
+        for required in ("role", "content"):
+            if required not in item:
+                raise InvalidInputError(where, f"lacks the field {required!r}")
+        fields = item
+    else:
+        raise InvalidInputError(where, f"must be a NewMessage or a mapping, got {_kind(item)}")
+    try:
+        return NewMessage(
+            role=validate_role(fields["role"]),
+            content=validate_content(fields["content"]),
+            metadata=validate_metadata(fields.get("metadata")),
+            token_count=validate_token_count(fields.get("token_count")),
+        )
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{where}.{exc.argument}", exc.reason) from None
 
 
 def validate_limit(value: object, *, maximum: int, argument: str = "limit") -> int:

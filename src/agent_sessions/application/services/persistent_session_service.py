@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -15,6 +16,7 @@ from agent_sessions.domain.entities import (
     FileEventType,
     FileTouch,
     MessageRole,
+    NewMessage,
     Session,
     SessionMessage,
 )
@@ -40,6 +42,7 @@ from agent_sessions.domain.validation import (
     validate_idempotency_key,
     validate_limit,
     validate_metadata,
+    validate_new_messages,
     validate_offset,
     validate_on_conflict,
     validate_role,
@@ -96,6 +99,12 @@ def _refuse_totals_over_limit(session: Session) -> None:
                 f"would bring session {session.id}'s {argument} to {total}, above the most "
                 f"allowed {MAX_TOKEN_COUNT}; nothing was added",
             )
+
+
+def _page_after(
+    session_id: str, after_sequence: int, size: int, uow: UnitOfWork
+) -> builtins.list[SessionMessage]:
+    return uow.messages.page_after(session_id, after_sequence, size)
 
 
 class PersistentSessionService(SessionService):
@@ -307,6 +316,57 @@ class PersistentSessionService(SessionService):
         if message is None:
             raise SessionNotFoundError(wanted)
         return message
+
+    def append_messages(
+        self,
+        session_id: str,
+        messages: Sequence[NewMessage | Mapping[str, Any]],
+    ) -> builtins.list[SessionMessage]:
+        """Append many messages in one transaction, at consecutive sequences, and return them.
+
+        One ``UPDATE`` reserves the sequences and one multi-row ``INSERT`` writes the batch.
+        The ids are fixed before the first attempt, so a retry after a lost acknowledgement
+        finds the batch it already wrote and returns it.
+        """
+        wanted = validate_session_id(session_id)
+        batch = validate_new_messages(messages)
+        message_ids = [self._new_id() for _ in batch]
+        now = self._clock()
+
+        def append(uow: UnitOfWork) -> builtins.list[SessionMessage] | None:
+            if not batch:
+                return [] if uow.sessions.get_by_id(wanted) is not None else None
+            if uow.attempt > 1:
+                first = uow.messages.get_by_id(message_ids[0])
+                if first is not None:
+                    return uow.messages.page_after(wanted, first.sequence - 1, len(batch))
+            return uow.messages.append_many(
+                wanted, message_ids=message_ids, messages=batch, created_at=now
+            )
+
+        stored = self._store.transaction(append, writes=True)
+        if stored is None:
+            raise SessionNotFoundError(wanted)
+        return stored
+
+    def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
+        """Yield the session's messages in ascending sequence, ``batch_size`` at a time."""
+        wanted = validate_session_id(session_id)
+        size = validate_limit(batch_size, maximum=MAX_MESSAGE_LIMIT, argument="batch_size")
+        first = self._read_for_session(wanted, lambda uow: uow.messages.page_after(wanted, 0, size))
+        return self._following_pages(wanted, first, size)
+
+    def _following_pages(
+        self, session_id: str, page: builtins.list[SessionMessage], size: int
+    ) -> Iterator[SessionMessage]:
+        while page:
+            yield from page
+            if len(page) < size:
+                return
+            page = self._store.transaction(
+                functools.partial(_page_after, session_id, page[-1].sequence, size),
+                writes=False,
+            )
 
     def get_messages(
         self, session_id: str, *, limit: int | None = None, offset: int = 0

@@ -35,6 +35,7 @@ from agent_sessions.domain.entities import (
     FileEventType,
     FileTouch,
     MessageRole,
+    NewMessage,
     Session,
     SessionMessage,
 )
@@ -277,12 +278,71 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         database write lock (SQLite) and allocates the sequence: concurrent appenders queue on
         it, and each one reads the count its predecessor committed.
         """
+        reserved = self._reserve_sequences(session_id, 1, created_at)
+        if reserved is None:
+            return None
+        last, stored_at = reserved
+        message = SessionMessage(
+            id=message_id,
+            session_id=session_id,
+            sequence=last,
+            role=role,
+            content=content,
+            metadata=metadata,
+            token_count=token_count,
+            created_at=stored_at,
+        )
+        self._connection.execute(insert(_messages).values(message_to_values(message)))
+        return message
+
+    @database_retry
+    def append_many(
+        self,
+        session_id: str,
+        *,
+        message_ids: Sequence[str],
+        messages: Sequence[NewMessage],
+        created_at: datetime,
+    ) -> builtins.list[SessionMessage] | None:
+        """Reserve ``len(messages)`` sequences with one ``UPDATE``, then insert them in one go."""
+        reserved = self._reserve_sequences(session_id, len(messages), created_at)
+        if reserved is None:
+            return None
+        last, stored_at = reserved
+        first = last - len(messages) + 1
+        stored = [
+            SessionMessage(
+                id=message_id,
+                session_id=session_id,
+                sequence=first + offset,
+                role=MessageRole(message.role),
+                content=message.content,
+                metadata=message.metadata or {},
+                token_count=message.token_count,
+                created_at=stored_at,
+            )
+            for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
+        ]
+        self._connection.execute(insert(_messages), [message_to_values(m) for m in stored])
+        return stored
+
+    def _reserve_sequences(
+        self, session_id: str, count: int, created_at: datetime
+    ) -> tuple[int, datetime] | None:
+        """Bump ``message_count`` by ``count`` under the session's row lock.
+
+        Returns the new ``message_count`` (the last reserved sequence) and the session's new
+        ``updated_at`` (``created_at``, or the later time the session already had), or None
+        when the session does not exist. The ``UPDATE`` both takes the row lock (PostgreSQL,
+        MariaDB) or the database write lock (SQLite) and allocates the sequences: concurrent
+        appenders queue on it, and each one reads the count its predecessor committed.
+        """
         connection = self._connection
         bump = (
             update(_sessions)
             .where(_sessions.c.id == session_id)
             .values(
-                message_count=_sessions.c.message_count + 1,
+                message_count=_sessions.c.message_count + count,
                 updated_at=_not_before(_sessions.c.updated_at, created_at),
             )
         )
@@ -300,18 +360,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             ).first()
         if row is None:
             return None
-        message = SessionMessage(
-            id=message_id,
-            session_id=session_id,
-            sequence=row.message_count,
-            role=role,
-            content=content,
-            metadata=metadata,
-            token_count=token_count,
-            created_at=row.updated_at,
-        )
-        connection.execute(insert(_messages).values(message_to_values(message)))
-        return message
+        return int(row.message_count), row.updated_at
 
     @database_retry
     def get_by_id(self, message_id: str) -> SessionMessage | None:
@@ -340,6 +389,19 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             .order_by(_messages.c.sequence)
             .limit(limit)
             .offset(offset)
+        )
+        return [message_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def page_after(
+        self, session_id: str, after_sequence: int, limit: int
+    ) -> builtins.list[SessionMessage]:
+        """Return up to ``limit`` messages after ``after_sequence``, read along the index."""
+        query = (
+            select(_messages)
+            .where(_messages.c.session_id == session_id, _messages.c.sequence > after_sequence)
+            .order_by(_messages.c.sequence)
+            .limit(limit)
         )
         return [message_from_row(row) for row in self._connection.execute(query)]
 
