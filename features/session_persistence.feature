@@ -104,6 +104,49 @@ Feature: Session persistence
     Then no session is listed
 
   @listing
+  Scenario: Following next_cursor walks every session once, newest first
+    Given 23 sessions of actor "walker" were created, some within the same microsecond
+    When I list the sessions of "walker" 5 at a time by following next_cursor
+    Then the pages hold 5, 5, 5, 5, 3 sessions
+    And together they list every session of "walker" once, newest first
+    And the last page has no next_cursor
+    And each page equals the page that limit and offset give
+
+  @listing
+  Scenario: A session created while paging neither repeats nor hides another one
+    Given 6 sessions of actor "walker" were created, some within the same microsecond
+    When I list the sessions of "walker" 4 at a time, creating a session after the first page
+    Then together the pages list the 6 sessions that existed before, each once
+
+  @listing
+  Scenario: A full last page leads to an empty page
+    Given 4 sessions of actor "even" were created, some within the same microsecond
+    When I list the sessions of "even" 2 at a time by following next_cursor
+    Then the pages hold 2, 2, 0 sessions
+    And the last page has no next_cursor
+
+  @listing
+  Scenario Outline: Listing with <value> as the cursor is refused
+    Given a session of actor "alice"
+    When I try to list sessions with after set to <value>
+    Then the call is refused with InvalidInputError naming "after"
+
+    Examples:
+      | value                          |
+      | an empty string                |
+      | a word                         |
+      | the string "bm90IGEgY3Vyc29y" |
+      | the string "MjAyNnxYWFg"      |
+      | 42                             |
+
+  @listing
+  Scenario: A cursor and an offset together are refused
+    Given 3 sessions of actor "walker" were created, some within the same microsecond
+    When I list the sessions of "walker" 2 at a time by following next_cursor
+    And I try to continue the listing with offset 1 as well
+    Then the call is refused with InvalidInputError naming "offset"
+
+  @listing
   Scenario Outline: Listing with <value> as <argument> is refused
     Given a session of actor "alice"
     When I try to list sessions with <argument> set to <value>

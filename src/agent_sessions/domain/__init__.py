@@ -23,6 +23,7 @@ from agent_sessions.domain.errors import (
     SessionNotFoundError,
     UnsupportedSchemaVersionError,
 )
+from agent_sessions.domain.pagination import SessionPage
 from agent_sessions.domain.service import SessionService
 from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 
@@ -43,6 +44,7 @@ __all__ = [
     "Session",
     "SessionMessage",
     "SessionNotFoundError",
+    "SessionPage",
     "SessionService",
     "UnsupportedSchemaVersionError",
     "VerificationProblem",

@@ -84,12 +84,17 @@ class SessionRepository(ABC):
 
     @abstractmethod
     def list_all(
-        self, *, actor_name: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        actor_name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending).
 
         Only the sessions of ``actor_name`` when it is given; ``limit`` rows after skipping
-        ``offset``.
+        ``offset``, and only those after the ``(created_at, id)`` key ``after`` in that order.
         """
 
     @abstractmethod

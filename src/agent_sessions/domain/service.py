@@ -17,6 +17,7 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
+from agent_sessions.domain.pagination import SessionPage
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = ["SessionService"]
@@ -72,14 +73,23 @@ class SessionService(ABC):
 
     @abstractmethod
     def list(
-        self, *, actor_name: str | None = None, limit: int = 50, offset: int = 0
-    ) -> builtins.list[Session]:
+        self,
+        *,
+        actor_name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: str | None = None,
+    ) -> SessionPage:
         """Return sessions newest first (``created_at``, then ``id``, descending).
+
+        The page is a list with a ``next_cursor`` attribute: pass it as ``after`` to get the
+        next page (keyset pagination, as fast on the ten-thousandth page as on the first).
 
         Args:
             actor_name: only this actor's sessions, when given.
             limit: page size, 1 to 1000.
-            offset: how many sessions to skip, 0 or more.
+            offset: how many sessions to skip, 0 or more (not with ``after``).
+            after: a ``next_cursor`` of an earlier page (of the same ``actor_name``).
 
         """
 

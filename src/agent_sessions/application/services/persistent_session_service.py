@@ -27,6 +27,7 @@ from agent_sessions.domain.errors import (
     SessionNotFoundError,
 )
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
+from agent_sessions.domain.pagination import SessionPage, decode_cursor, encode_cursor
 from agent_sessions.domain.ports import Clock, IdFactory, SessionStore, UnitOfWork
 from agent_sessions.domain.service import SessionService
 from agent_sessions.domain.validation import (
@@ -257,16 +258,30 @@ class PersistentSessionService(SessionService):
         return found
 
     def list(
-        self, *, actor_name: str | None = None, limit: int = 50, offset: int = 0
-    ) -> builtins.list[Session]:
-        """Return sessions newest first (``created_at``, then ``id``, descending)."""
+        self,
+        *,
+        actor_name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: str | None = None,
+    ) -> SessionPage:
+        """Return sessions newest first (``created_at``, then ``id``, descending).
+
+        The page carries ``next_cursor`` (None once a page comes back short); passing it as
+        ``after`` continues the listing by keyset, at the same cost on every page.
+        """
         actor = None if actor_name is None else validate_actor_name(actor_name)
         page = validate_limit(limit, maximum=MAX_LIST_LIMIT)
         skip = validate_offset(offset)
-        return self._store.transaction(
-            lambda uow: uow.sessions.list_all(actor_name=actor, limit=page, offset=skip),
+        key = None if after is None else decode_cursor(after)
+        if key is not None and skip:
+            raise InvalidInputError("offset", "cannot be combined with after; use one or the other")
+        sessions = self._store.transaction(
+            lambda uow: uow.sessions.list_all(actor_name=actor, limit=page, offset=skip, after=key),
             writes=False,
         )
+        cursor = encode_cursor(sessions[-1]) if len(sessions) == page else None
+        return SessionPage(sessions, cursor)
 
     def delete(self, session_id: str) -> None:
         """Delete the session, its messages and file events, or raise ``SessionNotFoundError``."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -175,12 +176,29 @@ class SessionRepository(_Repository, ports.SessionRepository):
 
     @database_retry
     def list_all(
-        self, *, actor_name: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        actor_name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[Session]:
-        """Return sessions newest first (``created_at`` then ``id``, both descending)."""
+        """Return sessions newest first (``created_at`` then ``id``, both descending).
+
+        ``after`` continues a listing by keyset: ``created_at <= t AND (created_at < t OR
+        id < i)``, a form every backend's optimiser turns into an index range scan (row-value
+        comparisons are not, on MariaDB).
+        """
         query = select(_sessions)
         if actor_name is not None:
             query = query.where(_sessions.c.actor_name == actor_name)
+        if after is not None:
+            moment, session_id = after
+            at = literal(moment, UTCDateTime())
+            query = query.where(
+                _sessions.c.created_at <= at,
+                or_(_sessions.c.created_at < at, _sessions.c.id < session_id),
+            )
         query = (
             query.order_by(_sessions.c.created_at.desc(), _sessions.c.id.desc())
             .limit(limit)
