@@ -20,7 +20,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -67,6 +67,9 @@ __all__ = [
     "format_timestamp",
     "message_record",
     "parse_export_document",
+    "parse_file_event_record",
+    "parse_message_record",
+    "parse_session_record",
     "parse_timestamp",
     "session_record",
 ]
@@ -268,8 +271,11 @@ def parse_export_document(document: object) -> ExportedSession:
 
     Order of checks: the document is a JSON object (a dict) of the right ``format``; its
     ``schema_version`` (:class:`UnsupportedSchemaVersionError` for an integer this code does
-    not read); its fields and the number of messages; every field of the session and of each
-    message, whatever the checksum says; the size of its canonical JSON; the checksum last.
+    not read); its fields (``file_events`` from version 2) and the number of messages and
+    events; every field of the session (``external_id`` from version 2), of each message and
+    of each file event (its ``message_sequence`` names a message, times strictly increase and
+    none is after the session's ``updated_at``), whatever the checksum says; the size of its
+    canonical JSON; the checksum last.
     Anything else that is wrong raises :class:`ImportIntegrityError`, whose message starts
     with the path of the field, such as ``messages[3].sequence``.
     """
@@ -335,9 +341,35 @@ def _verify_checksum(document: dict[str, Any]) -> None:
 def _parse_session(
     raw: object, raw_messages: list[Any], raw_events: list[Any], version: int
 ) -> ExportedSession:
+    header, message_count = parse_session_record(raw, version)
+    messages = tuple(
+        parse_message_record(item, f"messages[{index}]", index + 1)
+        for index, item in enumerate(raw_messages)
+    )
+    if message_count != len(raw_messages):
+        raise ImportIntegrityError(
+            f"session.message_count is {message_count} but the document holds "
+            f"{len(raw_messages)} messages"
+        )
+    events: list[ExportedFileEvent] = []
+    for index, item in enumerate(raw_events):
+        previous = events[-1].created_at if events else None
+        events.append(
+            parse_file_event_record(
+                item, f"file_events[{index}]", message_count, header.updated_at, previous
+            )
+        )
+    return replace(header, messages=messages, file_events=tuple(events))
+
+
+def parse_session_record(raw: object, version: int) -> tuple[ExportedSession, int]:
+    """Check the ``session`` record of an export and return it (without messages or events).
+
+    Returns the session and the ``message_count`` it states. Raises
+    :class:`ImportIntegrityError` naming the field, such as ``session.title``.
+    """
     session = _fields(raw, _SESSION_FIELDS[version], "session")
     _checked(validate_session_id, session["id"], "session.id")
-    updated_at = parse_timestamp(session["updated_at"], "session.updated_at")
     exported = ExportedSession(
         actor_name=_checked(validate_actor_name, session["actor_name"], "session.actor_name"),
         title=_checked(validate_title, session["title"], "session.title"),
@@ -347,26 +379,17 @@ def _parse_session(
             _count, session["completion_tokens"], "session.completion_tokens"
         ),
         created_at=parse_timestamp(session["created_at"], "session.created_at"),
-        updated_at=updated_at,
-        messages=tuple(
-            _parse_message(item, f"messages[{index}]", index + 1)
-            for index, item in enumerate(raw_messages)
-        ),
+        updated_at=parse_timestamp(session["updated_at"], "session.updated_at"),
+        messages=(),
         external_id=_checked(
             validate_external_id, session.get("external_id"), "session.external_id"
         ),
-        file_events=_parse_file_events(raw_events, len(raw_messages), updated_at),
     )
-    message_count = _checked(_count, session["message_count"], "session.message_count")
-    if message_count != len(raw_messages):
-        raise ImportIntegrityError(
-            f"session.message_count is {message_count} but the document holds "
-            f"{len(raw_messages)} messages"
-        )
-    return exported
+    return exported, _checked(_count, session["message_count"], "session.message_count")
 
 
-def _parse_message(raw: object, where: str, expected_sequence: int) -> ExportedMessage:
+def parse_message_record(raw: object, where: str, expected_sequence: int) -> ExportedMessage:
+    """Check one message record of an export (at ``where``) and return it."""
     message = _fields(raw, _MESSAGE_FIELDS, where)
     _checked(validate_session_id, message["id"], f"{where}.id")
     sequence = message["sequence"]
@@ -389,51 +412,55 @@ def _parse_message(raw: object, where: str, expected_sequence: int) -> ExportedM
     )
 
 
-def _parse_file_events(
-    raw_events: list[Any], message_count: int, updated_at: datetime
-) -> tuple[ExportedFileEvent, ...]:
-    events: list[ExportedFileEvent] = []
-    for index, raw in enumerate(raw_events):
-        where = f"file_events[{index}]"
-        event = _fields(raw, _FILE_EVENT_FIELDS, where)
-        _checked(validate_session_id, event["id"], f"{where}.id")
-        sequence = event["message_sequence"]
-        if isinstance(sequence, bool) or not isinstance(sequence, int):
-            raise ImportIntegrityError(
-                f"{where}.message_sequence must be an integer, got {type(sequence).__name__}"
-            )
-        if not 1 <= sequence <= message_count:
-            raise ImportIntegrityError(
-                f"{where}.message_sequence is {abbreviated_repr(sequence)}, which names no "
-                f"message of the document (it holds {message_count})"
-            )
-        try:
-            kind, path, diff, command = validate_file_event(
-                event["event_type"], event["file_path"], event["diff"], event["command"]
-            )
-        except InvalidInputError as exc:
-            raise ImportIntegrityError(f"{where}.{exc.argument}: {exc.reason}") from exc
-        created_at = parse_timestamp(event["created_at"], f"{where}.created_at")
-        if events and created_at <= events[-1].created_at:
-            raise ImportIntegrityError(
-                f"{where}.created_at is not later than file_events[{index - 1}].created_at: "
-                f"events must be listed in the order recorded, with increasing times"
-            )
-        if created_at > updated_at:
-            raise ImportIntegrityError(
-                f"{where}.created_at is later than session.updated_at, which an export never holds"
-            )
-        events.append(
-            ExportedFileEvent(
-                message_sequence=sequence,
-                event_type=kind,
-                file_path=path,
-                diff=diff,
-                command=command,
-                created_at=created_at,
-            )
+def parse_file_event_record(
+    raw: object,
+    where: str,
+    message_count: int,
+    updated_at: datetime,
+    previous: datetime | None,
+) -> ExportedFileEvent:
+    """Check one file event record of an export (at ``where``) and return it.
+
+    Its ``message_sequence`` must name one of the ``message_count`` messages, and its
+    ``created_at`` must come after ``previous`` (the event before it, if any) and not after
+    the session's ``updated_at``.
+    """
+    event = _fields(raw, _FILE_EVENT_FIELDS, where)
+    _checked(validate_session_id, event["id"], f"{where}.id")
+    sequence = event["message_sequence"]
+    if isinstance(sequence, bool) or not isinstance(sequence, int):
+        raise ImportIntegrityError(
+            f"{where}.message_sequence must be an integer, got {type(sequence).__name__}"
         )
-    return tuple(events)
+    if not 1 <= sequence <= message_count:
+        raise ImportIntegrityError(
+            f"{where}.message_sequence is {abbreviated_repr(sequence)}, which names no "
+            f"message of the document (it holds {message_count})"
+        )
+    try:
+        kind, path, diff, command = validate_file_event(
+            event["event_type"], event["file_path"], event["diff"], event["command"]
+        )
+    except InvalidInputError as exc:
+        raise ImportIntegrityError(f"{where}.{exc.argument}: {exc.reason}") from exc
+    created_at = parse_timestamp(event["created_at"], f"{where}.created_at")
+    if previous is not None and created_at <= previous:
+        raise ImportIntegrityError(
+            f"{where}.created_at is not later than the event before it: events must be "
+            f"listed in the order recorded, with increasing times"
+        )
+    if created_at > updated_at:
+        raise ImportIntegrityError(
+            f"{where}.created_at is later than session.updated_at, which an export never holds"
+        )
+    return ExportedFileEvent(
+        message_sequence=sequence,
+        event_type=kind,
+        file_path=path,
+        diff=diff,
+        command=command,
+        created_at=created_at,
+    )
 
 
 def _count(value: object) -> int:

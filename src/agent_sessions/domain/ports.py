@@ -174,6 +174,10 @@ class SessionMessageRepository(ABC):
         """Return the message with this id, or None."""
 
     @abstractmethod
+    def ids_for_sequences(self, session_id: str, sequences: Sequence[int]) -> dict[int, str]:
+        """Return the ids of the session's messages at ``sequences``, by sequence."""
+
+    @abstractmethod
     def page_after(
         self, session_id: str, after_sequence: int, limit: int
     ) -> builtins.list[SessionMessage]:
@@ -246,6 +250,16 @@ class FileEventRepository(ABC):
         offset: int = 0,
     ) -> builtins.list[FileEvent]:
         """Return the session's events in the order recorded (``created_at``, then ``id``)."""
+
+    @abstractmethod
+    def page_with_sequences(
+        self, session_id: str, *, after: datetime | None, until: datetime, limit: int
+    ) -> builtins.list[tuple[FileEvent, int]]:
+        """Return up to ``limit`` events recorded after ``after`` and not after ``until``.
+
+        Each comes with the sequence of its message, in the order recorded: a keyset page
+        over ``(session_id, created_at)``, whose times strictly increase within a session.
+        """
 
     @abstractmethod
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:

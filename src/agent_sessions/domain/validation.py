@@ -282,12 +282,16 @@ def validate_file_event(
             raise InvalidInputError("command", "is required (non-blank) for a command event")
     else:
         if path is None:
-            raise InvalidInputError("file_path", f"is required for a {kind.value} event")
+            raise InvalidInputError("file_path", f"is required for {_an(kind.value)} event")
         if checked_command is not None:
             raise InvalidInputError(
-                "command", f"belongs to command events only, not to a {kind.value} event"
+                "command", f"belongs to command events only, not to {_an(kind.value)} event"
             )
     return kind, path, checked_diff, checked_command
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 def validate_on_conflict(value: object) -> str:

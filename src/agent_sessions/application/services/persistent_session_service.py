@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import builtins
 import functools
+import io
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 from ulid import ULID
 
@@ -26,7 +29,18 @@ from agent_sessions.domain.errors import (
     InvalidInputError,
     SessionNotFoundError,
 )
-from agent_sessions.domain.export_format import build_export_document, parse_export_document
+from agent_sessions.domain.export_format import (
+    ExportedFileEvent,
+    ExportedMessage,
+    ExportedSession,
+    build_export_document,
+    parse_export_document,
+)
+from agent_sessions.domain.export_stream import (
+    MAX_LINE_BYTES,
+    ExportStreamReader,
+    ExportStreamWriter,
+)
 from agent_sessions.domain.pagination import SessionPage, decode_cursor, encode_cursor
 from agent_sessions.domain.ports import Clock, IdFactory, SessionStore, UnitOfWork
 from agent_sessions.domain.service import SessionService
@@ -100,6 +114,73 @@ def _refuse_totals_over_limit(session: Session) -> None:
                 f"would bring session {session.id}'s {argument} to {total}, above the most "
                 f"allowed {MAX_TOKEN_COUNT}; nothing was added",
             )
+
+
+_STREAM_BATCH = 1000
+"""Messages or events per query or insert when streaming an export in or out."""
+
+
+def _create_imported(uow: UnitOfWork, session: Session, policy: str) -> Session:
+    """Insert an imported session, applying the ``on_conflict`` policy to its external id."""
+    if session.external_id is None:
+        return uow.sessions.create(session)
+    holder = uow.sessions.create_or_get_by_external_id(session)
+    if holder.id == session.id:
+        return holder
+    if policy == "error":
+        raise ImportIntegrityError(
+            f"session.external_id {session.external_id!r} already names session {holder.id} "
+            f"of actor {session.actor_name!r}; pass on_conflict='new_external_id' to import a "
+            f"copy without it"
+        )
+    return uow.sessions.create(replace(session, external_id=None))
+
+
+def _events_after(
+    session_id: str, after: datetime | None, until: datetime, uow: UnitOfWork
+) -> builtins.list[tuple[FileEvent, int]]:
+    return uow.file_events.page_with_sequences(
+        session_id, after=after, until=until, limit=_STREAM_BATCH
+    )
+
+
+def _line_writer(file: IO[bytes] | IO[str]) -> Callable[[bytes], object]:
+    """Return a function that writes one encoded line to a binary or text stream."""
+    if isinstance(file, io.TextIOBase):
+        text_file = file
+        return lambda line: text_file.write(line.decode("utf-8"))
+    return file.write  # type: ignore[return-value]
+
+
+def _rewindable(file: IO[bytes] | IO[str]) -> IO[bytes]:
+    """Return a binary stream of ``file``'s bytes that can seek back to where it starts."""
+    if isinstance(file, io.TextIOBase):
+        buffer = getattr(file, "buffer", None)
+        if buffer is None:  # an in-memory text stream
+            spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+            for text in file:
+                spooled.write(text.encode("utf-8"))
+            spooled.seek(0)
+            return spooled
+        file = buffer
+    binary: IO[bytes] = file  # type: ignore[assignment]
+    if binary.seekable():
+        return binary
+    spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+    shutil.copyfileobj(binary, spooled)
+    spooled.seek(0)
+    return spooled
+
+
+_SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""A stream that cannot seek is kept in memory up to this size, then in a temporary file."""
+
+
+def _first_line(source: IO[bytes]) -> bytes:
+    line = source.readline(MAX_LINE_BYTES + 1)
+    if not line.strip():
+        raise ImportIntegrityError("the stream is empty: expected the header line first")
+    return line
 
 
 def _page_after(
@@ -430,42 +511,10 @@ class PersistentSessionService(SessionService):
         """
         policy = validate_on_conflict(on_conflict)
         exported = parse_export_document(document)
-        session = Session(
-            id=self._new_id(),
-            actor_name=exported.actor_name,
-            title=exported.title,
-            metadata=exported.metadata,
-            prompt_tokens=exported.prompt_tokens,
-            completion_tokens=exported.completion_tokens,
-            message_count=len(exported.messages),
-            created_at=exported.created_at,
-            updated_at=exported.updated_at,
-            external_id=exported.external_id,
-        )
-        messages = [
-            SessionMessage(
-                id=self._new_id(),
-                session_id=session.id,
-                sequence=message.sequence,
-                role=message.role,
-                content=message.content,
-                metadata=message.metadata,
-                token_count=message.token_count,
-                created_at=message.created_at,
-            )
-            for message in exported.messages
-        ]
+        session = self._imported_session(exported, len(exported.messages))
+        messages = [self._imported_message(session.id, message) for message in exported.messages]
         events = [
-            FileEvent(
-                id=self._new_id(),
-                session_id=session.id,
-                message_id=messages[event.message_sequence - 1].id,
-                event_type=event.event_type,
-                file_path=event.file_path,
-                diff=event.diff,
-                command=event.command,
-                created_at=event.created_at,
-            )
+            self._imported_event(session.id, event, messages[event.message_sequence - 1].id)
             for event in exported.file_events
         ]
 
@@ -474,24 +523,157 @@ class PersistentSessionService(SessionService):
                 already = uow.sessions.get_by_id(session.id)
                 if already is not None:
                     return already
-            created = session
-            if session.external_id is None:
-                uow.sessions.create(session)
-            else:
-                holder = uow.sessions.create_or_get_by_external_id(session)
-                if holder.id != session.id:
-                    if policy == "error":
-                        raise ImportIntegrityError(
-                            f"session.external_id {session.external_id!r} already names "
-                            f"session {holder.id} of actor {session.actor_name!r}; pass "
-                            f"on_conflict='new_external_id' to import a copy without it"
-                        )
-                    created = uow.sessions.create(replace(session, external_id=None))
+            created = _create_imported(uow, session, policy)
             uow.messages.insert_many(messages)
             uow.file_events.insert_many(events)
             return created
 
         return self._store.transaction(write, writes=True)
+
+    def export_session_to(self, session_id: str, file: IO[bytes] | IO[str]) -> Session:
+        """Write the session as a JSON Lines export to ``file``, in constant memory.
+
+        ``file`` is a binary or text stream opened for writing. The stream holds the session as
+        it was when the export began: messages appended or events recorded meanwhile are left
+        out. Returns that session. See ``docs/reference/export_format.md``.
+        """
+        wanted = validate_session_id(session_id)
+        session = self.get(wanted)
+        write = _line_writer(file)
+        writer = ExportStreamWriter()
+        write(writer.header(session, self._clock()))
+        last = 0
+        while last < session.message_count:
+            size = min(_STREAM_BATCH, session.message_count - last)
+            page = self._store.transaction(
+                functools.partial(_page_after, wanted, last, size), writes=False
+            )
+            if not page:
+                raise SessionNotFoundError(wanted)  # deleted while it was being exported
+            for message in page:
+                write(writer.message(message))
+            last = page[-1].sequence
+        after: datetime | None = None
+        while True:
+            events = self._store.transaction(
+                functools.partial(_events_after, wanted, after, session.updated_at),
+                writes=False,
+            )
+            for event, sequence in events:
+                write(writer.file_event(event, sequence))
+            if len(events) < _STREAM_BATCH:
+                break
+            after = events[-1][0].created_at
+        write(writer.trailer())
+        return session
+
+    def import_session_from(
+        self, file: IO[bytes] | IO[str], *, on_conflict: str = "error"
+    ) -> Session:
+        """Read a JSON Lines export from ``file`` and write it all or nothing, with fresh ids.
+
+        Reads and writes in batches, in constant memory, in one transaction: every line is
+        checked as it is read, and any problem (a malformed line, a wrong checksum in the
+        trailer, a stream cut short) rolls everything back and raises
+        ``ImportIntegrityError``. A stream that cannot seek (a pipe) is first copied to a
+        temporary file, so that a retried transaction can read it again. ``on_conflict`` is as
+        for :meth:`import_session`.
+        """
+        policy = validate_on_conflict(on_conflict)
+        source = _rewindable(file)
+        start = source.tell()
+        header = ExportStreamReader().header(_first_line(source))
+        session = self._imported_session(header.session, header.message_count)
+
+        def write(uow: UnitOfWork) -> Session:
+            if uow.attempt > 1:
+                already = uow.sessions.get_by_id(session.id)
+                if already is not None:
+                    return already
+            source.seek(start)
+            reader = ExportStreamReader()
+            reader.header(_first_line(source))
+            created = _create_imported(uow, session, policy)
+            messages: builtins.list[SessionMessage] = []
+            events: builtins.list[ExportedFileEvent] = []
+            for line in iter(functools.partial(source.readline, MAX_LINE_BYTES + 1), b""):
+                record = reader.record(line)
+                if record is None:
+                    break
+                if isinstance(record, ExportedMessage):
+                    messages.append(self._imported_message(session.id, record))
+                    if len(messages) == _STREAM_BATCH:
+                        uow.messages.insert_many(messages)
+                        messages.clear()
+                    continue
+                if messages:
+                    uow.messages.insert_many(messages)
+                    messages.clear()
+                events.append(record)
+                if len(events) == _STREAM_BATCH:
+                    self._insert_imported_events(uow, session.id, events)
+                    events.clear()
+            reader.finish()
+            if source.readline(MAX_LINE_BYTES + 1).strip():
+                raise ImportIntegrityError("the stream goes on after its trailer")
+            uow.messages.insert_many(messages)
+            self._insert_imported_events(uow, session.id, events)
+            return created
+
+        return self._store.transaction(write, writes=True)
+
+    def _insert_imported_events(
+        self, uow: UnitOfWork, session_id: str, events: Sequence[ExportedFileEvent]
+    ) -> None:
+        ids = uow.messages.ids_for_sequences(
+            session_id, [event.message_sequence for event in events]
+        )
+        uow.file_events.insert_many(
+            [
+                self._imported_event(session_id, event, ids[event.message_sequence])
+                for event in events
+            ]
+        )
+
+    def _imported_session(self, exported: ExportedSession, message_count: int) -> Session:
+        return Session(
+            id=self._new_id(),
+            actor_name=exported.actor_name,
+            title=exported.title,
+            metadata=exported.metadata,
+            prompt_tokens=exported.prompt_tokens,
+            completion_tokens=exported.completion_tokens,
+            message_count=message_count,
+            created_at=exported.created_at,
+            updated_at=exported.updated_at,
+            external_id=exported.external_id,
+        )
+
+    def _imported_message(self, session_id: str, message: ExportedMessage) -> SessionMessage:
+        return SessionMessage(
+            id=self._new_id(),
+            session_id=session_id,
+            sequence=message.sequence,
+            role=message.role,
+            content=message.content,
+            metadata=message.metadata,
+            token_count=message.token_count,
+            created_at=message.created_at,
+        )
+
+    def _imported_event(
+        self, session_id: str, event: ExportedFileEvent, message_id: str
+    ) -> FileEvent:
+        return FileEvent(
+            id=self._new_id(),
+            session_id=session_id,
+            message_id=message_id,
+            event_type=event.event_type,
+            file_path=event.file_path,
+            diff=event.diff,
+            command=event.command,
+            created_at=event.created_at,
+        )
 
     def update_token_usage(
         self,

@@ -120,10 +120,10 @@ class SessionTokenUsageModel(Base):
 class SessionFileEventModel(Base):
     """A row of ``session_file_events``: what a message did to a file, or a command it ran.
 
-    Two indexes serve the questions asked of it: ``(session_id, created_at)`` lists a
+    Three indexes serve the questions asked of it: ``(session_id, created_at)`` lists a
     session's events in the order recorded and groups its files; ``(file_path)`` finds the
-    sessions that touched a path. Both foreign keys cascade, so deleting a session (or a
-    message) deletes its events.
+    sessions that touched a path; ``(message_id)`` serves the cascade from a deleted message.
+    Both foreign keys cascade, so deleting a session (or a message) deletes its events.
     """
 
     __tablename__ = "session_file_events"

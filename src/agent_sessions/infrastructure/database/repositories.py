@@ -411,6 +411,16 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         return [message_from_row(row) for row in self._connection.execute(query)]
 
     @database_retry
+    def ids_for_sequences(self, session_id: str, sequences: Sequence[int]) -> dict[int, str]:
+        """Return the ids of the session's messages at ``sequences``, by sequence."""
+        if not sequences:
+            return {}
+        query = select(_messages.c.sequence, _messages.c.id).where(
+            _messages.c.session_id == session_id, _messages.c.sequence.in_(sorted(set(sequences)))
+        )
+        return {int(row.sequence): row.id for row in self._connection.execute(query)}
+
+    @database_retry
     def page_after(
         self, session_id: str, after_sequence: int, limit: int
     ) -> builtins.list[SessionMessage]:
@@ -528,6 +538,28 @@ class FileEventRepository(_Repository, ports.FileEventRepository):
             query.order_by(_file_events.c.created_at, _file_events.c.id).limit(limit).offset(offset)
         )
         return [file_event_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def page_with_sequences(
+        self, session_id: str, *, after: datetime | None, until: datetime, limit: int
+    ) -> builtins.list[tuple[FileEvent, int]]:
+        """Return a keyset page of events with their messages' sequences (one join)."""
+        query = (
+            select(_file_events, _messages.c.sequence.label("message_sequence"))
+            .select_from(_file_events.join(_messages, _messages.c.id == _file_events.c.message_id))
+            .where(
+                _file_events.c.session_id == session_id,
+                _file_events.c.created_at <= literal(until, UTCDateTime()),
+            )
+            .order_by(_file_events.c.created_at)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(_file_events.c.created_at > literal(after, UTCDateTime()))
+        return [
+            (file_event_from_row(row), int(row.message_sequence))
+            for row in self._connection.execute(query)
+        ]
 
     @database_retry
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:

@@ -1,0 +1,77 @@
+Feature: Exporting and importing a session as a JSON Lines stream, in constant memory
+  export_session_to writes a header line, one line per message and per file event, and a
+  trailer whose checksum covers every byte before it; import_session_from checks every line as
+  it reads it and writes the session all or nothing. Sessions of any size go through without
+  being held in memory.
+
+  Background:
+    Given a session of actor "streamer" with external id "ext-7", 30 messages and 12 file events
+
+  Scenario Outline: A session streams out and back in, equal apart from ids (<stream>)
+    When I export the session as JSON Lines to <stream>
+    And I import that stream from <stream> as a copy without the external id
+    Then the imported session equals the original apart from ids and the external id
+    And its messages and file events equal the original's apart from ids
+
+    Examples:
+      | stream                |
+      | a binary file         |
+      | a text file           |
+      | a pipe                |
+
+  Scenario: The stream is a header, one line per record, and a trailer that checksums the rest
+    When I export the session as JSON Lines to a binary file
+    Then the stream has 44 lines
+    And its first line is the header of format "agent-sessions/export-jsonl" and schema_version 2
+    And lines 2 to 31 are the messages in sequence order and lines 32 to 43 the file events
+    And every line is canonical JSON
+    And the trailer states 30 messages, 12 file events and the SHA-256 of every byte before it
+
+  Scenario: Changes while the export runs are left out: the stream is the session as it began
+    When I export the session as JSON Lines while a message is appended and an event recorded
+    Then the stream holds 30 messages and 12 file events
+    And the session now holds 31 messages and 13 file events
+
+  Scenario Outline: A damaged stream (<damage>) is refused and nothing is written
+    Given I exported the session as JSON Lines
+    When I import the stream with <damage> as a copy
+    Then the call fails with ImportIntegrityError
+    And the error message mentions "<mention>"
+    And 1 session is stored
+
+    Examples:
+      | damage                                      | mention                       |
+      | one changed character in a message          | checksum mismatch             |
+      | its trailer cut off                         | cut short                     |
+      | its last message line removed               | checksum mismatch             |
+      | a line that is not JSON                     | line 5 is not valid JSON      |
+      | a line after the trailer                    | after its trailer             |
+      | a message with the wrong sequence           | line 3: message.sequence      |
+      | a file event naming message 99              | file_event.message_sequence   |
+      | a line that is neither message nor event    | neither a message             |
+      | a header of another format                  | not an agent-sessions JSON Lines export |
+      | nothing at all                              | the stream is empty           |
+      | trailer counts that disagree                | states 29 messages            |
+
+  Scenario: A stream of a schema_version this code cannot read is refused as unsupported
+    Given I exported the session as JSON Lines
+    When I import the stream with its header saying schema_version 3 as a copy
+    Then the call fails with UnsupportedSchemaVersionError
+    And 1 session is stored
+
+  Scenario: Importing the stream while its external id is taken is refused unless asked for a copy
+    Given I exported the session as JSON Lines
+    When I import the stream as it is
+    Then the call fails with ImportIntegrityError
+    And the error message mentions "on_conflict='new_external_id'"
+    And 1 session is stored
+
+  Scenario Outline: Streaming refuses bad arguments before any I/O
+    When I try the JSON Lines call <call>
+    Then the call <outcome>
+
+    Examples:
+      | call                                             | outcome                                                 |
+      | out a session that does not exist                | fails with SessionNotFoundError                         |
+      | out the session id "nope"                        | is refused with InvalidInputError naming "session_id"   |
+      | in with on_conflict "replace"                    | is refused with InvalidInputError naming "on_conflict"  |
