@@ -1,4 +1,6 @@
-"""``agent-sessions``: migrate a database and list, show, export, import and delete sessions.
+"""``agent-sessions``: migrate a database; list, show, export, import and delete sessions.
+
+``sessions files`` and ``sessions events`` show what a session's messages did to files.
 
 Expected errors print one line to stderr and exit with status 1 (2 for a bad command line);
 no traceback is shown for them.
@@ -10,14 +12,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent_sessions.application.services import PersistentSessionService
-from agent_sessions.domain.entities import Session, SessionMessage
+from agent_sessions.domain.entities import FileEvent, FileEventType, Session, SessionMessage
 from agent_sessions.domain.errors import (
     AgentSessionsError,
     DatabaseError,
@@ -30,7 +32,21 @@ from agent_sessions.domain.export_format import (
     message_record,
     session_record,
 )
-from agent_sessions.domain.validation import abbreviated_repr
+from agent_sessions.domain.validation import (
+    abbreviated_repr,
+    validate_event_type,
+    validate_file_path,
+)
+from agent_sessions.infrastructure.cli.file_event_rendering import (
+    event_line,
+    event_records,
+    events_by_message,
+    events_table,
+    printable,
+    sequences_by_message,
+    touch_record,
+    touches_table,
+)
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands, run_lock
 from agent_sessions.infrastructure.database.engine import (
     create_database_engine,
@@ -53,6 +69,8 @@ DEFAULT_URL = "sqlite:///agent_sessions.db"
 URL_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_URL"
 MAX_DOCUMENT_FILE_BYTES = 4 * MAX_DOCUMENT_BYTES
 """Largest file ``sessions import`` reads (256 MiB): room for indentation and escapes."""
+
+_T = TypeVar("_T")
 
 _DEMO_CONVERSATION: tuple[tuple[str, str, int], ...] = (
     ("system", "You are a concise travel assistant.", 7),
@@ -95,22 +113,47 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--session", metavar="ID", help="check only this session")
     verify.add_argument("--json", action="store_true", help="print JSON")
 
-    sessions = groups.add_parser("sessions", help="list, show, export, import, delete sessions")
+    sessions = groups.add_parser(
+        "sessions", help="list, show, export, import, delete sessions; their file events"
+    )
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
     listing = session_commands.add_parser("list", help="list sessions, newest first")
     listing.add_argument("--actor", help="only this actor's sessions")
     listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    show = session_commands.add_parser("show", help="show a session and its messages")
+    show = session_commands.add_parser(
+        "show", help="show a session, its messages and their file events"
+    )
     show.add_argument("session_id", metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
+    files = session_commands.add_parser(
+        "files", help="list the files a session touched, with event counts by type"
+    )
+    files.add_argument("session_id", metavar="ID")
+    files.add_argument("--json", action="store_true", help="print JSON")
+    events = session_commands.add_parser(
+        "events", help="list a session's file events in the order recorded"
+    )
+    events.add_argument("session_id", metavar="ID")
+    events.add_argument(
+        "--type",
+        dest="event_type",
+        metavar="TYPE",
+        help=f"only events of this type ({', '.join(kind.value for kind in FileEventType)})",
+    )
+    events.add_argument("--path", dest="file_path", metavar="PATH", help="only events on PATH")
+    events.add_argument("--limit", type=int, default=None, help="page size (default: all)")
+    events.add_argument("--offset", type=int, default=0, help="events to skip (default 0)")
+    events.add_argument("--json", action="store_true", help="print JSON")
     export = session_commands.add_parser("export", help="export a session as a JSON document")
     export.add_argument("session_id", metavar="ID")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     importing = session_commands.add_parser("import", help="import an exported session")
     importing.add_argument("file", metavar="FILE", help="the export document ('-' for stdin)")
-    remove = session_commands.add_parser("delete", help="delete a session and its messages")
+    remove = session_commands.add_parser(
+        "delete", help="delete a session, its messages and their file events"
+    )
     remove.add_argument("session_id", metavar="ID")
 
     add_migrations_commands(groups)
@@ -252,14 +295,21 @@ def _sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     if not sessions:
         print("no sessions", file=out)
         return 0
+    # The EXTERNAL ID column appears only when a session on this page has one.
+    external_ids = [printable(session.external_id or "") for session in sessions]
+    shown = any(external_ids)
+    width = max(len("EXTERNAL ID"), *(len(external_id) for external_id in external_ids))
+    header = f"{'EXTERNAL ID':{width}}  " if shown else ""
     print(
-        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  TITLE", file=out
+        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  {header}TITLE",
+        file=out,
     )
-    for session in sessions:
+    for session, external_id in zip(sessions, external_ids, strict=True):
+        cell = f"{external_id:{width}}  " if shown else ""
         print(
             f"{session.id:26}  {session.actor_name[:20]:20}  {session.message_count:>8}  "
             f"{session.total_tokens:>8}  {format_timestamp(session.created_at):27}  "
-            f"{session.title or ''}",
+            f"{cell}{session.title or ''}",
             file=out,
         )
     return 0
@@ -268,14 +318,67 @@ def _sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
 def _sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     with _open(url) as service:
         session = service.get(arguments.session_id)
+        # Events before messages: every event's message is then among the messages read.
+        events = events_by_message(service.list_file_events(session.id))
         messages = service.get_messages(session.id)
     if arguments.json:
+        sequence_of = sequences_by_message(messages)
         document = _session_json(session)
-        document["messages"] = [message_record(message) for message in messages]
+        document["messages"] = [
+            {
+                **message_record(message),
+                "file_events": event_records(events.get(message.id, ()), sequence_of),
+            }
+            for message in messages
+        ]
         _print_json(document, out)
         return 0
-    _print_conversation(session, messages, out)
+    _print_conversation(session, messages, out, events)
     return 0
+
+
+def _sessions_files(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    with _open(url) as service:
+        touches = service.files_touched(arguments.session_id)
+    if arguments.json:
+        _print_json([touch_record(touch) for touch in touches], out)
+    elif not touches:
+        print("no files touched", file=out)
+    else:
+        print("\n".join(touches_table(touches)), file=out)
+    return 0
+
+
+def _sessions_events(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    event_type = _option("--type", validate_event_type, arguments.event_type)
+    file_path = _option("--path", validate_file_path, arguments.file_path)
+    with _open(url) as service:
+        events = service.list_file_events(
+            arguments.session_id,
+            event_type=event_type,
+            file_path=file_path,
+            limit=arguments.limit,
+            offset=arguments.offset,
+        )
+        # Read after the events, so that every event's message is among them.
+        sequence_of = sequences_by_message(service.get_messages(arguments.session_id))
+    if arguments.json:
+        _print_json(event_records(events, sequence_of), out)
+    elif not events:
+        print("no file events", file=out)
+    else:
+        print("\n".join(events_table(events, sequence_of)), file=out)
+    return 0
+
+
+def _option(name: str, check: Callable[[str], _T], value: str | None) -> _T | None:
+    """Check an option's value as the service would, naming the option when it is refused."""
+    if value is None:
+        return None
+    try:
+        return check(value)
+    except InvalidInputError as exc:
+        raise InvalidInputError(name, exc.reason) from exc
 
 
 def _sessions_export(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
@@ -380,8 +483,16 @@ def _demo(url: str, _arguments: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _print_conversation(session: Session, messages: Sequence[SessionMessage], out: TextIO) -> None:
+def _print_conversation(
+    session: Session,
+    messages: Sequence[SessionMessage],
+    out: TextIO,
+    events: Mapping[str, Sequence[FileEvent]] | None = None,
+) -> None:
+    """Print the session's header, then each message with its file events indented below it."""
     print(f"Session {session.id}: {session.title or '(untitled)'}", file=out)
+    if session.external_id is not None:
+        print(f"  external id {printable(session.external_id)}", file=out)
     print(
         f"  actor {session.actor_name}, {session.message_count} messages, tokens "
         f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
@@ -395,6 +506,8 @@ def _print_conversation(session: Session, messages: Sequence[SessionMessage], ou
     )
     for message in messages:
         print(f"  [{message.sequence}] {message.role.value:>9}: {message.content}", file=out)
+        for event in (events or {}).get(message.id, ()):
+            print(f"      {event_line(event)}", file=out)
 
 
 def _session_json(session: Session) -> dict[str, Any]:
@@ -414,6 +527,8 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("db", "verify"): _db_verify,
     ("sessions", "list"): _sessions_list,
     ("sessions", "show"): _sessions_show,
+    ("sessions", "files"): _sessions_files,
+    ("sessions", "events"): _sessions_events,
     ("sessions", "export"): _sessions_export,
     ("sessions", "import"): _sessions_import,
     ("sessions", "delete"): _sessions_delete,

@@ -1,0 +1,192 @@
+"""How the command line shows file events: text tables and lines, and their JSON records.
+
+Used by ``sessions files``, ``sessions events`` and ``sessions show``. Text output is for a
+terminal: control characters in paths and commands are escaped, long commands are cut, and
+diffs are summarised by their line counts. JSON output holds every value whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent_sessions.domain.entities import FileEvent, FileEventType, FileTouch, SessionMessage
+from agent_sessions.domain.export_format import file_event_record, format_timestamp
+
+__all__ = [
+    "COMMAND_SHOWN_CHARACTERS",
+    "DiffSize",
+    "diff_size",
+    "event_line",
+    "event_records",
+    "events_by_message",
+    "events_table",
+    "printable",
+    "sequences_by_message",
+    "touch_record",
+    "touches_table",
+]
+
+COMMAND_SHOWN_CHARACTERS = 120
+"""Most characters of a command that text output shows; the rest is cut to ``…``."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters that would break a line of a table or reorder the terminal's text."""
+_HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_TIME_WIDTH = 27  # 2024-05-01T12:00:00.000000Z
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSize:
+    """The size of a diff: all its lines, and the lines it adds and removes.
+
+    Attributes:
+        lines: every line of the diff text.
+        added: lines that add (``+``), headers (``+++``) excluded.
+        removed: lines that remove (``-``), headers (``---``) excluded.
+
+    """
+
+    lines: int
+    added: int
+    removed: int
+
+    def summary(self) -> str:
+        """Return ``+a -b lines``."""
+        return f"+{self.added} -{self.removed} lines"
+
+
+def diff_size(diff: str) -> DiffSize:
+    r"""Count the lines of ``diff``, and those it adds and removes.
+
+    Lines end at ``\n`` only. Unified diffs are read by their hunk headers (``@@ -1,3 +1,4
+    @@``), so a removed line whose text starts with ``--`` is not taken for a ``---`` file
+    header. Outside any hunk, ``+`` and ``-`` lines count, but not ``+++ ``/``--- `` headers.
+    """
+    lines = diff.split("\n")  # not splitlines(): U+2028 in a changed line is not a new line
+    if lines[-1] == "":
+        lines.pop()
+    added = removed = 0
+    old_left = new_left = 0
+    for line in lines:
+        if old_left > 0 or new_left > 0:
+            if line.startswith("+"):
+                added += 1
+                new_left -= 1
+            elif line.startswith("-"):
+                removed += 1
+                old_left -= 1
+            elif not line.startswith("\\"):  # "\ No newline at end of file"
+                old_left -= 1
+                new_left -= 1
+            continue
+        if (hunk := _HUNK.match(line)) is not None:
+            old_left = int(hunk.group(1) if hunk.group(1) is not None else 1)
+            new_left = int(hunk.group(2) if hunk.group(2) is not None else 1)
+        elif line.startswith(("+++ ", "--- ")):
+            continue
+        elif line.startswith("+"):
+            added += 1
+        elif line.startswith("-"):
+            removed += 1
+    return DiffSize(len(lines), added, removed)
+
+
+def printable(text: str) -> str:
+    r"""Return ``text`` with control characters escaped, as ``\n``, ``\x1b`` or ``\u202e``.
+
+    Escaped are the C0 and C1 controls (newlines, tabs, terminal escapes), the Unicode line
+    and paragraph separators, and the bidirectional overrides and isolates.
+    """
+    return _CONTROL.sub(lambda match: _escape(match.group()), text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return named.get(character, f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def _target(event: FileEvent) -> str:
+    """Return what an event acted on, for text: its path, or its command (and path)."""
+    if event.command is None:
+        return printable(event.file_path or "")
+    command = printable(event.command)
+    if len(command) > COMMAND_SHOWN_CHARACTERS:
+        command = command[:COMMAND_SHOWN_CHARACTERS] + "…"
+    if event.file_path is None:
+        return command
+    return f"{command} (path {printable(event.file_path)})"
+
+
+def sequences_by_message(messages: Iterable[SessionMessage]) -> dict[str, int]:
+    """Return each message's sequence by message id."""
+    return {message.id: message.sequence for message in messages}
+
+
+def events_by_message(events: Iterable[FileEvent]) -> dict[str, list[FileEvent]]:
+    """Return the events of each message id, in the order recorded."""
+    grouped: dict[str, list[FileEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.message_id, []).append(event)
+    return grouped
+
+
+def event_records(
+    events: Iterable[FileEvent], sequence_of: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """Return the export document's records of ``events`` (with their message's sequence)."""
+    return [file_event_record(event, sequence_of[event.message_id]) for event in events]
+
+
+def touch_record(touch: FileTouch) -> dict[str, Any]:
+    """Return the JSON form of a touched path; ``counts`` holds every type, 0 included."""
+    return {
+        "file_path": touch.file_path,
+        "counts": {kind.value: touch.counts.get(kind, 0) for kind in FileEventType},
+        "total": touch.total,
+        "last_event_at": format_timestamp(touch.last_event_at),
+    }
+
+
+def touches_table(touches: Sequence[FileTouch]) -> list[str]:
+    """Return the lines of the files-touched table: counts by type, total, last event, path."""
+    headers = [kind.value.upper() for kind in FileEventType] + ["TOTAL"]
+    widths = [max(len(header), 5) for header in headers]
+    lines = [
+        "  ".join(f"{header:>{width}}" for header, width in zip(headers, widths, strict=True))
+        + f"  {'LAST EVENT':{_TIME_WIDTH}}  PATH"
+    ]
+    for touch in touches:
+        numbers = [touch.counts.get(kind, 0) for kind in FileEventType] + [touch.total]
+        lines.append(
+            "  ".join(f"{number:>{width}}" for number, width in zip(numbers, widths, strict=True))
+            + f"  {format_timestamp(touch.last_event_at):{_TIME_WIDTH}}  "
+            + printable(touch.file_path)
+        )
+    return lines
+
+
+def events_table(events: Sequence[FileEvent], sequence_of: Mapping[str, int]) -> list[str]:
+    """Return the lines of the events table: time, message sequence, type, diff lines, target."""
+    lines = [
+        f"{'TIME':{_TIME_WIDTH}}  {'MESSAGE':>7}  {'TYPE':7}  {'DIFF LINES':>10}  PATH OR COMMAND"
+    ]
+    for event in events:
+        size = "-" if event.diff is None else str(diff_size(event.diff).lines)
+        lines.append(
+            f"{format_timestamp(event.created_at):{_TIME_WIDTH}}  "
+            f"{sequence_of[event.message_id]:>7}  {event.event_type.value:7}  {size:>10}  "
+            f"{_target(event)}"
+        )
+    return lines
+
+
+def event_line(event: FileEvent) -> str:
+    """Return one event for the conversation view: type, target, and the diff's summary."""
+    line = f"{event.event_type.value:7} {_target(event)}"
+    if event.diff is not None:
+        line += f" ({diff_size(event.diff).summary()})"
+    return line
