@@ -47,6 +47,38 @@ Feature: Exactly-once writes across lost acknowledgements
     And the database holds 2 sessions and 6 messages
     And the returned session is the stored one
 
+  Scenario: A streamed import whose commit acknowledgement is lost is imported once
+    Given a stored session for "exported" with 3 messages
+    And its JSON Lines export
+    When the next commit lands but its acknowledgement is lost
+    And I import the JSON Lines export
+    Then the call returned normally after 1 retry
+    And the database holds 2 sessions and 6 messages
+    And the returned session is the stored one
+
+  Scenario: A streamed import whose commit never landed reads the stream again, once
+    Given a stored session for "exported" with 3 messages
+    And its JSON Lines export
+    When the next commit fails before it lands
+    And I import the JSON Lines export
+    Then the call returned normally after 1 retry
+    And the database holds 2 sessions and 6 messages
+
+  Scenario: A file event whose commit acknowledgement is lost is recorded once
+    Given a stored session for "coder" with 1 messages
+    When the next commit lands but its acknowledgement is lost
+    And I record that its message edited "src/app.py"
+    Then the call returned normally after 1 retry
+    And the session holds exactly 1 file event, the one returned
+
+  Scenario: get_or_create whose commit acknowledgement is lost creates one session
+    When the next commit lands but its acknowledgement is lost
+    And I get or create the session of "bridge" with external id "thread-9"
+    Then the call returned normally after 1 retry
+    And the database holds 1 session and 0 messages
+    And the returned session is the stored one
+    And getting or creating it again returns the same session
+
   Scenario: Token usage whose commit acknowledgement is lost is added once, with or without a key
     Given a stored session for "ack-lost"
     When the next commit lands but its acknowledgement is lost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 from behave import given, then, when
@@ -131,6 +132,44 @@ def step_try_append(context, content):
         context.breakable.append_message(context.stored.id, "user", content)
     except DatabaseError as exc:
         context.database_error = exc
+
+
+@given("its JSON Lines export")
+def step_its_jsonl_export(context):
+    stream = io.BytesIO()
+    context.breakable.export_session_to(context.stored.id, stream)
+    context.jsonl = stream.getvalue()
+
+
+@when("I import the JSON Lines export")
+def step_import_jsonl(context):
+    context.returned = context.breakable.import_session_from(io.BytesIO(context.jsonl))
+
+
+@when('I record that its message edited "{path}"')
+def step_record_edit(context, path):
+    (message,) = context.breakable.get_messages(context.stored.id)
+    context.returned = context.breakable.record_file_event(
+        context.stored.id, message.id, "edit", file_path=path, diff="-a\n+b\n"
+    )
+
+
+@then("the session holds exactly 1 file event, the one returned")
+def step_one_event(context):
+    assert context.breakable.list_file_events(context.stored.id) == [context.returned]
+
+
+@when('I get or create the session of "{actor}" with external id "{external_id}"')
+def step_get_or_create(context, actor, external_id):
+    context.returned = context.breakable.get_or_create(actor, external_id)
+
+
+@then("getting or creating it again returns the same session")
+def step_get_or_create_again(context):
+    again = context.breakable.get_or_create(
+        context.returned.actor_name, context.returned.external_id
+    )
+    assert again == context.returned, (again, context.returned)
 
 
 @when("I import the export document")
