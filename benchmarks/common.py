@@ -28,6 +28,7 @@ __all__ = [
     "SIZES",
     "BenchmarkStore",
     "export_document",
+    "file_events_document",
     "message_text",
 ]
 
@@ -112,6 +113,51 @@ def export_document(size: int) -> dict[str, Any]:
     return document
 
 
+_EVENT_TYPES = ("read", "read", "edit", "edit", "write", "rename", "delete", "command")
+
+
+def file_events_document(size: int, events: int, paths: int) -> dict[str, Any]:
+    """Return a seeded version 2 export document: ``size`` messages, ``events`` file events.
+
+    The events name ``paths`` different paths (command events name the path they ran in),
+    spread evenly over the messages and timed after their message, in the order recorded.
+    """
+    rng = random.Random(SEED + size + events + paths)
+    document = export_document(size)
+    del document["checksum"]
+    start = datetime(2024, 6, 11, 9, 0, tzinfo=UTC)
+    per_message = -(-events // size)
+    file_events = []
+    for index in range(events):
+        sequence = index // per_message + 1
+        kind = rng.choice(_EVENT_TYPES)
+        path = f"src/package_{index % paths % 25:02d}/module_{index % paths:04d}.py"
+        file_events.append(
+            {
+                "id": f"01J0000000000000000{index:07d}",
+                "message_sequence": sequence,
+                "event_type": kind,
+                "file_path": path,
+                "diff": f"@@ -1 +1 @@\n-{rng.random()}\n+{rng.random()}\n"
+                if kind in ("edit", "write")
+                else None,
+                "command": f"pytest {path}" if kind == "command" else None,
+                "created_at": _stamp(
+                    start + timedelta(seconds=sequence, microseconds=index % per_message + 1)
+                ),
+            }
+        )
+    document["schema_version"] = 2
+    document["session"]["external_id"] = None
+    document["session"]["updated_at"] = max(
+        document["session"]["updated_at"], file_events[-1]["created_at"] if file_events else ""
+    )
+    document["file_events"] = file_events
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    document["checksum"] = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return document
+
+
 class BenchmarkStore:
     """A service on a fresh, migrated database of one backend; ``close`` removes the database."""
 
@@ -135,6 +181,10 @@ class BenchmarkStore:
     def seed_conversation(self, size: int) -> str:
         """Store a seeded conversation of ``size`` messages in one transaction; return its id."""
         return self.service.import_session(export_document(size)).id
+
+    def seed_file_events(self, size: int, events: int, paths: int) -> str:
+        """Store a conversation of ``size`` messages and ``events`` file events over ``paths``."""
+        return self.service.import_session(file_events_document(size, events, paths)).id
 
     def close(self) -> None:
         """Close the service and drop its database."""

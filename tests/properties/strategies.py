@@ -2,7 +2,9 @@
 
 Text is any Unicode except what validation refuses by contract (NUL and lone surrogates);
 metadata is any JSON within the documented limits (integers within +/- (2**53 - 1), finite
-floats, at most 20 levels deep).
+floats, at most 20 levels deep). A session may carry an external id and file events of every
+type, each attached to one of its messages; paths run up to the path limits (768 characters,
+2048 bytes of UTF-8).
 """
 
 from __future__ import annotations
@@ -15,11 +17,24 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from agent_sessions import MessageRole
+from agent_sessions import FileEventType, MessageRole
 from agent_sessions.domain.export_format import canonical_json, format_timestamp, parse_timestamp
-from agent_sessions.domain.validation import MAX_JSON_INTEGER, MAX_METADATA_DEPTH
+from agent_sessions.domain.validation import (
+    MAX_EXTERNAL_ID_LENGTH,
+    MAX_FILE_PATH_BYTES,
+    MAX_FILE_PATH_LENGTH,
+    MAX_JSON_INTEGER,
+    MAX_METADATA_DEPTH,
+)
 
-__all__ = ["SESSIONS", "TEXT", "MessageSpec", "SessionSpec", "single_change"]
+__all__ = [
+    "SESSIONS",
+    "TEXT",
+    "FileEventSpec",
+    "MessageSpec",
+    "SessionSpec",
+    "single_change",
+]
 
 UNICODE = st.characters(codec="utf-8", exclude_characters="\x00")
 """Any character but NUL and the surrogates (which UTF-8 cannot encode)."""
@@ -52,6 +67,34 @@ METADATA = st.dictionaries(TEXT, JSON, max_size=4).filter(
 TOKENS = st.integers(0, 2**40)
 
 
+def _non_blank(text: str) -> bool:
+    return bool(text.strip())
+
+
+def _repeated_to_limit(piece: str, most_characters: int, most_bytes: int | None = None) -> str:
+    """Return ``piece`` repeated, then cut to the longest text within the limits."""
+    text = (piece * most_characters)[:most_characters]
+    while most_bytes is not None and len(text.encode("utf-8")) > most_bytes:
+        text = text[:-1]
+    return text
+
+
+def _fits_path_limits(path: str) -> bool:
+    return _non_blank(path) and len(path.encode("utf-8")) <= MAX_FILE_PATH_BYTES
+
+
+PIECES = st.text(alphabet=UNICODE, min_size=1, max_size=4).filter(_non_blank)
+FILE_PATHS = st.text(alphabet=UNICODE, min_size=1, max_size=MAX_FILE_PATH_LENGTH).filter(
+    _fits_path_limits
+) | PIECES.map(lambda piece: _repeated_to_limit(piece, MAX_FILE_PATH_LENGTH, MAX_FILE_PATH_BYTES))
+"""Any non-blank path within the limits, and often one right at them (as many characters or
+bytes as allowed)."""
+EXTERNAL_IDS = TEXT.filter(_non_blank) | PIECES.map(
+    lambda piece: _repeated_to_limit(piece, MAX_EXTERNAL_ID_LENGTH)
+)
+DIFFS = st.none() | st.text(alphabet=UNICODE, max_size=200)
+
+
 @dataclass(frozen=True)
 class MessageSpec:
     """A message to append: what a caller passes to ``append_message``."""
@@ -63,8 +106,26 @@ class MessageSpec:
 
 
 @dataclass(frozen=True)
+class FileEventSpec:
+    """A file event to record: what a caller passes to ``record_file_event``.
+
+    ``message`` is the index (from 0) of the session's message that it belongs to.
+    """
+
+    message: int
+    event_type: FileEventType
+    file_path: str | None
+    diff: str | None
+    command: str | None
+
+
+@dataclass(frozen=True)
 class SessionSpec:
-    """A session to record: ``create``, then each message, then ``update_token_usage``."""
+    """A session to record: ``create``, its messages and file events, ``update_token_usage``.
+
+    File events are recorded in the order given, each once its message is appended, so
+    messages and events interleave.
+    """
 
     actor_name: str
     title: str | None
@@ -72,6 +133,8 @@ class SessionSpec:
     messages: tuple[MessageSpec, ...]
     prompt_tokens: int
     completion_tokens: int
+    external_id: str | None
+    file_events: tuple[FileEventSpec, ...]
 
 
 MESSAGES = st.builds(
@@ -81,15 +144,44 @@ MESSAGES = st.builds(
     metadata=METADATA,
     token_count=st.none() | TOKENS,
 )
-SESSIONS = st.builds(
-    SessionSpec,
-    actor_name=TEXT.filter(lambda name: bool(name.strip())),
-    title=st.none() | TEXT,
-    metadata=METADATA,
-    messages=st.lists(MESSAGES, max_size=4).map(tuple),
-    prompt_tokens=TOKENS,
-    completion_tokens=TOKENS,
-)
+
+
+@st.composite
+def file_events(draw: st.DrawFn, message_count: int) -> FileEventSpec:
+    """Return a valid file event of any type on one of ``message_count`` messages."""
+    event_type = draw(st.sampled_from(FileEventType))
+    if event_type is FileEventType.COMMAND:
+        file_path = draw(st.none() | FILE_PATHS)
+        command = draw(st.text(alphabet=UNICODE, min_size=1, max_size=60).filter(_non_blank))
+    else:
+        file_path, command = draw(FILE_PATHS), None
+    return FileEventSpec(
+        message=draw(st.integers(0, message_count - 1)),
+        event_type=event_type,
+        file_path=file_path,
+        diff=draw(DIFFS),
+        command=command,
+    )
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> SessionSpec:
+    """Return a session with up to 4 messages and up to 5 file events attached to them."""
+    messages = tuple(draw(st.lists(MESSAGES, max_size=4)))
+    events = draw(st.lists(file_events(len(messages)), max_size=5)) if messages else []
+    return SessionSpec(
+        actor_name=draw(TEXT.filter(_non_blank)),
+        title=draw(st.none() | TEXT),
+        metadata=draw(METADATA),
+        messages=messages,
+        prompt_tokens=draw(TOKENS),
+        completion_tokens=draw(TOKENS),
+        external_id=draw(st.none() | EXTERNAL_IDS),
+        file_events=tuple(events),
+    )
+
+
+SESSIONS = sessions()
 
 Path = tuple[str | int, ...]
 
@@ -138,7 +230,9 @@ def _other_values(old: object) -> st.SearchStrategy[Any]:
     elif isinstance(old, float):
         choices = st.floats(allow_nan=False, allow_infinity=False) | st.integers()
     elif isinstance(old, str):
-        choices = TEXT | st.sampled_from([role.value for role in MessageRole])
+        choices = TEXT | st.sampled_from(
+            [role.value for role in MessageRole] + [kind.value for kind in FileEventType]
+        )
         if _is_timestamp(old):
             moment = parse_timestamp(old, "value")
             choices |= st.integers(-(10**9), 10**9).map(
@@ -153,15 +247,19 @@ def _other_values(old: object) -> st.SearchStrategy[Any]:
 def single_change(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``document`` with exactly one change drawn from every kind there is.
 
-    Kinds: a different value for one leaf (any string, number, role, timestamp, sequence, id,
-    the checksum...), a key deleted from or added to any object, a message dropped, or two
-    messages swapped.
+    Kinds: a different value for one leaf (any string, number, role, event type, timestamp,
+    sequence, id, path, the checksum...), a key deleted from or added to any object, a message
+    or a file event dropped, two messages or two file events swapped, or a file event listed
+    twice.
     """
     changed = copy.deepcopy(document)
     messages = changed["messages"]
+    events = changed.get("file_events", [])
     kinds = ["leaf", "delete key", "add key"]
     kinds += ["drop message"] if messages else []
     kinds += ["swap messages"] if len(messages) >= 2 else []
+    kinds += ["drop file event", "repeat file event"] if events else []
+    kinds += ["swap file events"] if len(events) >= 2 else []
     kind = draw(st.sampled_from(kinds))
     if kind == "leaf":
         path = draw(st.sampled_from(list(_leaf_paths(changed))))
@@ -176,8 +274,19 @@ def single_change(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
         owner[draw(TEXT.filter(lambda key: key not in owner))] = draw(JSON_LEAVES)
     elif kind == "drop message":
         del messages[draw(st.integers(0, len(messages) - 1))]
+    elif kind == "swap messages":
+        _swap_two(draw, messages)
+    elif kind == "drop file event":
+        del events[draw(st.integers(0, len(events) - 1))]
+    elif kind == "repeat file event":
+        repeated = draw(st.integers(0, len(events) - 1))
+        events.insert(draw(st.integers(0, len(events))), copy.deepcopy(events[repeated]))
     else:
-        first = draw(st.integers(0, len(messages) - 2))
-        second = draw(st.integers(first + 1, len(messages) - 1))
-        messages[first], messages[second] = messages[second], messages[first]
+        _swap_two(draw, events)
     return changed
+
+
+def _swap_two(draw: st.DrawFn, items: list[Any]) -> None:
+    first = draw(st.integers(0, len(items) - 2))
+    second = draw(st.integers(first + 1, len(items) - 1))
+    items[first], items[second] = items[second], items[first]

@@ -1,13 +1,15 @@
 """Properties of the export document: a faithful round trip, and no change goes unnoticed.
 
-The database properties run against a real database (see ``conftest.py`` for the backend);
-the last property checks the document alone, without a database, on many more examples.
+Sessions carry messages, file events attached to them and, often, an external id. The database
+properties run against a real database (see ``conftest.py`` for the backend); the last property
+checks the document alone, without a database, on many more examples.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_sessions import (
+    FileEvent,
     ImportIntegrityError,
     PersistentSessionService,
     Session,
@@ -24,21 +27,51 @@ from agent_sessions import (
 )
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from tests.properties.conftest import Database
-from tests.properties.strategies import SESSIONS, SessionSpec, single_change
+from tests.properties.strategies import SESSIONS, FileEventSpec, SessionSpec, single_change
 
 REFUSALS = (ImportIntegrityError, UnsupportedSchemaVersionError)
 
 
+def _steps(spec: SessionSpec) -> Iterator[tuple[int, FileEventSpec | None]]:
+    """Yield the order of recording: ``(index, None)`` for a message, ``(index, event)``.
+
+    Each file event comes as soon as its message is there, so messages and events interleave.
+    """
+    appended = 0
+    for event in spec.file_events:
+        while appended <= event.message:
+            yield appended, None
+            appended += 1
+        yield event.message, event
+    for index in range(appended, len(spec.messages)):
+        yield index, None
+
+
 def _record(service: PersistentSessionService, spec: SessionSpec) -> Session:
-    session = service.create(spec.actor_name, title=spec.title, metadata=spec.metadata)
-    for message in spec.messages:
-        service.append_message(
-            session.id,
-            message.role,
-            message.content,
-            metadata=message.metadata,
-            token_count=message.token_count,
-        )
+    session = service.create(
+        spec.actor_name, title=spec.title, metadata=spec.metadata, external_id=spec.external_id
+    )
+    message_ids: list[str] = []
+    for index, event in _steps(spec):
+        if event is None:
+            message = spec.messages[index]
+            appended = service.append_message(
+                session.id,
+                message.role,
+                message.content,
+                metadata=message.metadata,
+                token_count=message.token_count,
+            )
+            message_ids.append(appended.id)
+        else:
+            service.record_file_event(
+                session.id,
+                message_ids[index],
+                event.event_type,
+                file_path=event.file_path,
+                diff=event.diff,
+                command=event.command,
+            )
     return service.update_token_usage(
         session.id, prompt_tokens=spec.prompt_tokens, completion_tokens=spec.completion_tokens
     )
@@ -52,19 +85,48 @@ def _as_file(document: dict[str, Any]) -> Any:
 def _without_ids(document: dict[str, Any]) -> dict[str, Any]:
     kept = {key: value for key, value in document.items() if key not in ("exported_at", "checksum")}
     kept["session"] = {key: value for key, value in document["session"].items() if key != "id"}
-    kept["messages"] = [
-        {key: value for key, value in message.items() if key != "id"}
-        for message in document["messages"]
-    ]
+    for listed in ("messages", "file_events"):
+        kept[listed] = [
+            {key: value for key, value in item.items() if key != "id"} for item in document[listed]
+        ]
     return kept
 
 
-def _session_apart_from_id(session: Session) -> Session:
-    return dataclasses.replace(session, id="")
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """What the service holds of one session: the session, its messages, its file events."""
 
+    session: Session
+    messages: list[SessionMessage]
+    file_events: list[FileEvent]
 
-def _message_apart_from_ids(message: SessionMessage) -> SessionMessage:
-    return dataclasses.replace(message, id="", session_id="")
+    @classmethod
+    def read(cls, service: PersistentSessionService, session_id: str) -> Stored:
+        """Read the session, its messages and its file events through the service."""
+        return cls(
+            service.get(session_id),
+            service.get_messages(session_id),
+            service.list_file_events(session_id),
+        )
+
+    def ids(self) -> set[str]:
+        """Return every id: the session's, its messages' and its events'."""
+        return {self.session.id, *(m.id for m in self.messages), *(e.id for e in self.file_events)}
+
+    def apart_from_ids(self) -> tuple[Session, list[SessionMessage], list[tuple[int, FileEvent]]]:
+        """Return the contents with ids blanked; each event comes with its message's sequence."""
+        sequence_of = {message.id: message.sequence for message in self.messages}
+        return (
+            dataclasses.replace(self.session, id=""),
+            [dataclasses.replace(m, id="", session_id="") for m in self.messages],
+            [
+                (
+                    sequence_of[e.message_id],
+                    dataclasses.replace(e, id="", session_id="", message_id=""),
+                )
+                for e in self.file_events
+            ],
+        )
 
 
 @given(spec=SESSIONS)
@@ -73,22 +135,30 @@ def test_export_then_import_gives_back_an_equal_session(
 ) -> None:
     database.empty()
     service = database.service
-    original = _record(service, spec)
-    document = service.export_session(original.id)
+    original = Stored.read(service, _record(service, spec).id)
+    document = service.export_session(original.session.id)
+    first = Stored.read(
+        service, service.import_session(_as_file(document), on_conflict="new_external_id").id
+    )
+    if spec.external_id is None:
+        imported = first
+    else:
+        # The original still holds the external id: the first copy goes without it...
+        session = dataclasses.replace(original.session, external_id=None)
+        without = dataclasses.replace(original, session=session)
+        assert first.apart_from_ids() == without.apart_from_ids()
+        # ...and once the original is gone, the document imports whole, external id included.
+        service.delete(original.session.id)
+        imported = Stored.read(service, service.import_session(_as_file(document)).id)
 
-    imported = service.import_session(_as_file(document))
-
-    assert imported.id != original.id
-    assert _session_apart_from_id(imported) == _session_apart_from_id(service.get(original.id))
-    original_messages = service.get_messages(original.id)
-    imported_messages = service.get_messages(imported.id)
-    assert [_message_apart_from_ids(m) for m in imported_messages] == [
-        _message_apart_from_ids(m) for m in original_messages
+    assert imported.apart_from_ids() == original.apart_from_ids()
+    assert imported.ids().isdisjoint(original.ids())
+    assert [m.content for m in imported.messages] == [m.content for m in spec.messages]
+    assert [(e.event_type, e.file_path, e.diff, e.command) for e in imported.file_events] == [
+        (e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events
     ]
-    assert {m.id for m in imported_messages}.isdisjoint({m.id for m in original_messages})
-    assert [m.content for m in imported_messages] == [m.content for m in spec.messages]
-    assert imported.metadata == spec.metadata
-    assert _without_ids(service.export_session(imported.id)) == _without_ids(document)
+    assert imported.session.external_id == spec.external_id
+    assert _without_ids(service.export_session(imported.session.id)) == _without_ids(document)
 
 
 @given(spec=SESSIONS, data=st.data())
@@ -97,7 +167,10 @@ def test_any_single_change_is_refused_and_nothing_is_written(
 ) -> None:
     database.empty()
     service = database.service
-    document = _as_file(service.export_session(_record(service, spec).id))
+    recorded = _record(service, spec)
+    document = _as_file(service.export_session(recorded.id))
+    # Without the original, an import that got through would write, even with its external id.
+    service.delete(recorded.id)
     changed = data.draw(single_change(document), label="changed document")
     before = database.row_counts()
 
@@ -110,21 +183,41 @@ def test_any_single_change_is_refused_and_nothing_is_written(
 def _document_of(spec: SessionSpec) -> dict[str, Any]:
     """Return the export document of ``spec`` as a service would build it, without a database."""
     start = datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC)
-    messages = [
-        SessionMessage(
-            id=f"01HX{index:022d}",
-            session_id="01HX" + "S" * 22,
-            sequence=index,
-            role=message.role,
-            content=message.content,
-            metadata=message.metadata,
-            token_count=message.token_count,
-            created_at=start + timedelta(seconds=index),
-        )
-        for index, message in enumerate(spec.messages, start=1)
-    ]
+    session_id = "01HX" + "S" * 22
+    messages: list[SessionMessage] = []
+    events: list[FileEvent] = []
+    moment = start
+    for step, (index, event) in enumerate(_steps(spec), start=1):
+        moment = start + timedelta(seconds=step)
+        if event is None:
+            message = spec.messages[index]
+            messages.append(
+                SessionMessage(
+                    id=f"01HX{index:022d}",
+                    session_id=session_id,
+                    sequence=index + 1,
+                    role=message.role,
+                    content=message.content,
+                    metadata=message.metadata,
+                    token_count=message.token_count,
+                    created_at=moment,
+                )
+            )
+        else:
+            events.append(
+                FileEvent(
+                    id=f"01HY{len(events):022d}",
+                    session_id=session_id,
+                    message_id=messages[index].id,
+                    event_type=event.event_type,
+                    file_path=event.file_path,
+                    diff=event.diff,
+                    command=event.command,
+                    created_at=moment,
+                )
+            )
     session = Session(
-        id="01HX" + "S" * 22,
+        id=session_id,
         actor_name=spec.actor_name,
         title=spec.title,
         metadata=spec.metadata,
@@ -132,10 +225,11 @@ def _document_of(spec: SessionSpec) -> dict[str, Any]:
         completion_tokens=spec.completion_tokens,
         message_count=len(messages),
         created_at=start,
-        updated_at=start + timedelta(seconds=len(messages)),
+        updated_at=moment,
+        external_id=spec.external_id,
     )
     document: dict[str, Any] = _as_file(
-        build_export_document(session, messages, start + timedelta(days=1))
+        build_export_document(session, messages, start + timedelta(days=1), events)
     )
     return document
 
@@ -148,6 +242,11 @@ def test_the_document_alone_reveals_any_single_change(
     document = _document_of(spec)
     parsed = parse_export_document(document)
     assert [message.content for message in parsed.messages] == [m.content for m in spec.messages]
+    assert [
+        (e.message_sequence - 1, e.event_type, e.file_path, e.diff, e.command)
+        for e in parsed.file_events
+    ] == [(e.message, e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events]
+    assert parsed.external_id == spec.external_id
 
     changed = data.draw(single_change(document), label="changed document")
 
