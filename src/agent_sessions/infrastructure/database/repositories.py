@@ -17,8 +17,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Integer,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -68,6 +70,24 @@ _messages: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 _token_usage: Table = SessionTokenUsageModel.__table__  # type: ignore[assignment]
 _file_events: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
 _ONE_MICROSECOND = timedelta(microseconds=1)
+
+# The hot path's statements, built once: executing a prebuilt statement with a parameter dict
+# skips SQLAlchemy's per-call construction and cache-key walk, which cost more than SQLite's
+# own work for a small append.
+_AT = bindparam("p_at", type_=UTCDateTime())
+_RESERVE = (
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("p_session_id"))
+    .values(
+        message_count=_sessions.c.message_count + bindparam("p_added", type_=Integer()),
+        updated_at=case((_sessions.c.updated_at < _AT, _AT), else_=_sessions.c.updated_at),
+    )
+)
+_RESERVE_RETURNING = _RESERVE.returning(_sessions.c.message_count, _sessions.c.updated_at)
+_RESERVED = select(_sessions.c.message_count, _sessions.c.updated_at).where(
+    _sessions.c.id == bindparam("p_session_id")
+)
+_INSERT_MESSAGE = insert(_messages)
 
 
 class _Repository:
@@ -310,7 +330,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             token_count=token_count,
             created_at=stored_at,
         )
-        self._connection.execute(insert(_messages).values(message_to_values(message)))
+        self._connection.execute(_INSERT_MESSAGE, message_to_values(message))
         return message
 
     @database_retry
@@ -341,7 +361,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             )
             for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
         ]
-        self._connection.execute(insert(_messages), [message_to_values(m) for m in stored])
+        self._connection.execute(_INSERT_MESSAGE, [message_to_values(m) for m in stored])
         return stored
 
     def _reserve_sequences(
@@ -356,26 +376,13 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         appenders queue on it, and each one reads the count its predecessor committed.
         """
         connection = self._connection
-        bump = (
-            update(_sessions)
-            .where(_sessions.c.id == session_id)
-            .values(
-                message_count=_sessions.c.message_count + count,
-                updated_at=_not_before(_sessions.c.updated_at, created_at),
-            )
-        )
+        parameters = {"p_session_id": session_id, "p_added": count, "p_at": created_at}
         if connection.dialect.update_returning:
-            row = connection.execute(
-                bump.returning(_sessions.c.message_count, _sessions.c.updated_at)
-            ).first()
+            row = connection.execute(_RESERVE_RETURNING, parameters).first()
         else:
-            if connection.execute(bump).rowcount == 0:
+            if connection.execute(_RESERVE, parameters).rowcount == 0:
                 return None
-            row = connection.execute(
-                select(_sessions.c.message_count, _sessions.c.updated_at).where(
-                    _sessions.c.id == session_id
-                )
-            ).first()
+            row = connection.execute(_RESERVED, {"p_session_id": session_id}).first()
         if row is None:
             return None
         return int(row.message_count), row.updated_at

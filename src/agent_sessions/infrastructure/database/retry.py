@@ -173,7 +173,10 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _retrying(policy: RetryPolicy) -> Retrying:
+    # One Retrying per policy: tenacity keeps each call's state in thread-local storage, so
+    # threads share it safely, and building one per transaction cost more than SQLite's work.
     return Retrying(
         retry=retry_if_exception(is_transient_error),
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
