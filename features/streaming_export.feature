@@ -46,6 +46,7 @@ Feature: Exporting and importing a session as a JSON Lines stream, in constant m
       | its last message line removed               | checksum mismatch             |
       | a line that is not JSON                     | line 5 is not valid JSON      |
       | a line after the trailer                    | after its trailer             |
+      | a blank line and a line after the trailer   | after its trailer             |
       | a message with the wrong sequence           | line 3: message.sequence      |
       | a file event naming message 99              | file_event.message_sequence   |
       | a line that is neither message nor event    | neither a message             |

@@ -236,6 +236,8 @@ def _damaged(context: Context, damage: str) -> bytes:
         lines[4] = b'{"message": \n'
     elif damage == "a line after the trailer":
         lines.append(lines[1])
+    elif damage == "a blank line and a line after the trailer":
+        lines.extend([b"\n", lines[1]])
     elif damage == "a message with the wrong sequence":
         _edit_line(lines, 2, lambda r: r["message"].update(sequence=7))
     elif damage == "a file event naming message 99":

@@ -6,7 +6,7 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from agent_sessions.domain.entities import (
     FileEvent,
@@ -170,6 +170,25 @@ class SessionService(ABC):
         malformed document. When the document's external id already names a session of its
         actor, ``on_conflict="error"`` (the default) raises ``ImportIntegrityError`` and
         ``on_conflict="new_external_id"`` imports a copy without the external id.
+        """
+
+    @abstractmethod
+    def export_session_to(self, session_id: str, file: IO[bytes] | IO[str]) -> Session:
+        """Write the session as a JSON Lines export to ``file`` (binary or text), streaming.
+
+        Memory stays constant whatever the session's size. The stream holds the session as it
+        was when the export began; returns that session.
+        """
+
+    @abstractmethod
+    def import_session_from(
+        self, file: IO[bytes] | IO[str], *, on_conflict: str = "error"
+    ) -> Session:
+        """Read a JSON Lines export and write it all or nothing, with fresh ids, streaming.
+
+        Every line is checked as it is read; a malformed line, a wrong checksum or a stream
+        cut short raises ``ImportIntegrityError`` and writes nothing. ``on_conflict`` is as for
+        :meth:`import_session`.
         """
 
     @abstractmethod

@@ -614,8 +614,9 @@ class PersistentSessionService(SessionService):
                     self._insert_imported_events(uow, session.id, events)
                     events.clear()
             reader.finish()
-            if source.readline(MAX_LINE_BYTES + 1).strip():
-                raise ImportIntegrityError("the stream goes on after its trailer")
+            for rest in iter(functools.partial(source.readline, MAX_LINE_BYTES + 1), b""):
+                if rest.strip():
+                    raise ImportIntegrityError("the stream goes on after its trailer")
             uow.messages.insert_many(messages)
             self._insert_imported_events(uow, session.id, events)
             return created

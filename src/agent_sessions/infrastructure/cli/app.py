@@ -1,6 +1,8 @@
 """``agent-sessions``: migrate a database; list, show, export, import and delete sessions.
 
 ``sessions files`` and ``sessions events`` show what a session's messages did to files.
+``sessions list`` pages by cursor (``--after``); ``sessions export --format jsonl`` streams a
+session as JSON Lines, and ``sessions import`` reads either form, from a file or stdin.
 
 Expected errors print one line to stderr and exit with status 1 (2 for a bad command line);
 no traceback is shown for them.
@@ -9,11 +11,13 @@ no traceback is shown for them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,10 +36,13 @@ from agent_sessions.domain.export_format import (
     message_record,
     session_record,
 )
+from agent_sessions.domain.export_stream import MAX_LINE_BYTES
+from agent_sessions.domain.pagination import decode_cursor
 from agent_sessions.domain.validation import (
     abbreviated_repr,
     validate_event_type,
     validate_file_path,
+    validate_on_conflict,
 )
 from agent_sessions.infrastructure.cli.file_event_rendering import (
     event_line,
@@ -48,6 +55,13 @@ from agent_sessions.infrastructure.cli.file_event_rendering import (
     touches_table,
 )
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands, run_lock
+from agent_sessions.infrastructure.cli.stream_io import (
+    ExportProgress,
+    counting_lines,
+    first_line,
+    is_stream_header,
+    replayed,
+)
 from agent_sessions.infrastructure.database.engine import (
     create_database_engine,
     redact_url,
@@ -68,7 +82,14 @@ __all__ = ["DEFAULT_URL", "URL_ENVIRONMENT_VARIABLE", "build_parser", "main"]
 DEFAULT_URL = "sqlite:///agent_sessions.db"
 URL_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_URL"
 MAX_DOCUMENT_FILE_BYTES = 4 * MAX_DOCUMENT_BYTES
-"""Largest file ``sessions import`` reads (256 MiB): room for indentation and escapes."""
+"""Largest JSON document ``sessions import`` reads (256 MiB): room for indentation and escapes.
+
+A JSON Lines stream has no such bound: it is read a line at a time."""
+EXPORT_FORMATS = ("json", "jsonl")
+"""The forms of ``sessions export --format``: one JSON document, or a JSON Lines stream."""
+
+_SERVICE_CONFLICT_HINT = "pass on_conflict='new_external_id'"
+_CLI_CONFLICT_HINT = "pass --on-conflict new_external_id"
 
 _T = TypeVar("_T")
 
@@ -121,7 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--actor", help="only this actor's sessions")
     listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
+    listing.add_argument(
+        "--after",
+        metavar="CURSOR",
+        help="the page after the one whose cursor this is (a page ends with it); not with --offset",
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument(
+        "--with-cursor",
+        action="store_true",
+        help='with --json: print {"sessions": [...], "next_cursor": ...} instead of the array',
+    )
     show = session_commands.add_parser(
         "show", help="show a session, its messages and their file events"
     )
@@ -146,11 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=None, help="page size (default: all)")
     events.add_argument("--offset", type=int, default=0, help="events to skip (default 0)")
     events.add_argument("--json", action="store_true", help="print JSON")
-    export = session_commands.add_parser("export", help="export a session as a JSON document")
+    export = session_commands.add_parser(
+        "export", help="export a session as a JSON document or a JSON Lines stream"
+    )
     export.add_argument("session_id", metavar="ID")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
-    importing = session_commands.add_parser("import", help="import an exported session")
-    importing.add_argument("file", metavar="FILE", help="the export document ('-' for stdin)")
+    export.add_argument(
+        "--format",
+        dest="export_format",
+        metavar="FORMAT",
+        default="json",
+        help="json: one indented document (the default); jsonl: JSON Lines, in constant memory",
+    )
+    importing = session_commands.add_parser(
+        "import", help="import an exported session (a JSON document or JSON Lines)"
+    )
+    importing.add_argument(
+        "file", metavar="FILE", help="the export document or stream ('-' for stdin)"
+    )
+    importing.add_argument(
+        "--on-conflict",
+        metavar="POLICY",
+        default="error",
+        help="when the actor already has the session's external id: error (the default), or "
+        "new_external_id to import a copy without it",
+    )
     remove = session_commands.add_parser(
         "delete", help="delete a session, its messages and their file events"
     )
@@ -159,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_migrations_commands(groups)
     groups.add_parser("demo", help="record and show a sample conversation")
     return parser
+
+
+EXIT_BROKEN_PIPE = 141
+"""Exit status when the output's reader closed the pipe: 128 + SIGPIPE, as shells report."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,6 +228,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AgentSessionsError, _CommandError) as exc:
         print(f"agent-sessions: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, with the status of a process
+        # that SIGPIPE ended, and point stdout at /dev/null so that the interpreter's last
+        # flush does not fail again on the way out.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def _run_on_engine(url: str, action: Callable[[Engine], int], *, creates: bool = False) -> int:
@@ -285,12 +347,19 @@ def _open(url: str, *, migrate: bool = False) -> PersistentSessionService:
 
 
 def _sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    after = _option("--after", _checked_cursor, arguments.after)
+    if after is not None and arguments.offset:
+        raise InvalidInputError("--offset", "cannot be combined with --after; use one or the other")
     with _open(url) as service:
         sessions = service.list(
-            actor_name=arguments.actor, limit=arguments.limit, offset=arguments.offset
+            actor_name=arguments.actor, limit=arguments.limit, offset=arguments.offset, after=after
         )
     if arguments.json:
-        _print_json([_session_json(session) for session in sessions], out)
+        records = [_session_json(session) for session in sessions]
+        if arguments.with_cursor:
+            _print_json({"sessions": records, "next_cursor": sessions.next_cursor}, out)
+        else:
+            _print_json(records, out)
         return 0
     if not sessions:
         print("no sessions", file=out)
@@ -312,7 +381,14 @@ def _sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
             f"{cell}{session.title or ''}",
             file=out,
         )
+    if sessions.next_cursor is not None:
+        print(f"next page: --after {sessions.next_cursor}", file=out)
     return 0
+
+
+def _checked_cursor(value: str) -> str:
+    decode_cursor(value)
+    return value
 
 
 def _sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
@@ -373,15 +449,27 @@ def _sessions_events(url: str, arguments: argparse.Namespace, out: TextIO) -> in
 
 def _option(name: str, check: Callable[[str], _T], value: str | None) -> _T | None:
     """Check an option's value as the service would, naming the option when it is refused."""
-    if value is None:
-        return None
+    return None if value is None else _checked(name, check, value)
+
+
+def _checked(name: str, check: Callable[[str], _T], value: str) -> _T:
     try:
         return check(value)
     except InvalidInputError as exc:
         raise InvalidInputError(name, exc.reason) from exc
 
 
+def _export_format(value: str) -> str:
+    if value not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            "format", f"{abbreviated_repr(value)} is not one of {', '.join(EXPORT_FORMATS)}"
+        )
+    return value
+
+
 def _sessions_export(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    if _checked("--format", _export_format, arguments.export_format) == "jsonl":
+        return _export_stream(url, arguments, out)
     with _open(url) as service:
         document = service.export_session(arguments.session_id)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
@@ -401,10 +489,81 @@ def _sessions_export(url: str, arguments: argparse.Namespace, out: TextIO) -> in
     return 0
 
 
-def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
-    document = _read_document(arguments.file)
+def _export_stream(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """Write the session as JSON Lines to stdout's bytes, or to FILE with progress on a terminal."""
     with _open(url) as service:
-        session = service.import_session(document)
+        if arguments.output is None:
+            out.flush()
+            binary: BinaryIO | None = getattr(out, "buffer", None)
+            if binary is None:  # a text stream without bytes underneath, such as io.StringIO
+                service.export_session_to(arguments.session_id, out)
+            else:
+                service.export_session_to(arguments.session_id, binary)
+                binary.flush()
+            return 0
+        # Checked before FILE is created, so that an unknown session leaves no file behind.
+        session = service.get(arguments.session_id)
+        progress = (
+            ExportProgress(session.id, session.message_count, sys.stderr)
+            if sys.stderr.isatty()
+            else None
+        )
+        try:
+            with open(arguments.output, "wb") as handle:
+                if progress is None:
+                    exported = service.export_session_to(session.id, handle)
+                else:
+                    with counting_lines(handle, progress.lines_written) as counted:
+                        exported = service.export_session_to(session.id, counted)
+        except OSError as exc:
+            if progress is not None:
+                progress.abandon()
+            raise _CommandError(f"cannot write {arguments.output}: {exc.strerror}") from exc
+        except BaseException:
+            if progress is not None:
+                progress.abandon()
+            raise
+    if progress is not None:
+        progress.finish(exported.message_count)
+    print(
+        f"exported session {exported.id} ({exported.message_count} messages) to {arguments.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """Import a JSON Lines stream or a JSON document, told apart by the first non-blank line."""
+    on_conflict = _checked("--on-conflict", validate_on_conflict, arguments.on_conflict)
+    name = arguments.file
+    with contextlib.ExitStack() as stack:
+        source = _input(name, stack)
+        try:
+            line = first_line(
+                source, line_limit=MAX_LINE_BYTES + 1, skip_limit=MAX_DOCUMENT_FILE_BYTES, name=name
+            )
+            if is_stream_header(line):
+                if source.seekable():
+                    source.seek(source.tell() - len(line))
+                    stream = source
+                else:
+                    stream = replayed(line, source)
+                with _open(url) as service:
+                    session = service.import_session_from(stream, on_conflict=on_conflict)
+            else:
+                rest = source.read(MAX_DOCUMENT_FILE_BYTES + 1 - len(line))
+                document = _parse_document(name, line + rest)
+                with _open(url) as service:
+                    session = service.import_session(document, on_conflict=on_conflict)
+        except OSError as exc:
+            raise _CommandError(f"cannot read {name}: {exc.strerror}") from exc
+        except ImportIntegrityError as exc:
+            message = str(exc)
+            if _SERVICE_CONFLICT_HINT not in message:
+                raise
+            raise ImportIntegrityError(
+                message.replace(_SERVICE_CONFLICT_HINT, _CLI_CONFLICT_HINT)
+            ) from exc
     print(
         f"imported session {session.id} ({session.message_count} messages) "
         f"for actor {session.actor_name}",
@@ -413,26 +572,33 @@ def _sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> in
     return 0
 
 
-def _read_document(name: str) -> Any:
-    """Read the JSON export document in file ``name`` ('-' for stdin), before any database work.
-
-    At most :data:`MAX_DOCUMENT_FILE_BYTES` are read. The file must be UTF-8 JSON without
-    duplicate keys, NaN or infinity; anything else raises :class:`ImportIntegrityError`.
-    """
-    limit = MAX_DOCUMENT_FILE_BYTES
+def _input(name: str, stack: contextlib.ExitStack) -> BinaryIO:
+    """Open file ``name`` ('-' for stdin) for reading bytes."""
+    if name == "-":
+        binary: BinaryIO | None = getattr(sys.stdin, "buffer", None)
+        if binary is None:  # a text stream without bytes underneath, such as io.StringIO
+            return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+        return binary
     try:
-        if name == "-":
-            data = sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
-        else:
-            with open(name, "rb") as handle:
-                data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise ImportIntegrityError(
-                f"{name} is larger than {limit} bytes (256 MiB), the most an import reads"
-            )
-        text = data.decode("utf-8")
+        return stack.enter_context(open(name, "rb"))
     except OSError as exc:
         raise _CommandError(f"cannot read {name}: {exc.strerror}") from exc
+
+
+def _parse_document(name: str, data: bytes) -> Any:
+    """Parse the JSON export document read from ``name``, before any database work.
+
+    ``data`` holds at most :data:`MAX_DOCUMENT_FILE_BYTES` + 1 bytes; one more than the limit is
+    refused. The file must be UTF-8 JSON without duplicate keys, NaN or infinity; anything else
+    raises :class:`ImportIntegrityError`.
+    """
+    limit = MAX_DOCUMENT_FILE_BYTES
+    if len(data) > limit:
+        raise ImportIntegrityError(
+            f"{name} is larger than {limit} bytes (256 MiB), the most an import reads"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImportIntegrityError(
             f"{name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
