@@ -64,15 +64,31 @@ Feature: Exactly-once writes across lost acknowledgements
     Then the call returned normally after 1 retry
     And the database holds 2 sessions and 6 messages
 
+  Scenario: A file event whose commit never landed is recorded by the retry, once
+    Given a stored session for "coder" with 1 messages
+    And its first message
+    When the next commit fails before it lands
+    And I record that its message edited "src/app.py"
+    Then the call returned normally after 1 retry
+    And the session holds exactly 1 file event, the one returned
+
+  Scenario: A session with an external id whose commit acknowledgement is lost is created once
+    When the next commit lands but its acknowledgement is lost
+    And I create a session with the external id "thread-3" for "bridge"
+    Then the call returned normally after 1 retry
+    And the database holds 1 session and 0 messages
+    And the returned session is the stored one
+
   Scenario: A file event whose commit acknowledgement is lost is recorded once
     Given a stored session for "coder" with 1 messages
+    And its first message
     When the next commit lands but its acknowledgement is lost
     And I record that its message edited "src/app.py"
     Then the call returned normally after 1 retry
     And the session holds exactly 1 file event, the one returned
 
   Scenario: get_or_create whose commit acknowledgement is lost creates one session
-    When the next commit lands but its acknowledgement is lost
+    When the commit after the next one lands but its acknowledgement is lost
     And I get or create the session of "bridge" with external id "thread-9"
     Then the call returned normally after 1 retry
     And the database holds 1 session and 0 messages

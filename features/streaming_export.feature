@@ -17,6 +17,7 @@ Feature: Exporting and importing a session as a JSON Lines stream, in constant m
       | stream                |
       | a binary file         |
       | a text file           |
+      | a text file on disk   |
       | a pipe                |
 
   Scenario: The stream is a header, one line per record, and a trailer that checksums the rest
@@ -26,6 +27,18 @@ Feature: Exporting and importing a session as a JSON Lines stream, in constant m
     And lines 2 to 31 are the messages in sequence order and lines 32 to 43 the file events
     And every line is canonical JSON
     And the trailer states 30 messages, 12 file events and the SHA-256 of every byte before it
+
+  Scenario: A session of thousands of messages and events streams through in batches
+    Given the session also holds 2470 more messages and 1000 more file events
+    When I export the session as JSON Lines to a binary file
+    And I import that stream from a binary file as a copy without the external id
+    Then the stream has 3514 lines
+    And its messages and file events, 2500 and 1012, equal the original's apart from ids
+
+  Scenario: A session deleted while it is being exported ends the export with SessionNotFoundError
+    Given the session also holds 2470 more messages and 0 more file events
+    When I export the session as JSON Lines while it is deleted
+    Then the call fails with SessionNotFoundError
 
   Scenario: Changes while the export runs are left out: the stream is the session as it began
     When I export the session as JSON Lines while a message is appended and an event recorded
@@ -53,6 +66,14 @@ Feature: Exporting and importing a session as a JSON Lines stream, in constant m
       | a header of another format                  | not an agent-sessions JSON Lines export |
       | nothing at all                              | the stream is empty           |
       | trailer counts that disagree                | states 29 messages            |
+      | a header whose schema_version is a string   | schema_version must be an integer |
+      | a line that is a JSON array                 | line 3 must be a JSON object  |
+      | a message after a file event                | messages come first           |
+      | a trailer checksum that is not SHA-256 hex  | 64 lower-case hex digits      |
+      | a header message_count of 29, rehashed      | session.message_count is 29   |
+      | a line longer than 32 MiB                   | is longer than 33554432 bytes |
+      | a header without its session                | lacks the field(s) session    |
+      | a trailer with an unknown field             | has unknown field(s) 'signed' |
 
   Scenario: A stream of a schema_version this code cannot read is refused as unsupported
     Given I exported the session as JSON Lines

@@ -50,15 +50,25 @@ def _lost_connection_error(dialect_name: str) -> Exception:
 
 @contextlib.contextmanager
 def lose_commit_acknowledgements(
-    engine: Engine, times: int = 1, *, land: bool = True
+    engine: Engine, times: int = 1, *, land: bool = True, skip: int = 0
 ) -> Iterator[LostAcknowledgements]:
-    """Break the next ``times`` commits on ``engine``: after they land, or before them."""
+    """Break the next ``times`` commits on ``engine``: after they land, or before them.
+
+    The first ``skip`` commits pass untouched (a call that reads in one transaction and then
+    writes in another commits twice).
+    """
     dialect = engine.dialect
     original = dialect.do_commit
     shadowed = vars(dialect).get("do_commit")
     state = LostAcknowledgements(remaining=times)
+    skipped = [skip]
 
     def do_commit(dbapi_connection: Any) -> None:
+        if skipped[0] > 0:
+            skipped[0] -= 1
+            state.passed += 1
+            original(dbapi_connection)
+            return
         if state.remaining <= 0:
             state.passed += 1
             original(dbapi_connection)

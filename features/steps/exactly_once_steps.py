@@ -60,8 +60,10 @@ def step_breakable_bounded(context, attempts):
     _breakable_service(context, attempts=attempts)
 
 
-def _break_commits(context, times, land):
-    breaker = lose_commit_acknowledgements(context.breakable_store.engine, times, land=land)
+def _break_commits(context, times, land, skip=0):
+    breaker = lose_commit_acknowledgements(
+        context.breakable_store.engine, times, land=land, skip=skip
+    )
     context.breaker = context.scenario_stack.enter_context(breaker)
     context.retry_log.messages.clear()
 
@@ -69,6 +71,11 @@ def _break_commits(context, times, land):
 @when("the next commit lands but its acknowledgement is lost")
 def step_lose_ack(context):
     _break_commits(context, 1, land=True)
+
+
+@when("the commit after the next one lands but its acknowledgement is lost")
+def step_lose_second_ack(context):
+    _break_commits(context, 1, land=True, skip=1)
 
 
 @when("the next commit fails before it lands")
@@ -146,11 +153,20 @@ def step_import_jsonl(context):
     context.returned = context.breakable.import_session_from(io.BytesIO(context.jsonl))
 
 
+@when('I create a session with the external id "{external_id}" for "{actor}"')
+def step_create_external(context, external_id, actor):
+    context.returned = context.breakable.create(actor, external_id=external_id)
+
+
+@given("its first message")
+def step_first_message(context):
+    context.first_message = context.breakable.get_messages(context.stored.id, limit=1)[0]
+
+
 @when('I record that its message edited "{path}"')
 def step_record_edit(context, path):
-    (message,) = context.breakable.get_messages(context.stored.id)
     context.returned = context.breakable.record_file_event(
-        context.stored.id, message.id, "edit", file_path=path, diff="-a\n+b\n"
+        context.stored.id, context.first_message.id, "edit", file_path=path, diff="-a\n+b\n"
     )
 
 

@@ -66,6 +66,14 @@ def step_export(context: Context, stream: str = "a binary file") -> None:
 def _source(context: Context, stream: str, data: bytes) -> IO[Any]:
     if stream == "a text file":
         return io.StringIO(data.decode("utf-8"))
+    if stream == "a text file on disk":
+        folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
+        path = os.path.join(folder, "session.jsonl")
+        with open(path, "wb") as written:
+            written.write(data)
+        text = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the cleanup
+        context.add_cleanup(text.close)
+        return text
     if stream == "a pipe":
         read_end, write_end = os.pipe()
 
@@ -176,6 +184,46 @@ def step_trailer(context: Context, messages: int, events: int) -> None:
     assert trailer == {"checksum": f"sha256:{digest}", "messages": messages, "file_events": events}
 
 
+@given("the session also holds {messages:d} more messages and {events:d} more file events")
+def step_more_records(context: Context, messages: int, events: int) -> None:
+    service, session_id = context.service, context.session.id
+    stored = service.append_messages(
+        session_id, [{"role": "user", "content": f"more {n}"} for n in range(messages)]
+    )
+    for n in range(events):
+        service.record_file_event(
+            session_id, stored[n % len(stored)].id, "read", file_path=f"lib/{n % 17}.py"
+        )
+
+
+@then(
+    "its messages and file events, {messages:d} and {events:d}, equal the original's apart from ids"
+)
+def step_many_equal(context: Context, messages: int, events: int) -> None:
+    original = _contents(context, context.session.id)
+    assert (len(original[0]), len(original[1])) == (messages, events)
+    assert _contents(context, context.imported.id) == original
+
+
+class _DeletingWriter(io.BytesIO):
+    """A stream that deletes the session when the export writes its first line."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__()
+        self._context = context
+
+    def write(self, data: Any) -> int:
+        if self.tell() == 0:
+            self._context.service.delete(self._context.session.id)
+        return super().write(data)
+
+
+@when("I export the session as JSON Lines while it is deleted")
+def step_export_deleted(context: Context) -> None:
+    target = _DeletingWriter(context)
+    attempt(context, lambda: _export(context, target))
+
+
 class _MeddlingWriter(io.BytesIO):
     """A stream that, when the export writes its first line, changes the session."""
 
@@ -224,6 +272,12 @@ def _edit_line(lines: list[bytes], index: int, change: Any) -> None:
     lines[index] = json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+def _rehash(lines: list[bytes]) -> None:
+    """Recompute the trailer's checksum over the (changed) lines before it, as an attacker can."""
+    digest = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+    _edit_line(lines, len(lines) - 1, lambda r: r.update(checksum=f"sha256:{digest}"))
+
+
 def _damaged(context: Context, damage: str) -> bytes:
     lines = _lines(context)
     if damage == "one changed character in a message":
@@ -252,6 +306,23 @@ def _damaged(context: Context, damage: str) -> bytes:
         _edit_line(lines, len(lines) - 1, lambda r: r.update(messages=29))
     elif damage == "its header saying schema_version 3":
         _edit_line(lines, 0, lambda r: r.update(schema_version=3))
+    elif damage == "a header whose schema_version is a string":
+        _edit_line(lines, 0, lambda r: r.update(schema_version="2"))
+    elif damage == "a line that is a JSON array":
+        lines[2] = b"[1, 2]\n"
+    elif damage == "a message after a file event":
+        lines.insert(32, lines.pop(30))
+    elif damage == "a trailer checksum that is not SHA-256 hex":
+        _edit_line(lines, len(lines) - 1, lambda r: r.update(checksum="md5:abc"))
+    elif damage == "a header message_count of 29, rehashed":
+        _edit_line(lines, 0, lambda r: r["session"].update(message_count=29))
+        _rehash(lines)
+    elif damage == "a line longer than 32 MiB":
+        lines[3] = b'{"message": "' + b"x" * (32 * 1024 * 1024) + b'"}\n'
+    elif damage == "a header without its session":
+        _edit_line(lines, 0, lambda r: r.pop("session"))
+    elif damage == "a trailer with an unknown field":
+        _edit_line(lines, len(lines) - 1, lambda r: r.update(signed=True))
     else:
         raise AssertionError(f"unknown damage {damage!r}")
     return b"".join(lines)

@@ -236,8 +236,6 @@ class ExportStreamReader:
 
     def _decode(self, line: bytes, *, hashed: bool = True) -> Any:
         self._line_number += 1
-        if self._finished:
-            raise self._error("comes after the trailer, which must be the last line")
         if len(line) > MAX_LINE_BYTES:
             raise self._error(f"is longer than {MAX_LINE_BYTES} bytes")
         if hashed:
