@@ -146,6 +146,23 @@ def benchmark(session: nox.Session) -> None:
     )
 
 
+@nox.session(default=False)
+def bench_compare(session: nox.Session) -> None:
+    """Compare agent-sessions with plain SQL and the peers' session stores (not run by default).
+
+    Installs OpenAI Agents SDK, Google ADK and LangChain, runs the same workloads against each
+    on SQLite and PostgreSQL, prints one table of ratios and redraws docs/images/tail_read.png.
+    Arguments after ``--`` go to the script (``-- --help``, ``-- --with-1m``).
+    """
+    session.install("-e", ".", *_group("bench-compare"))
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "compare" / "run.py"),
+        *session.posargs,
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
 @nox.session(
     requires=[
         *(f"behave(backend='{backend}')" for backend in BACKENDS),
