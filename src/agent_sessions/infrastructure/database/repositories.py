@@ -88,6 +88,22 @@ _RESERVED = select(_sessions.c.message_count, _sessions.c.updated_at).where(
     _sessions.c.id == bindparam("p_session_id")
 )
 _INSERT_MESSAGE = insert(_messages)
+_RECENT_MESSAGES = (
+    select(_messages)
+    .where(_messages.c.session_id == bindparam("p_session_id"))
+    .order_by(_messages.c.sequence.desc())
+    .limit(bindparam("p_limit", type_=Integer()))
+)
+_PAGE_AFTER = (
+    select(_messages)
+    .where(
+        _messages.c.session_id == bindparam("p_session_id"),
+        _messages.c.sequence > bindparam("p_after", type_=Integer()),
+    )
+    .order_by(_messages.c.sequence)
+    .limit(bindparam("p_limit", type_=Integer()))
+)
+_MESSAGE_BY_ID = select(_messages).where(_messages.c.id == bindparam("p_message_id"))
 
 
 class _Repository:
@@ -390,9 +406,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
     @database_retry
     def get_by_id(self, message_id: str) -> SessionMessage | None:
         """Return the message with this id, or None."""
-        row = self._connection.execute(
-            select(_messages).where(_messages.c.id == message_id)
-        ).first()
+        row = self._connection.execute(_MESSAGE_BY_ID, {"p_message_id": message_id}).first()
         return None if row is None else message_from_row(row)
 
     @database_retry
@@ -432,24 +446,15 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         self, session_id: str, after_sequence: int, limit: int
     ) -> builtins.list[SessionMessage]:
         """Return up to ``limit`` messages after ``after_sequence``, read along the index."""
-        query = (
-            select(_messages)
-            .where(_messages.c.session_id == session_id, _messages.c.sequence > after_sequence)
-            .order_by(_messages.c.sequence)
-            .limit(limit)
-        )
-        return [message_from_row(row) for row in self._connection.execute(query)]
+        parameters = {"p_session_id": session_id, "p_after": after_sequence, "p_limit": limit}
+        return [message_from_row(row) for row in self._connection.execute(_PAGE_AFTER, parameters)]
 
     @database_retry
     def recent_for_session(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
         """Return the last ``n`` messages in ascending sequence (read by the unique index)."""
-        query = (
-            select(_messages)
-            .where(_messages.c.session_id == session_id)
-            .order_by(_messages.c.sequence.desc())
-            .limit(n)
-        )
-        rows = self._connection.execute(query).all()
+        rows = self._connection.execute(
+            _RECENT_MESSAGES, {"p_session_id": session_id, "p_limit": n}
+        ).all()
         return [message_from_row(row) for row in reversed(rows)]
 
     @database_retry
