@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -61,7 +63,7 @@ from agent_sessions.infrastructure.database.retry import (
     RetryPolicy,
     database_retry,
 )
-from agent_sessions.infrastructure.database.types import UTCDateTime
+from agent_sessions.infrastructure.database.types import JSON_DOCUMENT, LONG_TEXT, UTCDateTime
 
 __all__ = ["FileEventRepository", "SessionMessageRepository", "SessionRepository"]
 
@@ -88,6 +90,35 @@ _RESERVED = select(_sessions.c.message_count, _sessions.c.updated_at).where(
     _sessions.c.id == bindparam("p_session_id")
 )
 _INSERT_MESSAGE = insert(_messages)
+_BUMPED = _RESERVE_RETURNING.cte("bumped")
+_APPEND_IN_ONE = (
+    # PostgreSQL runs a data-modifying CTE: the counter bump and the insert in one statement,
+    # one round trip, with the same row lock as the two statements take elsewhere.
+    insert(_messages)
+    .from_select(
+        [
+            "id",
+            "session_id",
+            "sequence",
+            "role",
+            "content",
+            "metadata",
+            "token_count",
+            "created_at",
+        ],
+        select(
+            bindparam("p_message_id", type_=String()),
+            bindparam("p_session_id", type_=String()),
+            _BUMPED.c.message_count,
+            bindparam("p_role", type_=String()),
+            bindparam("p_content", type_=LONG_TEXT),
+            bindparam("p_metadata", type_=JSON_DOCUMENT),
+            bindparam("p_token_count", type_=BigInteger()),
+            _BUMPED.c.updated_at,
+        ),
+    )
+    .returning(_messages.c.sequence, _messages.c.created_at)
+)
 _RECENT_MESSAGES = (
     select(_messages)
     .where(_messages.c.session_id == bindparam("p_session_id"))
@@ -332,11 +363,43 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         database write lock (SQLite) and allocates the sequence: concurrent appenders queue on
         it, and each one reads the count its predecessor committed.
         """
-        reserved = self._reserve_sequences(session_id, 1, created_at)
-        if reserved is None:
-            return None
-        last, stored_at = reserved
-        message = SessionMessage(
+        connection = self._connection
+        if connection.dialect.name == "postgresql":
+            row = connection.execute(
+                _APPEND_IN_ONE,
+                {
+                    "p_session_id": session_id,
+                    "p_added": 1,
+                    "p_at": created_at,
+                    "p_message_id": message_id,
+                    "p_role": role.value,
+                    "p_content": content,
+                    "p_metadata": metadata,
+                    "p_token_count": token_count,
+                },
+            ).first()
+            if row is None:
+                return None
+            last, stored_at = int(row.sequence), row.created_at
+        else:
+            reserved = self._reserve_sequences(session_id, 1, created_at)
+            if reserved is None:
+                return None
+            last, stored_at = reserved
+            connection.execute(
+                _INSERT_MESSAGE,
+                {
+                    "id": message_id,
+                    "session_id": session_id,
+                    "sequence": last,
+                    "role": role.value,
+                    "content": content,
+                    "metadata": metadata,
+                    "token_count": token_count,
+                    "created_at": stored_at,
+                },
+            )
+        return SessionMessage(
             id=message_id,
             session_id=session_id,
             sequence=last,
@@ -346,8 +409,6 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             token_count=token_count,
             created_at=stored_at,
         )
-        self._connection.execute(_INSERT_MESSAGE, message_to_values(message))
-        return message
 
     @database_retry
     def append_many(
