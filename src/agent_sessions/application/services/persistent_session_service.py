@@ -493,8 +493,16 @@ class PersistentSessionService(SessionService):
             session = uow.sessions.get_by_id(wanted)
             if session is None:
                 return None
-            messages = uow.messages.get_for_session(wanted)
-            return session, messages, uow.file_events.list_for_session(wanted)
+            # The session as read first, as the JSON Lines export does: under READ COMMITTED a
+            # message or event written between these reads would otherwise join the document
+            # without its counter (or an event without its message).
+            messages = uow.messages.get_for_session(wanted, limit=session.message_count)
+            events = [
+                event
+                for event in uow.file_events.list_for_session(wanted)
+                if event.created_at <= session.updated_at
+            ]
+            return session, messages, events
 
         found = self._store.transaction(read, writes=False)
         if found is None:

@@ -386,20 +386,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             if reserved is None:
                 return None
             last, stored_at = reserved
-            connection.execute(
-                _INSERT_MESSAGE,
-                {
-                    "id": message_id,
-                    "session_id": session_id,
-                    "sequence": last,
-                    "role": role.value,
-                    "content": content,
-                    "metadata": metadata,
-                    "token_count": token_count,
-                    "created_at": stored_at,
-                },
-            )
-        return SessionMessage(
+        message = SessionMessage(
             id=message_id,
             session_id=session_id,
             sequence=last,
@@ -409,6 +396,9 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             token_count=token_count,
             created_at=stored_at,
         )
+        if connection.dialect.name != "postgresql":  # the CTE above inserted it already
+            connection.execute(_INSERT_MESSAGE, message_to_values(message))
+        return message
 
     @database_retry
     def append_many(
