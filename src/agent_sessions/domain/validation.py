@@ -110,17 +110,7 @@ def validate_session_id(value: object, argument: str = "session_id") -> str:
 
 def validate_actor_name(value: object) -> str:
     """Return the actor name if it is a non-blank string of at most 255 characters."""
-    if not isinstance(value, str):
-        raise InvalidInputError("actor_name", f"must be a string, got {_kind(value)}")
-    if not value.strip():
-        raise InvalidInputError("actor_name", "must not be empty or blank")
-    _check_text(value, "actor_name")
-    if len(value) > MAX_ACTOR_NAME_LENGTH:
-        raise InvalidInputError(
-            "actor_name",
-            f"is {len(value)} characters long; the most allowed is {MAX_ACTOR_NAME_LENGTH}",
-        )
-    return value
+    return _bounded_text(value, "actor_name", MAX_ACTOR_NAME_LENGTH)
 
 
 def validate_title(value: object) -> str | None:
@@ -209,34 +199,14 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 def validate_idempotency_key(value: object) -> str:
     """Return an idempotency key if it is a non-blank string of at most 255 characters."""
-    if not isinstance(value, str):
-        raise InvalidInputError("idempotency_key", f"must be a string, got {_kind(value)}")
-    if not value.strip():
-        raise InvalidInputError("idempotency_key", "must not be empty or blank")
-    if len(value) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidInputError(
-            "idempotency_key",
-            f"is {len(value)} characters long; the most allowed is {MAX_IDEMPOTENCY_KEY_LENGTH}",
-        )
-    _check_text(value, "idempotency_key")
-    return value
+    return _bounded_text(value, "idempotency_key", MAX_IDEMPOTENCY_KEY_LENGTH)
 
 
 def validate_external_id(value: object) -> str | None:
     """Return the external id if it is None or a non-blank string of at most 255 characters."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidInputError("external_id", f"must be a string or None, got {_kind(value)}")
-    if not value.strip():
-        raise InvalidInputError("external_id", "must not be empty or blank")
-    if len(value) > MAX_EXTERNAL_ID_LENGTH:
-        raise InvalidInputError(
-            "external_id",
-            f"is {len(value)} characters long; the most allowed is {MAX_EXTERNAL_ID_LENGTH}",
-        )
-    _check_text(value, "external_id")
-    return value
+    return _bounded_text(value, "external_id", MAX_EXTERNAL_ID_LENGTH, or_none=True)
 
 
 def validate_event_type(value: object) -> FileEventType:
@@ -246,22 +216,14 @@ def validate_event_type(value: object) -> FileEventType:
 
 def validate_file_path(value: object) -> str:
     """Return a file path if it is a non-blank string within the path limits."""
-    if not isinstance(value, str):
-        raise InvalidInputError("file_path", f"must be a string, got {_kind(value)}")
-    if not value.strip():
-        raise InvalidInputError("file_path", "must not be empty or blank")
-    if len(value) > MAX_FILE_PATH_LENGTH:
-        raise InvalidInputError(
-            "file_path",
-            f"is {len(value)} characters long; the most allowed is {MAX_FILE_PATH_LENGTH}",
-        )
-    size = _check_text(value, "file_path")
+    path = _bounded_text(value, "file_path", MAX_FILE_PATH_LENGTH)
+    size = len(path.encode("utf-8"))
     if size > MAX_FILE_PATH_BYTES:
         raise InvalidInputError(
             "file_path",
             f"is {size} bytes of UTF-8; the most allowed is {MAX_FILE_PATH_BYTES}",
         )
-    return value
+    return path
 
 
 def validate_file_event(
@@ -445,6 +407,24 @@ def _check_json_value(value: object, path: str, depth: int) -> None:
     raise InvalidInputError(
         "metadata", f"{path} holds a {_kind(value)}, which is not JSON-serialisable"
     )
+
+
+def _bounded_text(value: object, argument: str, maximum: int, *, or_none: bool = False) -> str:
+    """Return ``value`` unless it is not a string, blank, over ``maximum`` characters or bad text.
+
+    The rule of every name-like argument: actor names, external ids, idempotency keys, paths.
+    """
+    if not isinstance(value, str):
+        expected = "a string or None" if or_none else "a string"
+        raise InvalidInputError(argument, f"must be {expected}, got {_kind(value)}")
+    if not value.strip():
+        raise InvalidInputError(argument, "must not be empty or blank")
+    if len(value) > maximum:
+        raise InvalidInputError(
+            argument, f"is {len(value)} characters long; the most allowed is {maximum}"
+        )
+    _check_text(value, argument)
+    return value
 
 
 def _check_text(value: str, argument: str, where: str | None = None) -> int:
