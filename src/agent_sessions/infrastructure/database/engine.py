@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from agent_sessions.domain.errors import InvalidInputError
-from agent_sessions.infrastructure.database.types import dumps_exact_numbers
+from agent_sessions.infrastructure.database.types import dumps_exact_numbers, loads_json
 
 __all__ = [
     "DEFAULT_SQLITE_BUSY_TIMEOUT_MS",
@@ -151,6 +151,7 @@ def create_database_engine(
     replaced before use.
     """
     parsed = normalise_url(url)
+    engine_options.setdefault("json_deserializer", loads_json)
     if parsed.get_backend_name() == "sqlite":
         engine = _create(parsed, engine_options)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)

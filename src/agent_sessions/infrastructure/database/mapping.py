@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -60,19 +61,18 @@ def session_to_values(session: Session) -> dict[str, Any]:
 _ROLES = {role.value: role for role in MessageRole}
 
 
-def message_from_row(row: Row[Any]) -> SessionMessage:
-    """Build a :class:`SessionMessage` from a row of ``session_messages``."""
-    mapping = row._mapping
+def message_from_row(row: Sequence[Any]) -> SessionMessage:
+    """Build a :class:`SessionMessage` from a row of ``session_messages``, columns in order.
+
+    Takes a SQLAlchemy ``Row`` or a plain tuple (what a direct statement returns), read by
+    position in the table's column order, as ``select(session_messages)`` returns them.
+    """
+    message_id, session_id, sequence, role, content, metadata, token_count, created_at = row
+    # Positional arguments (id, session_id, sequence, role, content, metadata, token_count,
+    # created_at) and a dict lookup for the role: a read builds one entity per row, and
+    # keywords and the enum call cost a fifth more.
     return SessionMessage(
-        id=mapping["id"],
-        session_id=mapping["session_id"],
-        sequence=mapping["sequence"],
-        # A dict lookup: calling the enum costs more, once per row of every read.
-        role=_ROLES[mapping["role"]],
-        content=mapping["content"],
-        metadata=mapping["metadata"],
-        token_count=mapping["token_count"],
-        created_at=mapping["created_at"],
+        message_id, session_id, sequence, _ROLES[role], content, metadata, token_count, created_at
     )
 
 

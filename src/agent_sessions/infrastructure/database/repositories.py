@@ -44,6 +44,7 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
+from agent_sessions.infrastructure.database.direct import DirectStatement
 from agent_sessions.infrastructure.database.mapping import (
     file_event_from_row,
     file_event_to_values,
@@ -135,6 +136,17 @@ _PAGE_AFTER = (
     .limit(bindparam("p_limit", type_=Integer()))
 )
 _MESSAGE_BY_ID = select(_messages).where(_messages.c.id == bindparam("p_message_id"))
+
+# The hot statements run on the driver's cursor (see direct.py): the SQL is still the Core
+# statement above, compiled once per dialect.
+_DIRECT_RESERVE = DirectStatement(_RESERVE)
+_DIRECT_RESERVE_RETURNING = DirectStatement(_RESERVE_RETURNING)
+_DIRECT_RESERVED = DirectStatement(_RESERVED)
+_DIRECT_INSERT_MESSAGE = DirectStatement(_INSERT_MESSAGE)
+_DIRECT_APPEND_IN_ONE = DirectStatement(_APPEND_IN_ONE)
+_DIRECT_RECENT_MESSAGES = DirectStatement(_RECENT_MESSAGES)
+_DIRECT_PAGE_AFTER = DirectStatement(_PAGE_AFTER)
+_DIRECT_MESSAGE_BY_ID = DirectStatement(_MESSAGE_BY_ID)
 
 
 class _Repository:
@@ -365,8 +377,8 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         """
         connection = self._connection
         if connection.dialect.name == "postgresql":
-            row = connection.execute(
-                _APPEND_IN_ONE,
+            rows = _DIRECT_APPEND_IN_ONE.rows(
+                connection,
                 {
                     "p_session_id": session_id,
                     "p_added": 1,
@@ -377,10 +389,10 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
                     "p_metadata": metadata,
                     "p_token_count": token_count,
                 },
-            ).first()
-            if row is None:
+            )
+            if not rows:
                 return None
-            last, stored_at = int(row.sequence), row.created_at
+            last, stored_at = rows[0]
         else:
             reserved = self._reserve_sequences(session_id, 1, created_at)
             if reserved is None:
@@ -397,7 +409,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             created_at=stored_at,
         )
         if connection.dialect.name != "postgresql":  # the CTE above inserted it already
-            connection.execute(_INSERT_MESSAGE, message_to_values(message))
+            _DIRECT_INSERT_MESSAGE.run(connection, message_to_values(message))
         return message
 
     @database_retry
@@ -428,7 +440,7 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             )
             for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
         ]
-        self._connection.execute(_INSERT_MESSAGE, [message_to_values(m) for m in stored])
+        _DIRECT_INSERT_MESSAGE.run_many(self._connection, [message_to_values(m) for m in stored])
         return stored
 
     def _reserve_sequences(
@@ -445,20 +457,21 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
         connection = self._connection
         parameters = {"p_session_id": session_id, "p_added": count, "p_at": created_at}
         if connection.dialect.update_returning:
-            row = connection.execute(_RESERVE_RETURNING, parameters).first()
+            rows = _DIRECT_RESERVE_RETURNING.rows(connection, parameters)
         else:
-            if connection.execute(_RESERVE, parameters).rowcount == 0:
+            if _DIRECT_RESERVE.run(connection, parameters) == 0:
                 return None
-            row = connection.execute(_RESERVED, {"p_session_id": session_id}).first()
-        if row is None:
+            rows = _DIRECT_RESERVED.rows(connection, {"p_session_id": session_id})
+        if not rows:
             return None
-        return int(row.message_count), row.updated_at
+        count, updated_at = rows[0]
+        return int(count), updated_at
 
     @database_retry
     def get_by_id(self, message_id: str) -> SessionMessage | None:
         """Return the message with this id, or None."""
-        row = self._connection.execute(_MESSAGE_BY_ID, {"p_message_id": message_id}).first()
-        return None if row is None else message_from_row(row)
+        rows = _DIRECT_MESSAGE_BY_ID.rows(self._connection, {"p_message_id": message_id})
+        return message_from_row(rows[0]) if rows else None
 
     @database_retry
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:
@@ -498,14 +511,16 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
     ) -> builtins.list[SessionMessage]:
         """Return up to ``limit`` messages after ``after_sequence``, read along the index."""
         parameters = {"p_session_id": session_id, "p_after": after_sequence, "p_limit": limit}
-        return [message_from_row(row) for row in self._connection.execute(_PAGE_AFTER, parameters)]
+        return [
+            message_from_row(row) for row in _DIRECT_PAGE_AFTER.rows(self._connection, parameters)
+        ]
 
     @database_retry
     def recent_for_session(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
         """Return the last ``n`` messages in ascending sequence (read by the unique index)."""
-        rows = self._connection.execute(
-            _RECENT_MESSAGES, {"p_session_id": session_id, "p_limit": n}
-        ).all()
+        rows = _DIRECT_RECENT_MESSAGES.rows(
+            self._connection, {"p_session_id": session_id, "p_limit": n}
+        )
         return [message_from_row(row) for row in reversed(rows)]
 
     @database_retry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSON_DOCUMENT", "LONG_TEXT", "UTCDateTime", "dumps_exact_numbers"]
+__all__ = ["JSON_DOCUMENT", "LONG_TEXT", "UTCDateTime", "dumps_exact_numbers", "loads_json"]
 
 JSON_DOCUMENT: TypeEngine[Any] = JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON everywhere, JSONB on PostgreSQL."""
@@ -48,6 +49,18 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=None)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        """On SQLite, parse the stored text in one step; elsewhere the impl's, then ours.
+
+        SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` in naive UTC. SQLAlchemy's own processor
+        parses it with a regular expression and this type then attaches the zone: about 2 us
+        a value, paid for every row of every read, where ``fromisoformat`` on the text with
+        ``+00:00`` appended gives the same aware datetime ten times faster.
+        """
+        if dialect.name == "sqlite":
+            return _sqlite_utc
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return the stored time as an aware UTC datetime."""
         if value is None:
@@ -55,6 +68,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse a stored JSON document; ``{}``, the metadata of most messages, without a parse."""
+    if text == "{}":
+        return {}
+    return json.loads(text)
 
 
 def dumps_exact_numbers(value: Any) -> str:
