@@ -23,8 +23,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
 )
 
 from agent_sessions.domain.errors import InvalidInputError
@@ -173,19 +171,6 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _retrying(policy: RetryPolicy) -> Retrying:
-    # One Retrying per policy: tenacity keeps each call's state in thread-local storage, so
-    # threads share it safely, and building one per transaction cost more than SQLite's work.
-    return Retrying(
-        retry=retry_if_exception(is_transient_error),
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
-        wait=lambda state: policy.wait_before(state.attempt_number),
-        before_sleep=_log_retry,
-        reraise=True,
-    )
-
-
 def run_with_retry(
     attempt: Callable[[], T],
     policy: RetryPolicy = DEFAULT_POLICY,
@@ -197,6 +182,12 @@ def run_with_retry(
     whole transaction rather than a statement inside a broken one. After the last attempt the
     last error is raised as it was; ``outcome``, when given, then says how many attempts ran
     and for how long.
+
+    The first attempt runs as a plain call: most transactions never fail, and tenacity's
+    per-call bookkeeping cost a fifth of a small read. Only when it fails with a transient
+    error does tenacity take over, starting from that failure, so the back-off, the logging
+    and the bounds (attempts, and seconds since the first attempt began) are as if it had run
+    every attempt.
     """
     record = outcome if outcome is not None else RetryOutcome()
     started = time.monotonic()
@@ -208,7 +199,33 @@ def run_with_retry(
         finally:
             record.elapsed_seconds = time.monotonic() - started
 
-    return _retrying(policy)(counted)
+    try:
+        return counted()
+    except Exception as exc:
+        if policy.attempts == 1 or not is_transient_error(exc):
+            raise
+        first_failure = exc
+    replayed = False
+
+    def replay_then_retry() -> T:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            raise first_failure
+        return counted()
+
+    def out_of_bounds(state: RetryCallState) -> bool:
+        spent = time.monotonic() - started
+        return state.attempt_number >= policy.attempts or spent >= policy.total_seconds
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient_error),
+        stop=out_of_bounds,
+        wait=lambda state: policy.wait_before(state.attempt_number),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(replay_then_retry)
 
 
 class TransactionalRepository(Protocol):

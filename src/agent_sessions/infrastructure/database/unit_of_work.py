@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,10 +41,28 @@ class SqlAlchemyUnitOfWork(ports.UnitOfWork):
     def __init__(self, connection: Connection, *, attempt: int = 1) -> None:
         self.connection = connection
         self.attempt = attempt
-        self.sessions = SessionRepository(connection)
-        self.messages = SessionMessageRepository(connection)
-        self.file_events = FileEventRepository(connection)
-        self.verifier = SqlAlchemySessionVerifier(connection)
+
+    # Each repository is built when first used: most transactions touch one of them.
+
+    @functools.cached_property
+    def sessions(self) -> SessionRepository:  # type: ignore[override]
+        """Sessions, in this transaction."""
+        return SessionRepository(self.connection)
+
+    @functools.cached_property
+    def messages(self) -> SessionMessageRepository:  # type: ignore[override]
+        """Messages, in this transaction."""
+        return SessionMessageRepository(self.connection)
+
+    @functools.cached_property
+    def file_events(self) -> FileEventRepository:  # type: ignore[override]
+        """File events, in this transaction."""
+        return FileEventRepository(self.connection)
+
+    @functools.cached_property
+    def verifier(self) -> SqlAlchemySessionVerifier:  # type: ignore[override]
+        """The integrity checks, in this transaction."""
+        return SqlAlchemySessionVerifier(self.connection)
 
 
 class SqlAlchemySessionStore(ports.SessionStore):
