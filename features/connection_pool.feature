@@ -1,5 +1,6 @@
 Feature: Pooled PostgreSQL connections are pinged without hiding why a dead one failed
-  Server backends check a pooled connection before handing it out (pool_pre_ping). With
+  With pool_pre_ping=True (an option: the library does not ping by default), a server backend
+  checks a pooled connection before handing it out. With
   psycopg, SQLAlchemy's own ping turns autocommit on, runs an empty statement and turns it off
   again in a finally block; when the server ends the connection during the ping, psycopg refuses
   that last step with ProgrammingError "can't change 'autocommit' now", which replaced the real,

@@ -27,6 +27,7 @@ from sqlalchemy.sql.expression import Executable
 __all__ = ["DirectStatement"]
 
 _Processor = Callable[[Any], Any]
+_NOTHING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,24 @@ class _Compiled:
     results: tuple[tuple[int, _Processor], ...]  # result processors, by column position
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
-        values = {**self.defaults, **given} if self.defaults else dict(given)
+        return self.parameter_sets([given])[0]
+
+    def parameter_sets(self, given: Sequence[Mapping[str, Any]]) -> list[Any]:
+        sets = [{**self.defaults, **each} for each in given]
         for name, process in self.binds:
-            values[name] = process(values[name])
+            # Column by column, and a value that is the very object of the row before (the
+            # one timestamp of a batch) is converted once.
+            last_in: Any = _NOTHING
+            last_out: Any = None
+            for values in sets:
+                value = values[name]
+                if value is not last_in:
+                    last_in, last_out = value, process(value)
+                values[name] = last_out
         if self.positions is None:
-            return values
-        return tuple([values[name] for name in self.positions])
+            return sets
+        positions = self.positions
+        return [tuple([values[name] for name in positions]) for values in sets]
 
     def convert(self, rows: list[Any]) -> list[Any]:
         if not self.results:
@@ -96,7 +109,7 @@ class DirectStatement:
     def run_many(self, connection: Connection, parameters: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set, in one ``executemany``."""
         compiled = self._for(connection.dialect)
-        driver_parameters = [compiled.parameters(each) for each in parameters]
+        driver_parameters = compiled.parameter_sets(parameters)
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(compiled.sql, driver_parameters)

@@ -12,7 +12,14 @@ from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSON_DOCUMENT", "LONG_TEXT", "UTCDateTime", "dumps_exact_numbers", "loads_json"]
+__all__ = [
+    "JSON_DOCUMENT",
+    "LONG_TEXT",
+    "UTCDateTime",
+    "dumps_exact_numbers",
+    "dumps_json",
+    "loads_json",
+]
 
 JSON_DOCUMENT: TypeEngine[Any] = JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON everywhere, JSONB on PostgreSQL."""
@@ -74,6 +81,13 @@ def _sqlite_utc(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
+def dumps_json(value: Any) -> str:
+    """Serialise a JSON document; an empty dict, the metadata of most messages, as ``{}``."""
+    if value == {}:
+        return "{}"
+    return json.dumps(value)
+
+
 def loads_json(text: str | bytes) -> Any:
     """Parse a stored JSON document; ``{}``, the metadata of most messages, without a parse."""
     if text == "{}":
@@ -90,6 +104,8 @@ def dumps_exact_numbers(value: Any) -> str:
     keep the scale, and the value reads back as the same float. Everything else is standard
     JSON. Used as the PostgreSQL engine's ``json_serializer``.
     """
+    if value == {}:
+        return "{}"
     return "".join(_encode(value))
 
 
