@@ -45,6 +45,7 @@ from .common import (
     seed_plain_sessions,
     write_export_stream,
 )
+from .scale_out import appends_per_second, rss_during_appends, rss_growth_mb
 
 OPS = 100
 """Operations per timed call of the fast suites (append, tail read, listing)."""
@@ -61,6 +62,8 @@ OPENS = 5
 """Stores opened per timed call of ``OpenStore``."""
 WARM_UP = 3
 """Calls made in ``setup`` before anything is timed."""
+SCALE_OUT_APPENDS = 500
+"""Appends each process makes in ``ScaleOut``."""
 
 _MESSAGE_NAMES = ", ".join(MESSAGE_COLUMNS)
 _MESSAGE_MARKS = ", ".join("?" * len(MESSAGE_COLUMNS))
@@ -540,3 +543,55 @@ class OpenStore(_Suite):
     def time_floor_open_and_get(self, backend):
         for _ in range(OPENS):
             self._floor_open_and_get()
+
+
+class ScaleOut(_Suite):
+    """Goal 8: appenders in 1 and in 4 processes, each on its own session, one database.
+
+    ``track_appends_per_second`` is the throughput of all the processes together
+    (``scale_out.appends_per_second``); the goal is 4 processes at least 2 times 1 process on
+    PostgreSQL, which ``track_four_over_one`` reports from one run. Each process opens its own
+    store, so the pool and the interpreter are not shared; SQLite is left out, because its
+    writers queue on one file lock by design.
+    """
+
+    params = (["postgresql", "mariadb"], [1, 4])
+    param_names = ("backend", "processes")
+    rounds = 1
+    repeat = 1
+    timeout = 1200
+
+    def track_appends_per_second(self, backend, processes):
+        return appends_per_second(self.store.url, processes, SCALE_OUT_APPENDS)
+
+    track_appends_per_second.unit = "appends/s"  # type: ignore[attr-defined]
+
+    def track_four_over_one(self, backend, processes):
+        if processes != 4:
+            raise NotImplementedError("reported once, on the 4-process row")
+        one = appends_per_second(self.store.url, 1, SCALE_OUT_APPENDS)
+        four = appends_per_second(self.store.url, 4, SCALE_OUT_APPENDS)
+        return four / one
+
+    track_four_over_one.unit = "ratio"  # type: ignore[attr-defined]
+
+
+class AppendMemory(_Suite):
+    """Goal 8: steady-state memory of a process that keeps appending.
+
+    One fresh process appends :data:`MEMORY_APPENDS` messages to one session and reads its
+    RSS at each tenth; ``track_rss_growth_mb`` is the last reading minus the first (goal: no
+    growth). ``slow_bench.AppendMemory`` runs it over 100,000 appends.
+    """
+
+    params = (BACKENDS, [5_000])
+    param_names = ("backend", "appends")
+    rounds = 1
+    repeat = 1
+    timeout = 1800
+
+    def track_rss_growth_mb(self, backend, appends):
+        checkpoints = [appends * tenth // 10 for tenth in range(1, 11)]
+        return rss_growth_mb(rss_during_appends(self.store.url, appends, checkpoints))
+
+    track_rss_growth_mb.unit = "MB"  # type: ignore[attr-defined]

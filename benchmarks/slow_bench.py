@@ -19,6 +19,8 @@ sample, one round) rather than re-seeded for more samples.
 - ``Export`` and ``Import``: a 1,000,000-message session, its time or messages/s, and the
   peak RSS of the process (goal under 150 MB), set-up included.
 - ``FullRead``: the peak RSS of ``iter_messages`` over 1,000,000 messages.
+- ``AppendMemory``: how much the RSS of a process grows over 100,000 appends, from its
+  10,000th to its last (goal: it does not grow).
 """
 
 from __future__ import annotations
@@ -113,3 +115,14 @@ class FullRead(_Slow):
 
     def peakmem_iter_messages(self, backend, size):
         self.impl.peakmem_iter_messages(backend, size)
+
+
+class AppendMemory(_Slow):
+    suite = "AppendMemory"
+    params = (BACKENDS, [100_000])
+    param_names = ("backend", "appends")
+
+    def track_rss_growth_mb(self, backend, appends):
+        return self.impl.track_rss_growth_mb(backend, appends)
+
+    track_rss_growth_mb.unit = "MB"  # type: ignore[attr-defined]

@@ -51,6 +51,11 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import make_url  # noqa: E402
 
 from benchmarks.common import message_text  # noqa: E402
+from benchmarks.scale_out import (  # noqa: E402
+    appends_per_second,
+    rss_during_appends,
+    rss_growth_mb,
+)
 from testsupport.databases import provision_database  # noqa: E402
 
 Message = tuple[str, str]  # (role: "user" | "assistant", content)
@@ -660,6 +665,8 @@ class Results:
     tail_reads: dict[str, dict[str, int]] = field(default_factory=dict)
     sweep_ms: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)
     settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    scale_out: dict[str, dict[int, float]] = field(default_factory=dict)  # backend→processes→/s
+    rss_mb: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # (appends, MB)
 
 
 def log(text: str) -> None:
@@ -801,6 +808,31 @@ def run_backend(
     finally:
         for store in sweepers:
             store.close()
+    if "agent_sessions" in args.stores:
+        run_scale_out_and_memory(backend, args, databases, results)
+
+
+def run_scale_out_and_memory(
+    backend: str, args: argparse.Namespace, databases: Databases, results: Results
+) -> None:
+    """agent-sessions only: 1 and 4 appending processes, and RSS over a long run of appends."""
+    from agent_sessions import PersistentSessionService
+
+    database = databases.new(backend, "scale-out")
+    PersistentSessionService.from_url(database.url, migrate=True).close()
+    if backend != "sqlite":  # SQLite's writers queue on one file lock by design
+        rates = results.scale_out.setdefault(backend, {})
+        for processes in (1, 4):
+            rates[processes] = appends_per_second(database.url, processes, args.scale_out_appends)
+        log(f"  {backend} scale-out: 1 process {rates[1]:,.0f}/s, 4 processes {rates[4]:,.0f}/s")
+    if args.memory_appends:
+        checkpoints = [args.memory_appends * tenth // 10 for tenth in range(1, 11)]
+        samples = rss_during_appends(database.url, args.memory_appends, checkpoints)
+        results.rss_mb[backend] = samples
+        log(
+            f"  {backend} RSS over appends: "
+            + ", ".join(f"{n:,}: {mb:.1f} MB" for n, mb in samples)
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1095,6 +1127,22 @@ def goals(
                 1.5,
                 at_least=False,
             )
+    for backend, rates in results.scale_out.items():
+        verdict(
+            f"{BACKEND_TITLES[backend]} scale-out, 4 processes over 1",
+            div(rates.get(4), rates.get(1)),
+            2,
+            at_least=True,
+        )
+    for backend, samples in results.rss_mb.items():
+        first, last = samples[0], samples[-1]
+        verdict(
+            f"{BACKEND_TITLES[backend]} RSS growth from append {first[0]:,} to {last[0]:,}"
+            f" (MB; {first[1]:.1f} -> {last[1]:.1f})",
+            rss_growth_mb(samples),
+            1,
+            at_least=False,
+        )
     if 1_000_000 not in args.sizes:
         lines.append(
             "- The issue states flatness at 1,000,000 messages; this run stopped at"
@@ -1165,6 +1213,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--with-1m", action="store_true", help="add a 1,000,000-message size")
+    parser.add_argument(
+        "--scale-out-appends", type=int, default=1000, help="appends per process, scale-out"
+    )
+    parser.add_argument(
+        "--memory-appends", type=int, default=100_000, help="appends of the memory run (0: none)"
+    )
     parser.add_argument("--sqlite-dir", default=None, help="folder for the SQLite files")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "images" / "tail_read.png"))
     parser.add_argument("--json", default=str(ROOT / "build" / "bench_compare" / "results.json"))
