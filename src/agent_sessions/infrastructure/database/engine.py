@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-import sqlite3
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.infrastructure.database.types import (
@@ -21,17 +23,16 @@ from agent_sessions.infrastructure.database.types import (
 
 __all__ = [
     "DEFAULT_SQLITE_BUSY_TIMEOUT_MS",
-    "WRITE_TRANSACTION_OPTION",
     "create_database_engine",
     "normalise_url",
     "redact_url",
     "scrub_secrets",
     "sqlite_file_missing",
+    "write_transactions",
 ]
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
-WRITE_TRANSACTION_OPTION = "agent_sessions_writes"
-"""Execution option that marks a connection whose next transaction will write."""
+_WRITES: ContextVar[bool] = ContextVar("agent_sessions_write_transactions", default=False)
 
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
 _DRIVER_MODULES = {"psycopg": "psycopg", "pymysql": "pymysql", "psycopg2": "psycopg2"}
@@ -222,7 +223,7 @@ def _create(url: URL, options: dict[str, Any]) -> Engine:
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+        # Let the dialect's begin hook below, not the driver, decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
@@ -233,18 +234,30 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Connection) -> None:
-        writes = connection.get_execution_options().get(WRITE_TRANSACTION_OPTION, False)
-        statement = "BEGIN IMMEDIATE" if writes else "BEGIN"
-        # Straight to the driver: this runs before every transaction, and a statement through
-        # SQLAlchemy's execution machinery costs a fifth of a small append. SQLAlchemy does not
-        # wrap what a "begin" listener raises, so the driver's error is wrapped here, for the
-        # retry policy to classify ("database is locked" is transient).
-        try:
-            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+    def do_begin(dbapi_connection: Any) -> None:
+        # The dialect's own begin hook rather than a "begin" event listener: an engine with
+        # listeners dispatches events around every begin, commit and statement, which cost a
+        # tenth of a small append. SQLAlchemy wraps what this raises ("database is locked" is
+        # transient) as it wraps any driver error.
+        dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITES.get() else "BEGIN")
+
+    setattr(engine.dialect, "do_begin", do_begin)  # noqa: B010
+
+
+@contextlib.contextmanager
+def write_transactions() -> Iterator[None]:
+    """Begin the SQLite transactions started inside this block with ``BEGIN IMMEDIATE``.
+
+    A write transaction takes SQLite's write lock when it begins, so that two writers queue on
+    the lock (under the busy timeout) instead of deadlocking when both try to upgrade a read
+    lock. Other backends ignore it. The flag is a context variable: it holds for this thread
+    or task only.
+    """
+    token = _WRITES.set(True)
+    try:
+        yield
+    finally:
+        _WRITES.reset(token)
 
 
 def sqlite_file_missing(engine: Engine) -> bool:

@@ -29,7 +29,7 @@ from agent_sessions.domain.errors import (
     MigrationHistoryError,
     SchemaMismatchError,
 )
-from agent_sessions.infrastructure.database.engine import WRITE_TRANSACTION_OPTION, redact_url
+from agent_sessions.infrastructure.database.engine import redact_url, write_transactions
 from agent_sessions.infrastructure.database.migration_history import (
     MigrationLock,
     ledger_table,
@@ -130,8 +130,7 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
     """
     dialect = connection.dialect.name
     if dialect == "sqlite":
-        connection.execution_options(**{WRITE_TRANSACTION_OPTION: True})
-        with connection.begin():
+        with write_transactions(), connection.begin():
             ledger_table.create(connection, checkfirst=True)
             yield
         return

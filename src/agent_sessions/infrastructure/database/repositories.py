@@ -147,6 +147,7 @@ _DIRECT_APPEND_IN_ONE = DirectStatement(_APPEND_IN_ONE)
 _DIRECT_RECENT_MESSAGES = DirectStatement(_RECENT_MESSAGES)
 _DIRECT_PAGE_AFTER = DirectStatement(_PAGE_AFTER)
 _DIRECT_MESSAGE_BY_ID = DirectStatement(_MESSAGE_BY_ID)
+_DIRECT_INSERT_FILE_EVENT = DirectStatement(insert(_file_events))
 
 
 class _Repository:
@@ -477,8 +478,8 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:
         """Insert messages exactly as given, in one ``executemany``."""
         if messages:
-            self._connection.execute(
-                insert(_messages), [message_to_values(message) for message in messages]
+            _DIRECT_INSERT_MESSAGE.run_many(
+                self._connection, [message_to_values(message) for message in messages]
             )
 
     @database_retry
@@ -592,8 +593,8 @@ class FileEventRepository(_Repository, ports.FileEventRepository):
     def insert_many(self, events: Sequence[FileEvent]) -> None:
         """Insert events exactly as given, in one ``executemany``."""
         if events:
-            self._connection.execute(
-                insert(_file_events), [file_event_to_values(event) for event in events]
+            _DIRECT_INSERT_FILE_EVENT.run_many(
+                self._connection, [file_event_to_values(event) for event in events]
             )
 
     @database_retry

@@ -56,6 +56,17 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=None)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, write the text in one step; elsewhere ours, then the impl's.
+
+        The text is the one SQLAlchemy's SQLite ``DATETIME`` writes
+        (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC), so stored values sort and compare as
+        before, from a single ``isoformat`` instead of a zone conversion and a format string.
+        """
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         """On SQLite, parse the stored text in one step; elsewhere the impl's, then ours.
 
@@ -75,6 +86,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("agent-sessions stores timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _sqlite_utc(value: str | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import TypeVar
@@ -12,9 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent_sessions.domain import ports
 from agent_sessions.domain.errors import DatabaseError
 from agent_sessions.infrastructure.database.engine import (
-    WRITE_TRANSACTION_OPTION,
     redact_url,
     scrub_secrets,
+    write_transactions,
 )
 from agent_sessions.infrastructure.database.repositories import (
     FileEventRepository,
@@ -84,14 +85,12 @@ class SqlAlchemySessionStore(ports.SessionStore):
         outcome = RetryOutcome()
 
         def attempt() -> T:
-            with self._engine.connect() as connection:
-                if writes:
-                    connection.execution_options(**{WRITE_TRANSACTION_OPTION: True})
-                with connection.begin():
-                    return work(SqlAlchemyUnitOfWork(connection, attempt=outcome.attempts))
+            with self._engine.connect() as connection, connection.begin():
+                return work(SqlAlchemyUnitOfWork(connection, attempt=outcome.attempts))
 
         try:
-            return run_with_retry(attempt, self._retry_policy, outcome)
+            with write_transactions() if writes else contextlib.nullcontext():
+                return run_with_retry(attempt, self._retry_policy, outcome)
         except SQLAlchemyError as exc:
             raise self._translate(exc, outcome) from exc
 
