@@ -12,8 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol, TypeVar
 
-from ulid import ULID
-
+from agent_sessions.application.ids import new_ulid
 from agent_sessions.domain.entities import (
     FileEvent,
     FileEventType,
@@ -96,10 +95,6 @@ def register_store_opener(opener: StoreOpener) -> None:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _new_ulid() -> str:
-    return str(ULID())
 
 
 def _refuse_totals_over_limit(session: Session) -> None:
@@ -203,7 +198,7 @@ class PersistentSessionService(SessionService):
         store: SessionStore,
         *,
         clock: Clock = _utc_now,
-        id_factory: IdFactory = _new_ulid,
+        id_factory: IdFactory = new_ulid,
     ) -> None:
         """Wrap an open store; ``clock`` and ``id_factory`` may be replaced in tests."""
         self._store = store
