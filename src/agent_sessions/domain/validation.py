@@ -170,6 +170,8 @@ def validate_metadata(value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InvalidInputError("metadata", f"must be a dict, got {_kind(value)}")
+    if not value:  # most messages carry none: nothing to check, and a new dict is the copy
+        return {}
     _check_json_value(value, "metadata", 1)
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     size = len(text.encode("utf-8"))
