@@ -170,6 +170,20 @@ class SessionMessageRepository(ABC):
         """
 
     @abstractmethod
+    def pop_last(self, session_id: str, *, updated_at: datetime) -> SessionMessage | None:
+        """Remove the session's newest message, with its file events, and return it.
+
+        In the same transaction it first locks the session row, as :meth:`append` does, by
+        stepping ``message_count`` back by one and moving ``updated_at`` to ``updated_at``
+        unless that is already later; then it deletes the message at the old count and its
+        file events. The next append therefore reuses that sequence, and concurrent appenders
+        and poppers queue on the lock. Token totals are not touched. Returns None, writing
+        nothing, when the session does not exist or holds no messages. Raises
+        :class:`~agent_sessions.domain.errors.DatabaseError` when no message holds the
+        sequence ``message_count`` names (a damaged store: ``verify`` reports it).
+        """
+
+    @abstractmethod
     def get_by_id(self, message_id: str) -> SessionMessage | None:
         """Return the message with this id, or None."""
 

@@ -130,6 +130,25 @@ class SessionService(ABC):
         """
 
     @abstractmethod
+    def pop_message(self, session_id: str) -> SessionMessage | None:
+        """Remove the session's newest message (highest sequence) and return it.
+
+        Atomic: one transaction takes the session's row lock, as appends do, deletes the
+        message and its file events, steps ``message_count`` back by one (so the next append
+        reuses that sequence and sequences stay 1..n without gap) and moves ``updated_at`` to
+        now, never backwards. Token totals are left as they are. Returns None, writing
+        nothing, when the session holds no messages; raises ``SessionNotFoundError`` for an
+        unknown session.
+
+        Exactly once across the library's own retries: a retry after a commit whose
+        acknowledgement was lost returns the message the earlier attempt removed instead of
+        removing another. The limit: when the earlier attempt in fact failed without
+        committing and, before the retry, another caller popped that same message (or deleted
+        the session), the retry cannot tell this from a lost acknowledgement; it returns the
+        message too, although this call removed nothing.
+        """
+
+    @abstractmethod
     def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
         """Yield the session's messages in ascending sequence, reading ``batch_size`` at a time.
 

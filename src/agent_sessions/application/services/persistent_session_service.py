@@ -440,6 +440,37 @@ class PersistentSessionService(SessionService):
             raise SessionNotFoundError(wanted)
         return stored
 
+    def pop_message(self, session_id: str) -> SessionMessage | None:
+        """Remove the session's newest message and its file events, atomically, and return it.
+
+        Returns None (writing nothing) when the session holds no messages. The work remembers
+        the message it removed before it commits; a retry after a transient error first looks
+        that message up by its id, and when it is gone (the earlier commit landed, its
+        acknowledgement lost) returns it instead of removing another. If the earlier attempt
+        in fact rolled back and another caller removed that very message (or the session)
+        before the retry, this call returns it too, having removed nothing: the one case
+        where two pops report one message.
+        """
+        wanted = validate_session_id(session_id)
+        now = self._clock()
+        removed: SessionMessage | None = None
+
+        def pop(uow: UnitOfWork) -> SessionMessage | None:
+            nonlocal removed
+            if (
+                uow.attempt > 1
+                and removed is not None
+                and uow.messages.get_by_id(removed.id) is None
+            ):
+                return removed  # the earlier attempt's commit landed, its acknowledgement lost
+            popped = uow.messages.pop_last(wanted, updated_at=now)
+            if popped is None and uow.sessions.get_by_id(wanted) is None:
+                raise SessionNotFoundError(wanted)
+            removed = popped
+            return popped
+
+        return self._store.transaction(pop, writes=True)
+
     def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
         """Yield the session's messages in ascending sequence, ``batch_size`` at a time."""
         wanted = validate_session_id(session_id)

@@ -44,6 +44,7 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
+from agent_sessions.domain.errors import DatabaseError
 from agent_sessions.infrastructure.database.direct import DirectStatement
 from agent_sessions.infrastructure.database.mapping import (
     file_event_from_row,
@@ -467,6 +468,52 @@ class SessionMessageRepository(_Repository, ports.SessionMessageRepository):
             return None
         count, updated_at = rows[0]
         return int(count), updated_at
+
+    @database_retry
+    def pop_last(self, session_id: str, *, updated_at: datetime) -> SessionMessage | None:
+        """Step ``message_count`` back under the row lock, then delete the message at the old count.
+
+        The ``UPDATE`` of the session row takes the lock (the write lock on SQLite), as an
+        append's does, and reads the new count back by ``RETURNING`` (or, on MariaDB/MySQL, by
+        a ``SELECT`` in the same transaction). The message is read with ``FOR UPDATE``, which
+        sees the latest committed row even under MariaDB's ``REPEATABLE READ``. Its file events
+        are deleted first, then the message. Returns None when no row matched (the session is
+        absent or holds no messages).
+        """
+        connection = self._connection
+        release = (
+            update(_sessions)
+            .where(_sessions.c.id == session_id, _sessions.c.message_count > 0)
+            .values(
+                message_count=_sessions.c.message_count - 1,
+                updated_at=_not_before(_sessions.c.updated_at, updated_at),
+            )
+        )
+        if connection.dialect.update_returning:
+            remaining = connection.execute(release.returning(_sessions.c.message_count)).scalar()
+        elif connection.execute(release).rowcount == 0:
+            remaining = None
+        else:
+            remaining = connection.execute(
+                select(_sessions.c.message_count).where(_sessions.c.id == session_id)
+            ).scalar_one()
+        if remaining is None:
+            return None
+        sequence = int(remaining) + 1
+        row = connection.execute(
+            select(_messages)
+            .where(_messages.c.session_id == session_id, _messages.c.sequence == sequence)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise DatabaseError(
+                f"session {session_id} counts {sequence} messages but holds none at sequence "
+                f"{sequence}; nothing was removed (run verify to see what is damaged)"
+            )
+        message = message_from_row(row)
+        connection.execute(delete(_file_events).where(_file_events.c.message_id == message.id))
+        connection.execute(delete(_messages).where(_messages.c.id == message.id))
+        return message
 
     @database_retry
     def get_by_id(self, message_id: str) -> SessionMessage | None:
