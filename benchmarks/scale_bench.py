@@ -19,6 +19,7 @@ tail read, 20,000 for the full read and the export and import, 10,000 sessions a
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import hashlib
 import json
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from ulid import ULID
 
-from agent_sessions import PersistentSessionService
+from agent_sessions import AsyncPersistentSessionService, PersistentSessionService
 
 from .common import (
     BACKENDS,
@@ -62,6 +63,10 @@ OPENS = 5
 """Stores opened per timed call of ``OpenStore``."""
 WARM_UP = 3
 """Calls made in ``setup`` before anything is timed."""
+ASYNC_SESSIONS = 50
+"""Sessions served at once by ``AsyncSessions``."""
+ASYNC_APPENDS = 10
+"""Appends per session and timed call in ``AsyncSessions``."""
 SCALE_OUT_APPENDS = 500
 """Appends each process makes in ``ScaleOut``."""
 
@@ -595,3 +600,49 @@ class AppendMemory(_Suite):
         return rss_growth_mb(rss_during_appends(self.store.url, appends, checkpoints))
 
     track_rss_growth_mb.unit = "MB"  # type: ignore[attr-defined]
+
+
+class AsyncSessions(_Suite):
+    """Issue 8: the async service serving 50 sessions at once from one event loop.
+
+    ``time_fifty_at_once``: 50 tasks on one loop, each appending :data:`ASYNC_APPENDS` messages
+    to a session of its own, gathered; ``time_fifty_in_turn``: the same appends awaited one
+    after another. Their ratio is what serving sessions concurrently from one loop gains (the
+    waits on the server overlap; SQLite's writers queue on its one lock instead).
+    """
+
+    params = (BACKENDS,)
+    param_names = ("backend",)
+
+    def prepare(self, backend):
+        self.loop = asyncio.Runner()
+        self.async_service = self.loop.run(AsyncPersistentSessionService.from_url(self.store.url))
+        self.session_ids = self.loop.run(self._sessions(ASYNC_SESSIONS))
+        self.loop.run(self._append_in_turn())  # warms the pool and the compiled statements
+
+    async def _sessions(self, count):
+        return [(await self.async_service.create(f"bench-async-{n}")).id for n in range(count)]
+
+    async def _append_all(self, session_id):
+        for index in range(ASYNC_APPENDS):
+            await self.async_service.append_message(session_id, ROLES[index % 2], "async turn")
+
+    async def _append_at_once(self):
+        await asyncio.gather(*(self._append_all(each) for each in self.session_ids))
+
+    async def _append_in_turn(self):
+        for each in self.session_ids:
+            await self._append_all(each)
+
+    def teardown(self, *params):
+        loop = getattr(self, "loop", None)
+        if loop is not None:
+            loop.run(self.async_service.close())
+            loop.close()
+        super().teardown(*params)
+
+    def time_fifty_at_once(self, backend):
+        self.loop.run(self._append_at_once())
+
+    def time_fifty_in_turn(self, backend):
+        self.loop.run(self._append_in_turn())

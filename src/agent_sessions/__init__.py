@@ -13,9 +13,15 @@ Example:
 
 from __future__ import annotations
 
-from agent_sessions.application.services import PersistentSessionService, register_store_opener
+from agent_sessions.application.services import (
+    AsyncPersistentSessionService,
+    PersistentSessionService,
+    register_async_store_opener,
+    register_store_opener,
+)
 from agent_sessions.domain import (
     AgentSessionsError,
+    AsyncSessionService,
     DatabaseError,
     ExternalIdConflictError,
     FileEvent,
@@ -37,14 +43,17 @@ from agent_sessions.domain import (
     VerificationProblem,
     VerificationReport,
 )
-from agent_sessions.infrastructure.database import RetryPolicy, open_store
+from agent_sessions.infrastructure.database import RetryPolicy, open_async_store, open_store
 
 register_store_opener(open_store)
+register_async_store_opener(open_async_store)
 
 __version__ = "0.3.0"
 
 __all__ = [
     "AgentSessionsError",
+    "AsyncPersistentSessionService",
+    "AsyncSessionService",
     "DatabaseError",
     "ExternalIdConflictError",
     "FileEvent",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent_sessions.domain.async_service import AsyncSessionService
 from agent_sessions.domain.entities import (
     FileEvent,
     FileEventType,
@@ -29,6 +30,7 @@ from agent_sessions.domain.verification import VerificationProblem, Verification
 
 __all__ = [
     "AgentSessionsError",
+    "AsyncSessionService",
     "DatabaseError",
     "ExternalIdConflictError",
     "FileEvent",

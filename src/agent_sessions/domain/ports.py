@@ -25,6 +25,7 @@ from agent_sessions.domain.entities import (
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = [
+    "AsyncRunner",
     "Clock",
     "FileEventRepository",
     "IdFactory",
@@ -333,3 +334,15 @@ class SessionStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release every connection; the store cannot be used afterwards."""
+
+
+class AsyncRunner(ABC):
+    """Calls the synchronous service from an event loop without blocking the loop.
+
+    The adapter turns each wait of the call on the database into an ``await`` (SQLAlchemy's
+    greenlet bridge), so the async service shares every rule of the sync one.
+    """
+
+    @abstractmethod
+    async def run(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``call(*args, **kwargs)`` to its end, even if the awaiting task is cancelled."""

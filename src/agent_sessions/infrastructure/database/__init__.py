@@ -38,7 +38,7 @@ from agent_sessions.infrastructure.database.schema_doctor import (
     DriftReport,
     diagnose,
 )
-from agent_sessions.infrastructure.database.store import open_store
+from agent_sessions.infrastructure.database.store import open_async_store, open_store
 from agent_sessions.infrastructure.database.unit_of_work import (
     SqlAlchemySessionStore,
     SqlAlchemyUnitOfWork,
@@ -69,6 +69,7 @@ __all__ = [
     "drop_index_if_exists",
     "head_revision",
     "is_transient_error",
+    "open_async_store",
     "open_store",
     "redact_url",
     "schema_differences",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,6 +15,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from agent_sessions.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 from agent_sessions.infrastructure.database.types import (
     dumps_exact_numbers,
     dumps_json,
@@ -23,6 +26,7 @@ from agent_sessions.infrastructure.database.types import (
 
 __all__ = [
     "DEFAULT_SQLITE_BUSY_TIMEOUT_MS",
+    "create_async_database_engine",
     "create_database_engine",
     "normalise_url",
     "redact_url",
@@ -32,6 +36,24 @@ __all__ = [
 ]
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_ASYNC_DRIVERS = {
+    "pysqlite": "aiosqlite",
+    "aiosqlite": "aiosqlite",
+    "psycopg": "psycopg_async",
+    "psycopg_async": "psycopg_async",
+    "asyncpg": "asyncpg",
+    "pymysql": "aiomysql",
+    "aiomysql": "aiomysql",
+    "asyncmy": "asyncmy",
+}
+"""The asyncio driver for each driver a URL may name (keys), the async ones kept as they are."""
+_ASYNC_MODULES = {
+    "aiosqlite": "aiosqlite",
+    "psycopg_async": "psycopg",
+    "asyncpg": "asyncpg",
+    "aiomysql": "aiomysql",
+    "asyncmy": "asyncmy",
+}
 _WRITES: ContextVar[bool] = ContextVar("agent_sessions_write_transactions", default=False)
 
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
@@ -158,23 +180,68 @@ def create_database_engine(
     retried whole like any transient error (writes are exactly-once across retries). Pass
     ``pool_pre_ping=True`` to ping anyway.
     """
-    parsed = normalise_url(url)
+    parsed = _prepared(normalise_url(url), engine_options)
+    engine: Engine = _create(parsed, engine_options)
+    return _configured(engine, sqlite_busy_timeout_ms)
+
+
+def create_async_database_engine(
+    url: str | URL,
+    *,
+    sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    **engine_options: Any,
+) -> AsyncEngine:
+    """Create an asyncio engine for ``url``, set up as :func:`create_database_engine` does.
+
+    A synchronous URL gets the asyncio driver of its backend: ``sqlite`` becomes
+    ``sqlite+aiosqlite``, ``postgresql+psycopg`` becomes ``postgresql+psycopg_async`` (psycopg's
+    own async mode) and ``mysql+pymysql`` (or ``mariadb+pymysql``) becomes ``+aiomysql``; a URL
+    that already names an asyncio driver is kept. The settings (pragmas, ``BEGIN IMMEDIATE``,
+    JSON codecs, ``pool_recycle``) go on the engine's synchronous core, which the async
+    service runs on.
+    """
+    parsed = _prepared(normalise_url(url), engine_options)
+    driver = _ASYNC_DRIVERS.get(parsed.get_driver_name(), parsed.get_driver_name())
+    if driver not in _ASYNC_DRIVERS.values():
+        raise InvalidInputError(
+            "url",
+            f"the driver {parsed.get_driver_name()!r} has no asyncio mode; use "
+            f"{', '.join(sorted(set(_ASYNC_DRIVERS.values())))}",
+        )
+    for module in ("greenlet", _ASYNC_MODULES[driver]):
+        if importlib.util.find_spec(module) is None:
+            raise InvalidInputError(
+                "url",
+                f"the asyncio driver {driver!r} needs {module!r}, which is not installed; "
+                "install it with: pip install 'agent-sessions[asyncio]'",
+            )
+    parsed = parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}")
+    from sqlalchemy.ext.asyncio import create_async_engine  # only the async service needs it
+
+    engine: AsyncEngine = _create(parsed, engine_options, factory=create_async_engine)
+    _configured(engine.sync_engine, sqlite_busy_timeout_ms)
+    return engine
+
+
+def _prepared(parsed: URL, engine_options: dict[str, Any]) -> URL:
+    """Add the library's engine settings to ``engine_options``; return the URL to open."""
     engine_options.setdefault("json_deserializer", loads_json)
-    if parsed.get_backend_name() != "postgresql":
-        engine_options.setdefault("json_serializer", dumps_json)
-    if parsed.get_backend_name() == "sqlite":
-        engine = _create(parsed, engine_options)
-        _configure_sqlite(engine, sqlite_busy_timeout_ms)
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        engine_options.setdefault("json_serializer", dumps_exact_numbers)
-    if parsed.get_backend_name() in ("mysql", "mariadb"):
+    backend = parsed.get_backend_name()
+    engine_options.setdefault(
+        "json_serializer", dumps_exact_numbers if backend == "postgresql" else dumps_json
+    )
+    if backend in ("mysql", "mariadb"):
         # Servers close idle connections after wait_timeout (8 hours by default).
         engine_options.setdefault("pool_recycle", 3600)
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    engine = _create(parsed, engine_options)
-    if engine.dialect.driver == "psycopg":
+    return parsed
+
+
+def _configured(engine: Engine, sqlite_busy_timeout_ms: int) -> Engine:
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+    elif engine.dialect.driver == "psycopg":
         # An instance attribute, so that only this engine's pings change.
         setattr(engine.dialect, "do_ping", _ping_psycopg)  # noqa: B010
     return engine
@@ -204,9 +271,11 @@ def _ping_psycopg(dbapi_connection: Any) -> bool:
     return True
 
 
-def _create(url: URL, options: dict[str, Any]) -> Engine:
+def _create(
+    url: URL, options: dict[str, Any], *, factory: Callable[..., Any] = create_engine
+) -> Any:
     try:
-        return create_engine(url, **options)
+        return factory(url, **options)
     except (ArgumentError, TypeError) as exc:
         if options and "argument" in str(exc).lower():
             names = ", ".join(sorted(options))
@@ -239,7 +308,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # listeners dispatches events around every begin, commit and statement, which cost a
         # tenth of a small append. SQLAlchemy wraps what this raises ("database is locked" is
         # transient) as it wraps any driver error.
-        dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITES.get() else "BEGIN")
+        cursor = dbapi_connection.cursor()  # the asyncio driver's adapter has no execute()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if _WRITES.get() else "BEGIN")
+        finally:
+            cursor.close()
 
     setattr(engine.dialect, "do_begin", do_begin)  # noqa: B010
 

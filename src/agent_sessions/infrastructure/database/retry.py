@@ -9,7 +9,9 @@ logged on ``agent_sessions.retry`` with its attempt number, the error class and 
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import importlib.util
 import logging
 import random
 import time
@@ -19,6 +21,8 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -171,6 +175,18 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
+_HAS_GREENLET = importlib.util.find_spec("greenlet") is not None
+"""Whether the async service can run at all (greenlet comes with the asyncio extra)."""
+
+
+def _sleep(seconds: float) -> None:
+    """Wait before a retry; called from the async service, let the event loop run meanwhile."""
+    if _HAS_GREENLET and in_greenlet():
+        await_only(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)
+
+
 def run_with_retry(
     attempt: Callable[[], T],
     policy: RetryPolicy = DEFAULT_POLICY,
@@ -220,6 +236,7 @@ def run_with_retry(
 
     retrying = Retrying(
         retry=retry_if_exception(is_transient_error),
+        sleep=_sleep,
         stop=out_of_bounds,
         wait=lambda state: policy.wait_before(state.attempt_number),
         before_sleep=_log_retry,

@@ -9,8 +9,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent_sessions.domain.errors import DatabaseError, InvalidInputError, SchemaMismatchError
+from agent_sessions.infrastructure.database.async_runner import GreenletRunner
 from agent_sessions.infrastructure.database.engine import (
     DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    create_async_database_engine,
     create_database_engine,
     redact_url,
     scrub_secrets,
@@ -34,7 +36,7 @@ from agent_sessions.infrastructure.database.unit_of_work import (
     describe_error,
 )
 
-__all__ = ["DriftPolicy", "open_store"]
+__all__ = ["DriftPolicy", "open_async_store", "open_store"]
 
 
 DriftPolicy = Literal["raise", "warn", "off"]
@@ -50,6 +52,7 @@ def open_store(
     retry_policy: RetryPolicy = DEFAULT_POLICY,
     sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
     migration_source: MigrationSource | None = None,
+    asyncio_driver: bool = False,
     **engine_options: Any,
 ) -> SqlAlchemySessionStore:
     """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema to head.
@@ -66,6 +69,9 @@ def open_store(
         retry_policy: how transient errors are retried.
         sqlite_busy_timeout_ms: how long SQLite waits for a lock before it reports "busy".
         migration_source: other revisions and lock file than the packaged ones (tests).
+        asyncio_driver: open the URL with its backend's asyncio driver and run the store on
+            that engine's synchronous core; call it inside SQLAlchemy's greenlet bridge, as
+            :func:`open_async_store` does.
         **engine_options: passed to ``sqlalchemy.create_engine`` (``pool_size``, ``echo``...).
 
     Raises:
@@ -79,9 +85,39 @@ def open_store(
     """
     if on_drift not in _DRIFT_POLICIES:
         raise InvalidInputError("on_drift", f"must be one of {', '.join(_DRIFT_POLICIES)}")
-    engine = create_database_engine(
-        url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options
+    engine = (
+        create_async_database_engine(
+            url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options
+        ).sync_engine
+        if asyncio_driver
+        else create_database_engine(
+            url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options
+        )
     )
+    return _open_on(engine, migrate, on_drift, retry_policy, migration_source)
+
+
+async def open_async_store(
+    url: str, *, migrate: bool = False, **options: Any
+) -> tuple[SqlAlchemySessionStore, GreenletRunner]:
+    """Open the database at ``url`` on an asyncio engine, with the checks of :func:`open_store`.
+
+    Takes the options of :func:`open_store`. Returns the store, which runs on the asyncio
+    engine's synchronous core, and the runner that calls into it from an event loop (each
+    database wait becomes an ``await``); the checks at open run through that runner too.
+    """
+    runner = GreenletRunner()
+    store = await runner.run(open_store, url, migrate=migrate, asyncio_driver=True, **options)
+    return store, runner
+
+
+def _open_on(
+    engine: Engine,
+    migrate: bool,
+    on_drift: DriftPolicy,
+    retry_policy: RetryPolicy,
+    migration_source: MigrationSource | None,
+) -> SqlAlchemySessionStore:
     try:
         if not migrate and sqlite_file_missing(engine):
             raise SchemaMismatchError(None, head_revision(migration_source), redact_url(engine.url))
