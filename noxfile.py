@@ -79,6 +79,30 @@ def behave(session: nox.Session, backend: str) -> None:
     )
 
 
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS)
+def behave_async(session: nox.Session, backend: str) -> None:
+    """Run the whole Behave spec against the async service on one backend (not run by default).
+
+    Every service the scenarios open is an ``AsyncPersistentSessionService`` on an event loop
+    of its own thread, called through ``testsupport/async_facade.py``. It doubles the Behave
+    time, so plain ``nox`` leaves it out; ``features/async_service.feature`` covers the async
+    service in every default run.
+    """
+    session.install("-e", ".", *_group("test"))
+    session.run(
+        "behave",
+        "--format=progress",
+        "--no-capture",
+        "-D",
+        f"backend={backend}",
+        "-D",
+        "service=async",
+        *session.posargs,
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
 @nox.session
 @nox.parametrize("backend", BACKENDS)
 def robot(session: nox.Session, backend: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
+from testsupport.async_facade import BlockingAsyncService, EventLoopThread
 from testsupport.databases import (
     BACKENDS,
     BackendUnavailable,
@@ -43,11 +44,24 @@ def _empty_tables(context: Context) -> None:
         connection.execute(text("DELETE FROM sessions"))
 
 
+def _service(context: Context, url: str, **options: Any) -> Any:
+    """A sync service, or with ``-D service=async`` the async one behind the same interface."""
+    if context.loop_thread is None:
+        return PersistentSessionService.from_url(url, **options)
+    return BlockingAsyncService.from_url(context.loop_thread, url, **options)
+
+
 def before_all(context: Context) -> None:
     context.backend = context.config.userdata.get("backend", "sqlite")
+    kind = context.config.userdata.get("service", "sync")
+    if kind not in ("sync", "async"):
+        raise ValueError(f"-D service={kind}: expected sync or async")
+    context.loop_thread = EventLoopThread() if kind == "async" else None
     if context.backend not in BACKENDS:
         raise ValueError(f"-D backend={context.backend}: expected one of {', '.join(BACKENDS)}")
     context.run_stack = contextlib.ExitStack()
+    if context.loop_thread is not None:
+        context.run_stack.callback(context.loop_thread.close)
     context.unavailable = None
     try:
         context.run_database_url = _run_database(context)
@@ -55,7 +69,7 @@ def before_all(context: Context) -> None:
         context.run_stack.callback(context.run_engine.dispose)
         # One service for the run: opening one runs the checks at open (the drift doctor
         # among them), which would otherwise cost every scenario a few dozen milliseconds.
-        context.run_service = PersistentSessionService.from_url(context.run_database_url)
+        context.run_service = _service(context, context.run_database_url)
         context.run_stack.callback(context.run_service.close)
     except BackendUnavailable as exc:
         if unavailable_is_failure():
@@ -69,8 +83,8 @@ def before_feature(context: Context, feature: Feature) -> None:
         feature.skip(context.unavailable)
 
 
-def _open_service(context: Context, url: str, **options: Any) -> PersistentSessionService:
-    service = PersistentSessionService.from_url(url, **options)
+def _open_service(context: Context, url: str, **options: Any) -> Any:
+    service = _service(context, url, **options)
     context.scenario_stack.callback(service.close)
     return service
 

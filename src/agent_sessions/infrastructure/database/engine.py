@@ -203,6 +203,8 @@ def create_async_database_engine(
     parsed = _prepared(normalise_url(url), engine_options)
     driver = _ASYNC_DRIVERS.get(parsed.get_driver_name(), parsed.get_driver_name())
     if driver not in _ASYNC_DRIVERS.values():
+        # A driver SQLAlchemy does not know is refused as the sync service refuses it.
+        _create(parsed, {}, factory=lambda url: url.get_dialect())
         raise InvalidInputError(
             "url",
             f"the driver {parsed.get_driver_name()!r} has no asyncio mode; use "
