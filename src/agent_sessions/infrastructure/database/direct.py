@@ -10,7 +10,9 @@ processors the types define (so values convert exactly as they would through
 
 A driver error goes through SQLAlchemy's own error handling: it is wrapped in the matching
 ``DBAPIError``, a lost connection is invalidated (and with it the pool's older connections),
-and ``handle_error`` listeners run, so the retry policy classifies it as it would any other.
+``handle_error`` listeners run, and the failed statement's cursor is closed as SQLAlchemy
+closes its own (quietly, or with the connection when that was lost), so the retry policy
+classifies the statement's error as it would any other.
 """
 
 from __future__ import annotations
@@ -88,8 +90,7 @@ class DirectStatement:
             rows = list(cursor.fetchall()) if cursor.description is not None else []
         except Exception as exc:
             connection._handle_dbapi_exception(exc, compiled.sql, driver_parameters, cursor, None)
-        finally:
-            cursor.close()
+        cursor.close()
         return compiled.convert(rows)
 
     def run(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
@@ -102,8 +103,7 @@ class DirectStatement:
             count: int = cursor.rowcount
         except Exception as exc:
             connection._handle_dbapi_exception(exc, compiled.sql, driver_parameters, cursor, None)
-        finally:
-            cursor.close()
+        cursor.close()
         return count
 
     def run_many(self, connection: Connection, parameters: Sequence[Mapping[str, Any]]) -> None:
@@ -115,8 +115,7 @@ class DirectStatement:
             cursor.executemany(compiled.sql, driver_parameters)
         except Exception as exc:
             connection._handle_dbapi_exception(exc, compiled.sql, driver_parameters, cursor, None)
-        finally:
-            cursor.close()
+        cursor.close()
 
     def _for(self, dialect: Dialect) -> _Compiled:
         try:
