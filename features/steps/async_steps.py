@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +23,7 @@ from agent_sessions import (
 )
 from agent_sessions.infrastructure.database.models import SessionModel
 from features.session_world import unknown_session_id
+from testsupport.howto import run_example
 from testsupport.lost_ack import lose_commit_acknowledgements
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -401,26 +399,11 @@ def step_open_url(context: Context, url: str) -> None:
 # --- the how-to -------------------------------------------------------------------------------
 
 
-def _fenced(text: str, language: str) -> str:
-    start = text.index(f"```{language}\n") + len(language) + 4
-    return text[start : text.index("```", start)]
-
-
 @when('I run the Python example of "{path}" on a new database')
 def step_run_example(context: Context, path: str) -> None:
-    text = (ROOT / path).read_text(encoding="utf-8")
-    context.expected_output = _fenced(text, "text")
-    url = context.provision_database()
-    done = subprocess.run(
-        [sys.executable, "-c", _fenced(text, "python")],
-        env={**os.environ, "AGENT_SESSIONS_URL": url, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    context.example_output, context.expected_output = run_example(
+        ROOT / path, context.provision_database()
     )
-    assert done.returncode == 0, done.stderr
-    context.example_output = done.stdout
 
 
 @then("it prints what the how-to says it prints")

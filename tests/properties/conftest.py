@@ -18,11 +18,9 @@ from sqlalchemy import Engine, func, select
 from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.models import Base
+from tests.provisioning import provisioned_url
 from testsupport.databases import (
     BACKENDS,
-    BackendUnavailable,
-    provision_database,
-    unavailable_is_failure,
 )
 
 BACKEND_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_TEST_BACKEND"
@@ -74,12 +72,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     """Yield a freshly provisioned, migrated database of the chosen backend."""
     backend = request.config.getoption("--backend")
     with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(provision_database(backend))
-        except BackendUnavailable as exc:
-            if unavailable_is_failure():
-                raise
-            pytest.skip(f"backend {backend} unavailable: {exc}")
+        url = provisioned_url(stack, backend)
         engine = create_database_engine(url)
         stack.callback(engine.dispose)
         service = stack.enter_context(PersistentSessionService.from_url(url, migrate=True))
