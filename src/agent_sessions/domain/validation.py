@@ -446,12 +446,12 @@ def _check_text(value: str, argument: str, where: str | None = None) -> int:
         ) from None
 
 
-def abbreviated_repr(value: object) -> str:
-    """Return ``repr(value)`` cut to about 40 characters, for error messages about bad input."""
+def abbreviated_repr(value: object, limit: int = _SHOWN_CHARACTERS) -> str:
+    """Return ``repr(value)`` cut to about ``limit`` characters, for error messages."""
     shown = repr(value)
-    if len(shown) <= _SHOWN_CHARACTERS:
+    if len(shown) <= limit:
         return shown
-    return f"{shown[:_SHOWN_CHARACTERS]}... ({len(shown)} characters)"
+    return f"{shown[:limit]}... ({len(shown)} characters)"
 
 
 def _abbreviated_int(value: int) -> str:

@@ -1,0 +1,19 @@
+"""The checks of the kit, one module per part of the contract, in the order they run."""
+
+from __future__ import annotations
+
+from agent_sessions.testing.checks import (
+    exports,
+    file_events,
+    integrity,
+    listing,
+    messages,
+    reading,
+    sessions,
+    usage,
+)
+
+__all__ = ["MODULES"]
+
+MODULES = (sessions, listing, messages, reading, usage, file_events, exports, integrity)
+"""The modules that define checks, in the order of the suite."""

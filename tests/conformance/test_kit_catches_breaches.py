@@ -1,0 +1,270 @@
+"""The kit fails a service that breaks the contract, and its report says which check and how.
+
+Each broken service here is a small subclass of the library's own, as a team's customised
+service would be, with one deliberate breach; the checks that see the breach must fail with a
+message naming it, and the others must still pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC
+
+import pytest
+
+from agent_sessions import (
+    AsyncPersistentSessionService,
+    DatabaseError,
+    InvalidInputError,
+    PersistentSessionService,
+)
+from agent_sessions.testing import (
+    ConformanceError,
+    conformance_checks,
+    run_conformance,
+)
+from tests.conformance.conftest import Store
+
+CHECKS = {check.name: check for check in conformance_checks()}
+
+
+def _run(store: Store, cls: type, *names: str):
+    """Run the named checks on services of ``cls`` (a PersistentSessionService subclass)."""
+    return run_conformance(lambda: store.sync_service(cls), [CHECKS[name] for name in names])
+
+
+def _message(report, name: str) -> str:
+    return next(failure.message for failure in report.failures if failure.check == name)
+
+
+class ReversedMessages(PersistentSessionService):
+    """Returns get_messages() newest first."""
+
+    def get_messages(self, session_id, *, limit=None, offset=0):
+        return super().get_messages(session_id, limit=limit, offset=offset)[::-1]
+
+
+class LosesCompletionTokens(PersistentSessionService):
+    """Drops the completion tokens of every update."""
+
+    def update_token_usage(self, session_id, *, prompt_tokens=0, completion_tokens=0, **options):
+        return super().update_token_usage(session_id, prompt_tokens=prompt_tokens, **options)
+
+
+def test_whole_kit_reports_the_checks_a_breach_fails(store: Store) -> None:
+    report = run_conformance(lambda: store.sync_service(ReversedMessages))
+    assert not report.ok
+    assert {
+        "append_message_sequences",
+        "get_messages_pages",
+        "concurrent_appends_are_gapless",
+    } <= set(report.failed)
+    assert {"create_session", "list_newest_first", "token_usage_adds"} <= set(report.passed)
+    assert len(report.passed) + len(report.failures) == len(CHECKS)
+    assert _message(report, "get_messages_pages").startswith(
+        "get_messages(**{}) sequences: expected [1, 2, 3, 4, 5], got [5, 4, 3, 2, 1]"
+    )
+    # A long value is cut in the message rather than printed whole.
+    assert "characters)" in _message(report, "concurrent_appends_are_gapless")
+    text = report.render()
+    assert text.endswith(
+        f"{len(CHECKS)} conformance checks: {len(report.passed)} passed, "
+        f"{len(report.failures)} failed"
+    )
+    assert "append_message_sequences: get_messages() after three appends: expected" in text
+    with pytest.raises(ConformanceError, match="append_message_sequences") as raised:
+        report.raise_on_failure()
+    assert isinstance(raised.value, AssertionError)
+
+
+def test_lost_token_usage_fails_the_token_checks(store: Store) -> None:
+    report = _run(
+        store,
+        LosesCompletionTokens,
+        "token_usage_adds",
+        "concurrent_token_updates_add_up",
+        "create_session",
+    )
+    assert report.failed == ("token_usage_adds", "concurrent_token_updates_add_up")
+    assert report.passed == ("create_session",)
+    assert _message(report, "token_usage_adds") == (
+        "(prompt_tokens, completion_tokens) after adding (3, 4): expected (3, 4), got (3, 0)"
+    )
+
+
+def test_a_single_check_raises_what_pytest_reports(store: Store) -> None:
+    with pytest.raises(ConformanceError, match=r"expected \(3, 4\), got \(3, 0\)"):
+        CHECKS["token_usage_adds"].run(lambda: store.sync_service(LosesCompletionTokens))
+
+
+class WrongErrorForUnknownIds(PersistentSessionService):
+    """Raises KeyError instead of SessionNotFoundError."""
+
+    def get(self, session_id):
+        if session_id == session_id.upper() and session_id.startswith("0000000000"):
+            raise KeyError(session_id)
+        return super().get(session_id)
+
+
+class AcceptsAnyRole(PersistentSessionService):
+    """Stores an unknown role as a user message instead of refusing it."""
+
+    def append_message(self, session_id, role, content, **options):
+        known = role in {"system", "user", "assistant", "tool"}
+        return super().append_message(session_id, role if known else "user", content, **options)
+
+
+class NamesTheWrongArgument(PersistentSessionService):
+    """Calls recent_messages()' n a limit in its errors."""
+
+    def recent_messages(self, session_id, n):
+        if not isinstance(n, int) or not 1 <= n <= 100_000:
+            raise InvalidInputError("limit", "out of range")
+        return super().recent_messages(session_id, n)
+
+
+def test_wrong_missing_and_misnamed_errors_are_reported(store: Store) -> None:
+    unknown = _run(store, WrongErrorForUnknownIds, "unknown_session_raises_not_found")
+    assert re.fullmatch(
+        r"get\(an unknown session id\) raised KeyError: '0{10}\w{16}', "
+        r"expected SessionNotFoundError",
+        _message(unknown, "unknown_session_raises_not_found"),
+    )
+    accepted = _run(store, AcceptsAnyRole, "invalid_role_rejected")
+    assert _message(accepted, "invalid_role_rejected").startswith(
+        "append_message(role='robot') returned SessionMessage("
+    )
+    assert _message(accepted, "invalid_role_rejected").endswith(
+        "expected it to raise InvalidInputError"
+    )
+    misnamed = _run(store, NamesTheWrongArgument, "recent_messages_last_n")
+    assert _message(misnamed, "recent_messages_last_n") == (
+        "recent_messages(0) raised InvalidInputError naming the argument 'limit', expected 'n': "
+        "invalid limit: out of range"
+    )
+
+
+class WritesHalfABatch(PersistentSessionService):
+    """Appends the good messages of a batch before refusing the bad one."""
+
+    def append_messages(self, session_id, messages):
+        if isinstance(messages, list) and len(messages) == 3:
+            self.append_message(session_id, "user", "half of a refused batch")
+        return super().append_messages(session_id, messages)
+
+
+class CreatesBeforeChecking(PersistentSessionService):
+    """Stores a session before it checks the metadata."""
+
+    def create(self, actor_name, *, metadata=None, **options):
+        if isinstance(actor_name, str) and not isinstance(metadata, dict | None):
+            super().create(actor_name, **options)
+        return super().create(actor_name, metadata=metadata, **options)
+
+
+def test_writes_before_a_refusal_are_reported(store: Store) -> None:
+    half = _run(store, WritesHalfABatch, "append_messages_all_or_nothing")
+    assert re.match(
+        r"append_messages\(\) with a bad item must write nothing, but the store changed: "
+        r"session \w{26} was \(Session\(",
+        _message(half, "append_messages_all_or_nothing"),
+    )
+    created = _run(store, CreatesBeforeChecking, "invalid_metadata_rejected")
+    assert re.match(
+        r"calls with a bad metadata must write nothing, but the store changed: "
+        r"sessions \[\] went and \['\w{26}'(, '\w{26}')+\] came",
+        _message(created, "invalid_metadata_rejected"),
+    )
+
+
+class NaiveTimes(PersistentSessionService):
+    """Returns sessions whose datetimes have lost their time zone."""
+
+    def create(self, actor_name, **options):
+        session = super().create(actor_name, **options)
+        naive = session.created_at.astimezone(UTC).replace(tzinfo=None)
+        return dataclasses.replace(session, created_at=naive, updated_at=naive)
+
+
+class DatabaseDownForUsage(PersistentSessionService):
+    """Fails every token update."""
+
+    def update_token_usage(self, session_id, **options):
+        raise DatabaseError("the database is down")
+
+
+def test_naive_datetimes_and_failing_concurrent_calls_are_reported(store: Store) -> None:
+    report = _run(store, NaiveTimes, "create_session")
+    assert _message(report, "create_session").startswith(
+        "create().created_at must be a timezone-aware UTC datetime, got datetime.datetime("
+    )
+    down = _run(store, DatabaseDownForUsage, "concurrent_token_updates_add_up")
+    assert _message(down, "concurrent_token_updates_add_up") == (
+        "8 of 8 concurrent calls failed, the first with DatabaseError: the database is down"
+    )
+    assert isinstance(down.failures[0].error.__cause__, DatabaseError)
+
+
+class CrashesOnFilesTouched(PersistentSessionService):
+    """Has a bug that raises an unexpected error."""
+
+    def files_touched(self, session_id):
+        raise ZeroDivisionError("division by zero")
+
+
+def test_unexpected_errors_are_reported_and_propagate_from_run(store: Store) -> None:
+    report = _run(store, CrashesOnFilesTouched, "files_touched_counts")
+    assert report.failures[0].message == ("raised ZeroDivisionError unexpectedly: division by zero")
+    assert isinstance(report.failures[0].error, ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError):
+        CHECKS["files_touched_counts"].run(lambda: store.sync_service(CrashesOnFilesTouched))
+
+
+class SwallowsErrors(PersistentSessionService):
+    """Swallows any error raised in its ``with`` block."""
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return True
+
+
+class EntersAnotherObject(PersistentSessionService):
+    """Gives ``with ... as`` something else than itself."""
+
+    def __enter__(self):
+        return object()
+
+
+class AsyncSwallowsErrors(AsyncPersistentSessionService):
+    """Swallows any error raised in its ``async with`` block."""
+
+    async def __aexit__(self, *exc_info):
+        await self.close()
+        return True
+
+
+def test_context_manager_breaches_are_reported(store: Store) -> None:
+    swallowing = _run(store, SwallowsErrors, "context_manager_closes")
+    assert _message(swallowing, "context_manager_closes") == (
+        "leaving the `with` block swallowed the error raised in it"
+    )
+    other = _run(store, EntersAnotherObject, "context_manager_closes")
+    assert re.fullmatch(
+        r"the context manager gave <object object at \w+>, not the service",
+        _message(other, "context_manager_closes"),
+    )
+    async_report = run_conformance(
+        lambda: store.async_service(AsyncSwallowsErrors), [CHECKS["context_manager_closes"]]
+    )
+    assert _message(async_report, "context_manager_closes") == (
+        "leaving the `async with` block swallowed the error raised in it"
+    )
+
+
+def test_a_passing_report_raises_nothing(store: Store) -> None:
+    report = _run(store, PersistentSessionService, "create_session", "list_pages_by_offset")
+    assert report.ok
+    assert report.failed == ()
+    assert report.render() == "2 conformance checks: 2 passed, 0 failed"
+    assert report.raise_on_failure() is None
