@@ -136,6 +136,21 @@ def properties(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
+def integrations(session: nox.Session) -> None:
+    """Run the OpenAI Agents SDK and LangChain adapters' tests on every backend, under coverage.
+
+    Installs the two frameworks (the ``openai-agents`` and ``langchain`` extras) in this
+    session's own environment; no network is used by the tests (the SDK runs a scripted model).
+    """
+    session.install("-e", ".[openai-agents,langchain]", *_group("integrations"))
+    for backend in BACKENDS:
+        env = {**_test_env(session), "AGENT_SESSIONS_TEST_BACKEND": backend}
+        session.run(
+            "coverage", "run", "-m", "pytest", "tests/integrations", *session.posargs, env=env
+        )
+
+
+@nox.session
 def wheel(session: nox.Session) -> None:
     """Build the wheel, install it (not editable) and migrate and check from another folder."""
     dist = ROOT / "build" / "dist"
@@ -192,10 +207,11 @@ def bench_compare(session: nox.Session) -> None:
         *(f"behave(backend='{backend}')" for backend in BACKENDS),
         *(f"robot(backend='{backend}')" for backend in BACKENDS),
         *(f"properties(backend='{backend}')" for backend in BACKENDS),
+        "integrations",
     ]
 )
 def coverage_report(session: nox.Session) -> None:
-    """Combine the Behave, Robot and property coverage, write build/coverage.xml, fail under 97%."""
+    """Combine the coverage of every test session, write build/coverage.xml, fail under 97%."""
     session.install("coverage[toml]>=7.4")
     env = _test_env(session)
     session.run("coverage", "combine", env=env)

@@ -1,0 +1,9 @@
+"""Adapters that plug agent-sessions into agent frameworks, each behind an optional extra.
+
+- :mod:`agent_sessions.integrations.openai_agents`: the OpenAI Agents SDK's ``Session``
+  protocol (``pip install 'agent-sessions[openai-agents]'``).
+- :mod:`agent_sessions.integrations.langchain`: LangChain's ``BaseChatMessageHistory``
+  (``pip install 'agent-sessions[langchain]'``).
+
+Importing this package imports neither framework; each module imports its own.
+"""
