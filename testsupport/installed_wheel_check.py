@@ -38,6 +38,30 @@ def _check(folder: Path, url: str) -> None:
         raise SystemExit(f"db current printed {current!r}")
 
 
+def _check_kit(folder: Path) -> None:
+    """Run a few checks of the conformance kit from the wheel, where pytest is not installed."""
+    import itertools
+
+    from agent_sessions import PersistentSessionService
+    from agent_sessions.testing import conformance_checks, run_conformance
+
+    numbers = itertools.count()
+    chosen = [
+        check
+        for check in conformance_checks()
+        if check.name in {"create_session", "concurrent_appends_are_gapless", "stream_round_trip"}
+    ]
+    report = run_conformance(
+        lambda: PersistentSessionService.from_url(
+            f"sqlite:///{folder / f'kit-{next(numbers)}.db'}", migrate=True
+        ),
+        chosen,
+    )
+    if len(chosen) != 3 or not report.ok:
+        raise SystemExit(f"the conformance kit did not pass from the wheel:\n{report.render()}")
+    print(report.summary())
+
+
 def main() -> None:
     import agent_sessions
 
@@ -51,6 +75,7 @@ def main() -> None:
             raise SystemExit(f"demo did not record its conversation:\n{demo}")
         print("demo recorded its conversation in", folder / "agent_sessions.db")
         _check(folder, f"sqlite:///{folder / 'fresh.db'}")
+        _check_kit(folder)
         for backend in ("postgresql", "mariadb"):
             try:
                 with provision_database(backend) as url:
