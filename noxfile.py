@@ -143,11 +143,8 @@ def integrations(session: nox.Session) -> None:
     session's own environment; no network is used by the tests (the SDK runs a scripted model).
     """
     session.install("-e", ".[openai-agents,langchain]", *_group("integrations"))
-    for backend in BACKENDS:
-        env = {**_test_env(session), "AGENT_SESSIONS_TEST_BACKEND": backend}
-        session.run(
-            "coverage", "run", "-m", "pytest", "tests/integrations", *session.posargs, env=env
-        )
+    env = {**_test_env(session), "AGENT_SESSIONS_TEST_BACKEND": ",".join(BACKENDS)}
+    session.run("coverage", "run", "-m", "pytest", "tests/integrations", *session.posargs, env=env)
 
 
 @nox.session

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["fenced", "run_example"]
+__all__ = ["fenced", "run_example", "run_example_here"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +38,26 @@ def run_example(path: Path, url: str) -> tuple[str, str]:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout, fenced(text, "text")
+
+
+def run_example_here(path: Path, url: str) -> tuple[str, str]:
+    """Run the example as :func:`run_example` does, but in this interpreter.
+
+    For examples whose framework takes seconds to import (the OpenAI Agents SDK takes about
+    five): the program still runs as written, in a namespace of its own, as ``__main__``,
+    with ``AGENT_SESSIONS_URL`` set for it alone.
+    """
+    text = path.read_text(encoding="utf-8")
+    code = compile(fenced(text, "python"), str(path), "exec")
+    printed = io.StringIO()
+    previous = os.environ.get("AGENT_SESSIONS_URL")
+    os.environ["AGENT_SESSIONS_URL"] = url
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(code, {"__name__": "__main__"})
+    finally:
+        if previous is None:
+            del os.environ["AGENT_SESSIONS_URL"]
+        else:
+            os.environ["AGENT_SESSIONS_URL"] = previous
+    return printed.getvalue(), fenced(text, "text")

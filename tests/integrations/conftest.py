@@ -1,7 +1,8 @@
 """Fixtures of the framework adapters' tests: one fresh, migrated database per test module.
 
-The backend is SQLite unless the ``AGENT_SESSIONS_TEST_BACKEND`` environment variable names
-``postgresql`` or ``mariadb`` (``nox -s integrations`` runs all three). A backend that cannot
+The backends are those the ``AGENT_SESSIONS_TEST_BACKEND`` environment variable names, comma
+separated (``sqlite``, ``postgresql``, ``mariadb``), SQLite without it: each test runs once per
+backend, in one process (``nox -s integrations`` names all three). A backend that cannot
 be reached skips the module with one line, or fails the run when ``CI`` is set.
 """
 
@@ -19,10 +20,13 @@ from tests.provisioning import provisioned_url
 BACKEND_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_TEST_BACKEND"
 
 
-@pytest.fixture(scope="module")
-def backend() -> str:
-    """Return the backend of this run."""
-    return os.environ.get(BACKEND_ENVIRONMENT_VARIABLE, "sqlite")
+BACKENDS_OF_THE_RUN = os.environ.get(BACKEND_ENVIRONMENT_VARIABLE, "sqlite").split(",")
+
+
+@pytest.fixture(scope="module", params=BACKENDS_OF_THE_RUN)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Return the backend of this test (the test runs once per backend of the run)."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")

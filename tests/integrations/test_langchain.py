@@ -41,7 +41,7 @@ from agent_sessions import (
     PersistentSessionService,
 )
 from agent_sessions.integrations.langchain import AgentSessionsChatMessageHistory
-from testsupport.howto import run_example
+from testsupport.howto import run_example_here
 
 ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = ROOT / "docs" / "how-to" / "langchain.md"
@@ -599,6 +599,6 @@ async def test_runnable_with_message_history_keeps_two_turns_on_the_async_servic
 
 
 def test_the_how_to_example_prints_what_the_how_to_says(database_url):
-    printed, expected = run_example(HOW_TO, database_url)
+    printed, expected = run_example_here(HOW_TO, database_url)
 
     assert printed == expected

@@ -50,13 +50,13 @@ from agent_sessions.integrations.openai_agents import (
     AgentSessionsSession,
     role_of_item,
 )
-from testsupport.howto import run_example
+from testsupport.howto import run_example_here
 
 ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = ROOT / "docs" / "how-to" / "openai-agents.md"
 
 
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(scope="module")
 async def service(database_url: str) -> AsyncIterator[AsyncPersistentSessionService]:
     async with await AsyncPersistentSessionService.from_url(database_url) as opened:
         yield opened
@@ -841,6 +841,6 @@ async def test_the_sdk_runner_sees_the_first_turn_in_the_second(
 
 
 def test_the_how_to_example_prints_what_it_says(database_url: str) -> None:
-    printed, expected = run_example(HOW_TO, database_url)
+    printed, expected = run_example_here(HOW_TO, database_url)
 
     assert printed == expected
