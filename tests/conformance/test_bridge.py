@@ -10,6 +10,8 @@ from agent_sessions import AsyncPersistentSessionService, PersistentSessionServi
 from agent_sessions.testing import BlockingAsyncService, EventLoopThread, opened_service
 from tests.conformance.conftest import Store
 
+pytestmark = pytest.mark.usefixtures("sqlite_run")
+
 
 def _loop_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "agent-sessions-event-loop"]

@@ -14,20 +14,12 @@ import sys
 import unittest
 from pathlib import Path
 
-import pytest
-
 from agent_sessions.testing import conformance_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = ROOT / "docs" / "how-to" / "check-your-own-service.md"
 TEXT = HOW_TO.read_text(encoding="utf-8")
 PYTEST_EXAMPLE, UNITTEST_EXAMPLE, SCRIPT_EXAMPLE = re.findall(r"```python\n(.*?)```", TEXT, re.S)
-
-
-@pytest.fixture
-def sqlite_run(backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("the how-to's examples use SQLite files; they run in the SQLite run")
 
 
 def _printed_after(code: str) -> str:

@@ -26,6 +26,8 @@ from agent_sessions.testing import (
 )
 from tests.conformance.conftest import Store
 
+pytestmark = pytest.mark.usefixtures("sqlite_run")
+
 CHECKS = {check.name: check for check in conformance_checks()}
 
 

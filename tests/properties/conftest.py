@@ -1,8 +1,8 @@
 """Fixtures of the property tests: one real database per module, emptied between examples.
 
-The backend is SQLite unless ``--backend`` or the ``AGENT_SESSIONS_TEST_BACKEND`` environment
-variable names ``postgresql`` or ``mariadb``. A backend that cannot be reached skips the
-database properties with one line, or fails the run when ``CI`` is set.
+The backends are those of the run (``AGENT_SESSIONS_TEST_BACKEND``, see ``tests/conftest.py``).
+A backend that cannot be reached skips the database properties with one line, or fails the run
+when ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -19,11 +19,6 @@ from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.models import Base
 from tests.provisioning import provisioned_url
-from testsupport.databases import (
-    BACKENDS,
-)
-
-BACKEND_ENVIRONMENT_VARIABLE = "AGENT_SESSIONS_TEST_BACKEND"
 
 settings.register_profile(
     "default",
@@ -33,16 +28,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--backend``: the database the properties run against."""
-    parser.addoption(
-        "--backend",
-        choices=BACKENDS,
-        default=os.environ.get(BACKEND_ENVIRONMENT_VARIABLE, "sqlite"),
-        help=f"database backend (default: ${BACKEND_ENVIRONMENT_VARIABLE}, else sqlite)",
-    )
 
 
 class Database:
@@ -68,9 +53,8 @@ class Database:
 
 
 @pytest.fixture(scope="module")
-def database(request: pytest.FixtureRequest) -> Iterator[Database]:
-    """Yield a freshly provisioned, migrated database of the chosen backend."""
-    backend = request.config.getoption("--backend")
+def database(backend: str) -> Iterator[Database]:
+    """Yield a freshly provisioned, migrated database of the test's backend."""
     with contextlib.ExitStack() as stack:
         url = provisioned_url(stack, backend)
         engine = create_database_engine(url)
