@@ -54,9 +54,9 @@ class _Slot(Generic[_Opener]):
     def opener(self) -> _Opener:
         if self._opener is None:
             raise RuntimeError(
-                f"no store opener is registered: import the package root agent_sessions "
-                f"(for example `from agent_sessions import PersistentSessionService`), which "
-                f"registers the SQLAlchemy one, or call {self._register}(opener) first"
+                f"no store opener is registered: import the service from the package root "
+                f"(`from agent_sessions import ...`), which registers the SQLAlchemy one, or "
+                f"call {self._register}(opener) first"
             )
         return self._opener
 

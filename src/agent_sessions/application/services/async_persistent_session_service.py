@@ -65,7 +65,8 @@ class AsyncPersistentSessionService(AsyncSessionService):
 
         A synchronous URL gets its backend's asyncio driver (``sqlite+aiosqlite``,
         ``postgresql+psycopg_async``, ``mysql+aiomysql``); the options are those of
-        :meth:`PersistentSessionService.from_url`.
+        :meth:`PersistentSessionService.from_url`, and so is the ``RuntimeError`` raised when no
+        opener is registered.
         """
         store, runner = await async_store_opener()(url, migrate=migrate, **options)
         return cls(PersistentSessionService(store), runner)

@@ -97,6 +97,9 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
                 ``sqlite_busy_timeout_ms``, or ``sqlalchemy.create_engine`` options such as
                 ``pool_size``.
 
+        Raises:
+            RuntimeError: no store opener is registered (the package root registers one).
+
         """
         return cls(store_opener()(url, migrate=migrate, **options))
 
