@@ -61,7 +61,7 @@ Feature: Streaming exports, imports and session pages on the command line
   Scenario Outline: Importing a <format> export whose external id is taken: refused unless asked for a copy
     Given I run "agent-sessions --url {database} sessions export {session} --format <format> -o {file}"
     When I run "agent-sessions --url {database} sessions import {file}"
-    Then the command fails with one error line saying "of actor 'streamer'; pass --on-conflict new_external_id to import a copy"
+    Then the command fails with one error line saying "(--on-conflict new_external_id on the command line) to import a copy"
     And 1 session is stored
     When I run "agent-sessions --url {database} sessions import {file} --on-conflict new_external_id"
     Then the output names the imported session, with 30 messages, for actor "streamer"

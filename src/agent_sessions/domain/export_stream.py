@@ -9,31 +9,31 @@ A stream is one JSON object per line (UTF-8, a newline after each)::
     {"checksum": "sha256:<hex>", "messages": n, "file_events": m}   # the trailer, last
 
 The records inside are those of the JSON export document (``session_record``,
-``message_record``, ``file_event_record``). The checksum is the SHA-256 of every byte before
-the trailer line, exactly as written, so that a reader checks it while it reads, in constant
-memory. The writer emits canonical JSON; a reader accepts any JSON that hashes right. See
-``docs/reference/export_format.md``.
+``message_record``, ``file_event_record``, from ``export_records``). The checksum is the
+SHA-256 of every byte before the trailer line, exactly as written, so that a reader checks it
+while it reads, in constant memory. The writer emits canonical JSON; a reader accepts any JSON
+that hashes right. See ``docs/reference/export_format.md``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from agent_sessions.domain.entities import FileEvent, Session, SessionMessage
-from agent_sessions.domain.errors import ImportIntegrityError, UnsupportedSchemaVersionError
-from agent_sessions.domain.export_format import (
+from agent_sessions.domain.errors import ImportIntegrityError
+from agent_sessions.domain.export_records import (
     SCHEMA_VERSION,
+    ExportChecksum,
     ExportedFileEvent,
     ExportedMessage,
     ExportedSession,
     canonical_json,
+    check_keys,
+    checked_schema_version,
     file_event_record,
     format_timestamp,
     message_record,
@@ -60,7 +60,6 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 """Longest line a reader takes (32 MiB): a message at every limit fits with room to spare."""
 
 _STREAM_SCHEMA_VERSIONS = (2,)
-_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
 _HEADER_FIELDS = frozenset({"format", "schema_version", "exported_at", "session"})
 _TRAILER_FIELDS = frozenset({"checksum", "messages", "file_events"})
 
@@ -74,7 +73,7 @@ class ExportStreamWriter:
 
     def __init__(self) -> None:
         """Start a stream with an empty running checksum."""
-        self._hash = hashlib.sha256()
+        self._checksum = ExportChecksum()
         self._messages = 0
         self._file_events = 0
 
@@ -102,7 +101,7 @@ class ExportStreamWriter:
     def trailer(self) -> bytes:
         """Return the trailer line: the checksum of every line before it, and the counts."""
         record = {
-            "checksum": "sha256:" + self._hash.hexdigest(),
+            "checksum": self._checksum.value(),
             "messages": self._messages,
             "file_events": self._file_events,
         }
@@ -110,7 +109,7 @@ class ExportStreamWriter:
 
     def _line(self, record: dict[str, Any]) -> bytes:
         line = canonical_json(record) + b"\n"
-        self._hash.update(line)
+        self._checksum.update(line)
         return line
 
 
@@ -133,7 +132,7 @@ class ExportStreamReader:
 
     def __init__(self) -> None:
         """Start reading a stream."""
-        self._hash = hashlib.sha256()
+        self._checksum = ExportChecksum()
         self._line_number = 0
         self._header: StreamHeader | None = None
         self._messages = 0
@@ -150,13 +149,9 @@ class ExportStreamReader:
                 f"line 1: format is {shown}, expected {JSONL_FORMAT!r}: not an agent-sessions "
                 f"JSON Lines export"
             )
-        version = raw.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise ImportIntegrityError(
-                f"line 1: schema_version must be an integer, got {type(version).__name__}"
-            )
-        if version not in _STREAM_SCHEMA_VERSIONS:
-            raise UnsupportedSchemaVersionError(version, _STREAM_SCHEMA_VERSIONS)
+        checked_schema_version(
+            raw.get("schema_version"), _STREAM_SCHEMA_VERSIONS, "line 1: schema_version"
+        )
         self._check_keys(raw, _HEADER_FIELDS, "the header")
         parse_timestamp(raw["exported_at"], "line 1: exported_at")
         session, message_count = self._within(lambda: parse_session_record(raw["session"], 2))
@@ -171,7 +166,7 @@ class ExportStreamReader:
         if not isinstance(raw, dict) or len(raw) == 0:
             raise self._error(f"must be a JSON object, got {type(raw).__name__}")
         if "message" in raw and len(raw) == 1:
-            self._hash.update(line)
+            self._checksum.update(line)
             if self._file_events:
                 raise self._error("a message comes after a file event; messages come first")
             self._messages += 1
@@ -179,7 +174,7 @@ class ExportStreamReader:
                 lambda: parse_message_record(raw["message"], "message", self._messages)
             )
         if "file_event" in raw and len(raw) == 1:
-            self._hash.update(line)
+            self._checksum.update(line)
             self._file_events += 1
             event = self._within(
                 lambda: parse_file_event_record(
@@ -209,18 +204,8 @@ class ExportStreamReader:
     def _check_trailer(self, raw: dict[str, Any]) -> None:
         assert self._header is not None
         self._check_keys(raw, _TRAILER_FIELDS, "the trailer")
-        stated = raw["checksum"]
-        if not isinstance(stated, str) or not _CHECKSUM.fullmatch(stated):
-            raise self._error(
-                f"checksum must be 'sha256:' and 64 lower-case hex digits, got "
-                f"{abbreviated_repr(stated)}"
-            )
-        expected = "sha256:" + self._hash.hexdigest()
-        if not hmac.compare_digest(stated, expected):
-            raise ImportIntegrityError(
-                "checksum mismatch: the stream was changed or damaged after export "
-                f"(stated {stated}, computed {expected})"
-            )
+        stated = ExportChecksum.well_formed(raw["checksum"], f"line {self._line_number} checksum")
+        self._checksum.verify(stated, "stream")
         counts = (raw["messages"], raw["file_events"])
         if counts != (self._messages, self._file_events):
             raise self._error(
@@ -239,7 +224,7 @@ class ExportStreamReader:
         if len(line) > MAX_LINE_BYTES:
             raise self._error(f"is longer than {MAX_LINE_BYTES} bytes")
         if hashed:
-            self._hash.update(line)
+            self._checksum.update(line)
         try:
             return json.loads(line)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -252,12 +237,7 @@ class ExportStreamReader:
             raise ImportIntegrityError(f"line {self._line_number}: {exc}") from exc
 
     def _check_keys(self, raw: dict[str, Any], expected: frozenset[str], where: str) -> None:
-        missing = sorted(expected - raw.keys())
-        if missing:
-            raise self._error(f"({where}) lacks the field(s) {', '.join(missing)}")
-        unknown = sorted(abbreviated_repr(key) for key in raw.keys() - expected)
-        if unknown:
-            raise self._error(f"({where}) has unknown field(s) {', '.join(unknown)}")
+        check_keys(raw, expected, f"line {self._line_number} ({where})")
 
     def _error(self, reason: str) -> ImportIntegrityError:
         return ImportIntegrityError(f"line {self._line_number} {reason}")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from agent_sessions.domain.entities import Session
 from agent_sessions.domain.errors import InvalidInputError
-from agent_sessions.domain.validation import abbreviated_repr, validate_session_id
+from agent_sessions.domain.validation import abbreviated_repr, validate_ulid
 
 __all__ = ["SessionPage", "decode_cursor", "encode_cursor"]
 
@@ -58,7 +58,7 @@ def decode_cursor(value: object) -> tuple[datetime, str]:
         key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
         moment, _, session_id = key.partition(_SEPARATOR)
         created_at = datetime.fromisoformat(moment)
-        canonical_id = validate_session_id(session_id)
+        canonical_id = validate_ulid(session_id, "after")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise refused from None
     if created_at.tzinfo is None:

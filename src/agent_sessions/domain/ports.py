@@ -302,8 +302,10 @@ class UnitOfWork(ABC):
     ``attempt`` counts the tries of the same work: 1 the first time, 2 and more when the store
     re-runs the work after a transient error. An earlier try may have committed even though
     its caller heard only of a failure (the connection died between the commit and its
-    acknowledgement), so a write that sees ``attempt > 1`` first looks for the rows it would
-    write, by the ids it fixed before the first try, and returns them instead of writing twice.
+    acknowledgement). So a write starts with :meth:`committed_earlier`: on a re-run it looks
+    for the rows it would write, by the ids it fixed before the first try, and returns them
+    instead of writing twice. An implementation only sets ``attempt``; the look-up rule is
+    this class's own and is not overridden.
     """
 
     sessions: SessionRepository
@@ -311,6 +313,17 @@ class UnitOfWork(ABC):
     file_events: FileEventRepository
     verifier: SessionVerifier
     attempt: int = 1
+
+    def committed_earlier(self, look_up: Callable[[], T | None]) -> T | None:
+        """Return what an earlier try of this work committed, or None.
+
+        On the first try nothing can have been committed: it returns None without calling
+        ``look_up``. On a re-run it returns ``look_up()``, which finds the rows the work writes
+        (by their fixed ids) inside this transaction and returns None when they are absent.
+        """
+        if self.attempt <= 1:
+            return None
+        return look_up()
 
 
 class SessionStore(ABC):

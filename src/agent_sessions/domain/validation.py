@@ -52,10 +52,10 @@ __all__ = [
     "validate_offset",
     "validate_on_conflict",
     "validate_role",
-    "validate_session_id",
     "validate_title",
     "validate_token_count",
     "validate_token_delta",
+    "validate_ulid",
 ]
 
 MAX_ACTOR_NAME_LENGTH = 255
@@ -98,8 +98,14 @@ _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _SHOWN_CHARACTERS = 40
 
 
-def validate_session_id(value: object, argument: str = "session_id") -> str:
-    """Return the canonical (upper-case) form of a ULID session id."""
+def validate_ulid(value: object, argument: str) -> str:
+    """Return the canonical (upper-case) form of a ULID: a session, message or event id.
+
+    Args:
+        value: the id as the caller gave it (lower case is accepted).
+        argument: the name the error gives the value, such as ``"message_id"``.
+
+    """
     if not isinstance(value, str):
         raise InvalidInputError(argument, f"must be a 26-character ULID string, got {_kind(value)}")
     canonical = value.upper() if value.isascii() else value

@@ -11,46 +11,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from agent_sessions.application.services.persistent_session_service import (
     PersistentSessionService,
 )
+from agent_sessions.application.store_openers import async_store_opener
 from agent_sessions.domain.async_service import AsyncSessionService, coroutine_of
 from agent_sessions.domain.entities import SessionMessage
-from agent_sessions.domain.ports import AsyncRunner, SessionStore
+from agent_sessions.domain.ports import AsyncRunner
 from agent_sessions.domain.service import SessionService
 
-__all__ = [
-    "AsyncPersistentSessionService",
-    "AsyncStoreOpener",
-    "register_async_store_opener",
-]
+__all__ = ["AsyncPersistentSessionService"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class AsyncStoreOpener(Protocol):
-    """Opens a store on an asyncio engine and the runner that calls into it."""
-
-    async def __call__(
-        self, url: str, *, migrate: bool, **options: Any
-    ) -> tuple[SessionStore, AsyncRunner]:
-        """Open the store, migrating first when ``migrate`` is true."""
-        ...
-
-
-_async_store_opener: AsyncStoreOpener | None = None
-
-
-def register_async_store_opener(opener: AsyncStoreOpener) -> None:
-    """Install what :meth:`AsyncPersistentSessionService.from_url` opens stores with.
-
-    The package root registers the SQLAlchemy adapter on import, as for the sync service.
-    """
-    global _async_store_opener
-    _async_store_opener = opener
 
 
 def _in_service(
@@ -90,10 +65,10 @@ class AsyncPersistentSessionService(AsyncSessionService):
 
         A synchronous URL gets its backend's asyncio driver (``sqlite+aiosqlite``,
         ``postgresql+psycopg_async``, ``mysql+aiomysql``); the options are those of
-        :meth:`PersistentSessionService.from_url`.
+        :meth:`PersistentSessionService.from_url`, and so is the ``RuntimeError`` raised when no
+        opener is registered.
         """
-        assert _async_store_opener is not None, "importing agent_sessions registers the opener"
-        store, runner = await _async_store_opener(url, migrate=migrate, **options)
+        store, runner = await async_store_opener()(url, migrate=migrate, **options)
         return cls(PersistentSessionService(store), runner)
 
     create = _in_service(SessionService.create)

@@ -1,0 +1,168 @@
+"""The message log of a session: append, pop and read messages over a :class:`SessionStore`.
+
+:class:`SessionMessages` is the part of :class:`PersistentSessionService` that writes and
+reads a session's ordered messages; the session row's counters move in the same transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from agent_sessions.application.services.store_backed_service import StoreBackedService
+from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
+from agent_sessions.domain.errors import SessionNotFoundError
+from agent_sessions.domain.ports import UnitOfWork
+from agent_sessions.domain.validation import (
+    MAX_MESSAGE_LIMIT,
+    validate_content,
+    validate_limit,
+    validate_metadata,
+    validate_new_messages,
+    validate_offset,
+    validate_role,
+    validate_token_count,
+    validate_ulid,
+)
+
+__all__ = ["SessionMessages"]
+
+
+class SessionMessages(StoreBackedService):
+    """Append, pop and read a session's messages, each write in one transaction."""
+
+    def append_message(
+        self,
+        session_id: str,
+        role: MessageRole | str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        token_count: int | None = None,
+    ) -> SessionMessage:
+        """Append a message at the next sequence, atomically, and return it."""
+        wanted = validate_ulid(session_id, "session_id")
+        checked_role = validate_role(role)
+        checked_content = validate_content(content)
+        checked_metadata = validate_metadata(metadata)
+        checked_tokens = validate_token_count(token_count)
+        message_id = self._new_id()
+        now = self._clock()
+
+        def append(uow: UnitOfWork) -> SessionMessage | None:
+            already = uow.committed_earlier(lambda: uow.messages.get_by_id(message_id))
+            if already is not None:
+                return already
+            return uow.messages.append(
+                wanted,
+                message_id=message_id,
+                role=checked_role,
+                content=checked_content,
+                metadata=checked_metadata,
+                token_count=checked_tokens,
+                created_at=now,
+            )
+
+        message = self._store.transaction(append, writes=True)
+        if message is None:
+            raise SessionNotFoundError(wanted)
+        return message
+
+    def append_messages(
+        self,
+        session_id: str,
+        messages: Sequence[NewMessage | Mapping[str, Any]],
+    ) -> builtins.list[SessionMessage]:
+        """Append many messages in one transaction, at consecutive sequences, and return them.
+
+        One ``UPDATE`` reserves the sequences and one multi-row ``INSERT`` writes the batch.
+        The ids are fixed before the first attempt, so a retry after a lost acknowledgement
+        finds the batch it already wrote and returns it.
+        """
+        wanted = validate_ulid(session_id, "session_id")
+        batch = validate_new_messages(messages)
+        message_ids = [self._new_id() for _ in batch]
+        now = self._clock()
+
+        def append(uow: UnitOfWork) -> builtins.list[SessionMessage] | None:
+            if not batch:
+                return [] if uow.sessions.get_by_id(wanted) is not None else None
+            first = uow.committed_earlier(lambda: uow.messages.get_by_id(message_ids[0]))
+            if first is not None:
+                return uow.messages.page_after(wanted, first.sequence - 1, len(batch))
+            return uow.messages.append_many(
+                wanted, message_ids=message_ids, messages=batch, created_at=now
+            )
+
+        stored = self._store.transaction(append, writes=True)
+        if stored is None:
+            raise SessionNotFoundError(wanted)
+        return stored
+
+    def pop_message(self, session_id: str) -> SessionMessage | None:
+        """Remove the session's newest message and its file events, atomically, and return it.
+
+        Returns None (writing nothing) when the session holds no messages. The work remembers
+        the message it removed before it commits; a retry after a transient error first looks
+        that message up by its id, and when it is gone (the earlier commit landed, its
+        acknowledgement lost) returns it instead of removing another. If the earlier attempt
+        in fact rolled back and another caller removed that very message (or the session)
+        before the retry, this call returns it too, having removed nothing: the one case
+        where two pops report one message.
+        """
+        wanted = validate_ulid(session_id, "session_id")
+        now = self._clock()
+        removed: SessionMessage | None = None
+
+        def pop(uow: UnitOfWork) -> SessionMessage | None:
+            nonlocal removed
+            earlier = removed  # what the try before this one removed, if any
+            if earlier is not None:
+                landed = uow.committed_earlier(
+                    lambda: None if uow.messages.get_by_id(earlier.id) else earlier
+                )
+                if landed is not None:
+                    return landed  # the earlier commit landed, its acknowledgement lost
+            popped = uow.messages.pop_last(wanted, updated_at=now)
+            if popped is None and uow.sessions.get_by_id(wanted) is None:
+                raise SessionNotFoundError(wanted)
+            removed = popped
+            return popped
+
+        return self._store.transaction(pop, writes=True)
+
+    def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
+        """Yield the session's messages in ascending sequence, ``batch_size`` at a time."""
+        wanted = validate_ulid(session_id, "session_id")
+        size = validate_limit(batch_size, maximum=MAX_MESSAGE_LIMIT, argument="batch_size")
+        first = self._read_for_session(wanted, lambda uow: uow.messages.page_after(wanted, 0, size))
+        return self._following_pages(wanted, first, size)
+
+    def _following_pages(
+        self, session_id: str, page: builtins.list[SessionMessage], size: int
+    ) -> Iterator[SessionMessage]:
+        while page:
+            yield from page
+            if len(page) < size:
+                return
+            page = self._messages_after(session_id, page[-1].sequence, size)
+
+    def get_messages(
+        self, session_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> builtins.list[SessionMessage]:
+        """Return the session's messages in ascending sequence."""
+        wanted = validate_ulid(session_id, "session_id")
+        page = None if limit is None else validate_limit(limit, maximum=MAX_MESSAGE_LIMIT)
+        skip = validate_offset(offset)
+        return self._read_for_session(
+            wanted, lambda uow: uow.messages.get_for_session(wanted, limit=page, offset=skip)
+        )
+
+    def recent_messages(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
+        """Return the last ``n`` messages in ascending sequence."""
+        wanted = validate_ulid(session_id, "session_id")
+        count = validate_limit(n, maximum=MAX_MESSAGE_LIMIT, argument="n")
+        return self._read_for_session(
+            wanted, lambda uow: uow.messages.recent_for_session(wanted, count)
+        )
