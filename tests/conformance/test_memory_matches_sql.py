@@ -1,0 +1,102 @@
+"""The service over the in-memory store answers exactly as over the run's SQL backends.
+
+One scripted workload, with the same clock and the same ids, runs against both stores, and
+every answer is compared: the sessions, messages and events each call returns, their times
+(the clock steps back now and then, so "``updated_at`` never moves back" and "an event one
+microsecond past the session's time" are exercised), listing orders and cursors, file paths in
+code-point order, idempotent usage, exports, imports and ``verify``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from agent_sessions import NewMessage, PersistentSessionService
+from agent_sessions.domain.ports import SessionStore
+from agent_sessions.infrastructure.database import open_store
+from agent_sessions.infrastructure.memory import InMemorySessionStore
+from tests.conformance.conftest import Store
+
+T = TypeVar("T")
+START = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+class ScriptedClock:
+    """A clock set by the workload: it may stand still or step back."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> None:
+        self.now = START + timedelta(seconds=seconds)
+
+
+def _workload(service: PersistentSessionService, clock: ScriptedClock) -> list[Any]:
+    seen: list[Any] = []
+
+    def keep(value: T) -> T:
+        seen.append(value)
+        return value
+
+    a = keep(service.create("alpha", title="A", metadata={"k": [1]}, external_id="x"))
+    b = keep(service.create("beta"))  # the same created_at as a: the ids order them
+    clock.at(5)
+    keep(service.append_message(a.id, "user", "one", token_count=2))
+    clock.at(3)  # back in time: the message takes the session's later time
+    keep(service.append_messages(a.id, [NewMessage("assistant", "two"), NewMessage("tool", "3")]))
+    newest = service.get_messages(a.id)[-1]
+    for path in ("b.py", "B.py", "\u00e4.py", "a.py", "b.py"):
+        keep(service.record_file_event(a.id, newest.id, "edit", file_path=path, diff="+x"))
+    keep(service.record_file_event(a.id, newest.id, "command", command="pytest -q"))
+    clock.at(9)
+    keep(
+        service.record_file_event(
+            b.id, keep(service.append_message(b.id, "user", "hi")).id, "read", file_path="a.py"
+        )
+    )
+    keep(service.update_token_usage(a.id, prompt_tokens=2, idempotency_key="call-1"))
+    keep(service.update_token_usage(a.id, prompt_tokens=2, idempotency_key="call-1"))
+    clock.at(1)
+    keep(service.pop_message(a.id))
+    keep(service.get_or_create("alpha", "x"))
+    c = keep(service.get_or_create("alpha", "y"))
+    clock.at(20)
+    document = keep(service.export_session(a.id))
+    copy = keep(service.import_session(document, on_conflict="new_external_id"))
+    for session_id in (a.id, b.id, c.id, copy.id):
+        keep(service.get(session_id))
+        keep(service.get_messages(session_id))
+        keep(service.recent_messages(session_id, 2))
+        keep(service.list_file_events(session_id))
+        keep(service.list_file_events(session_id, event_type="edit", file_path="b.py"))
+        keep(service.files_touched(session_id))
+    keep(service.sessions_touching("a.py"))
+    keep(service.verify().to_dict())
+    first = keep(service.list(limit=2))
+    keep((first.next_cursor, service.list(limit=2, after=first.next_cursor)))
+    keep(service.list(actor_name="alpha", offset=1))
+    service.delete(b.id)
+    keep(service.list())
+    keep(service.verify().to_dict())
+    return seen
+
+
+def _answers(store: SessionStore) -> list[Any]:
+    clock = ScriptedClock()
+    ids = (f"01{n:024d}" for n in itertools.count(1))
+    with PersistentSessionService(store, clock=clock, id_factory=lambda: next(ids)) as service:
+        return _workload(service, clock)
+
+
+def test_the_memory_store_answers_as_the_sql_store(store: Store) -> None:
+    store.empty()
+    over_sql = _answers(open_store(store.url, on_drift="off"))
+    over_memory = _answers(InMemorySessionStore())
+    assert len(over_memory) == len(over_sql)
+    for number, (memory, sql) in enumerate(zip(over_memory, over_sql, strict=True)):
+        assert memory == sql, f"answer {number} differs"
