@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from agent_sessions.infrastructure.database.engine import create_database_engine, redact_url
+from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
+from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.migration_runner import (
     check_schema,
     current_revision,
@@ -22,11 +24,6 @@ from agent_sessions.infrastructure.database.reconcile import (
     drop_column_if_exists,
     drop_index_if_exists,
 )
-from agent_sessions.infrastructure.database.repositories import (
-    FileEventRepository,
-    SessionMessageRepository,
-    SessionRepository,
-)
 from agent_sessions.infrastructure.database.retry import (
     TRANSIENT_CLASSIFIERS,
     RetryPolicy,
@@ -38,11 +35,10 @@ from agent_sessions.infrastructure.database.schema_doctor import (
     DriftReport,
     diagnose,
 )
-from agent_sessions.infrastructure.database.store import open_async_store, open_store
-from agent_sessions.infrastructure.database.unit_of_work import (
-    SqlAlchemySessionStore,
-    SqlAlchemyUnitOfWork,
-)
+from agent_sessions.infrastructure.database.session_repository import SessionRepository
+from agent_sessions.infrastructure.database.session_store import SqlAlchemySessionStore
+from agent_sessions.infrastructure.database.store_opening import open_async_store, open_store
+from agent_sessions.infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 
 __all__ = [
     "TRANSIENT_CLASSIFIERS",

@@ -25,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from agent_sessions.domain.errors import (
-    DatabaseError,
+    DatabaseTimeoutError,
     MigrationHistoryError,
     SchemaMismatchError,
 )
@@ -144,7 +144,7 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
             {"name": _LOCK_NAME, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS},
         ).scalar()
         if got != 1:
-            raise DatabaseError(
+            raise DatabaseTimeoutError(
                 f"waited {_MYSQL_LOCK_TIMEOUT_SECONDS} s for the migration lock "
                 f"'{_LOCK_NAME}' that another process holds"
             )
