@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent_sessions.infrastructure.database.engine import create_database_engine, redact_url
+from agent_sessions.infrastructure.database.error_translation import translate_error
 from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
 from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.migration_runner import (
@@ -26,7 +27,9 @@ from agent_sessions.infrastructure.database.reconcile import (
 )
 from agent_sessions.infrastructure.database.retry import (
     TRANSIENT_CLASSIFIERS,
+    Fault,
     RetryPolicy,
+    classify_error,
     database_retry,
     is_transient_error,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "Base",
     "DriftFinding",
     "DriftReport",
+    "Fault",
     "FileEventRepository",
     "RetryPolicy",
     "SessionMessageModel",
@@ -55,6 +59,7 @@ __all__ = [
     "SqlAlchemyUnitOfWork",
     "add_column_if_missing",
     "check_schema",
+    "classify_error",
     "create_database_engine",
     "create_index_if_missing",
     "current_revision",
@@ -69,5 +74,6 @@ __all__ = [
     "open_store",
     "redact_url",
     "schema_differences",
+    "translate_error",
     "upgrade",
 ]
