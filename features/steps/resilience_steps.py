@@ -328,6 +328,7 @@ def step_verdict(context, verdict):
 
 @then("past the retry bound the store raises {error_name}")
 def step_store_raises(context, error_name):
+    _capture_retry_log(context)
     policy = RetryPolicy(attempts=2, initial_wait=0, max_wait=0)
     engine = create_database_engine(context.database_url)
     store = SqlAlchemySessionStore(engine, retry_policy=policy)
