@@ -1,8 +1,6 @@
 """The SQLAlchemy adapter of the message repository port: the ``session_messages`` table.
 
-Used on a ``Connection`` it works inside the caller's transaction; used on an ``Engine`` on
-its own, every method is its own transaction, retried whole on a transient error (see
-:func:`~agent_sessions.infrastructure.database.retry.database_retry`).
+How it is bound and retried: :class:`~.repository_base.BoundRepository`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ __all__ = ["BoundRepository"]
 
 
 class BoundRepository:
-    """Holds the bind (engine or connection) and the retry policy of standalone calls."""
+    """Holds the bind (engine or connection) and the retry policy of standalone calls.
+
+    Bound to a ``Connection``, a repository works inside the caller's transaction; bound to an
+    ``Engine`` on its own, every method is its own transaction, retried whole on a transient
+    error (see :func:`~agent_sessions.infrastructure.database.retry.database_retry`).
+    """
 
     def __init__(
         self, bind: Engine | Connection, *, retry_policy: RetryPolicy = DEFAULT_POLICY

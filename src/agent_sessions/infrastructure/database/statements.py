@@ -89,16 +89,7 @@ _APPEND_IN_ONE = (
     # one round trip, with the same row lock as the two statements take elsewhere.
     insert(MESSAGES)
     .from_select(
-        [
-            "id",
-            "session_id",
-            "sequence",
-            "role",
-            "content",
-            "metadata",
-            "token_count",
-            "created_at",
-        ],
+        [column.name for column in MESSAGES.columns],
         select(
             bindparam("p_message_id", type_=String()),
             bindparam("p_session_id", type_=String()),
