@@ -28,9 +28,9 @@ from agent_sessions.infrastructure.database.statements import (
 )
 from agent_sessions.infrastructure.database.types import UTCDateTime
 
-_ONE_MICROSECOND = timedelta(microseconds=1)
-
 __all__ = ["FileEventRepository"]
+
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class FileEventRepository(BoundRepository, ports.FileEventRepository):
