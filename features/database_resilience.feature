@@ -1,7 +1,9 @@
 Feature: Database resilience and clear failures
   Transient database errors (a busy SQLite file, a lost connection, a deadlock) re-run the whole
   transaction a bounded number of times; other database errors are never retried and surface as
-  one DatabaseError that names the database without its password. Bad URLs are refused before
+  one DatabaseError that names the database without its password: a DatabaseUnavailableError
+  for a connection that failed, a DatabaseTimeoutError for a lock that was never released, a
+  DatabaseConflictError for a deadlock or serialization failure. Bad URLs are refused before
   anything connects.
 
   Scenario: A SQLite append waits out another writer's lock by retrying, then succeeds
@@ -15,7 +17,7 @@ Feature: Database resilience and clear failures
     Given a SQLite store that does not wait on locks by itself and retries up to 3 times
     And another process holds the SQLite write lock until the scenario ends
     When I try to append a message to the SQLite store's session
-    Then it fails with a DatabaseError saying "database is locked"
+    Then it fails with a DatabaseTimeoutError saying "database is locked"
     And after the lock is released the session still has no messages
 
   Scenario: A database error that is not transient is raised at once, not retried
@@ -54,9 +56,9 @@ Feature: Database resilience and clear failures
     When I open a service with the misspelt option "retry_attempt" set to 3
     Then opening is refused with InvalidInputError for "options" saying "retry_attempt"
 
-  Scenario: A server that cannot be reached gives a DatabaseError without the password
+  Scenario: A server that cannot be reached gives a DatabaseUnavailableError without the password
     When I open a service on the URL "postgresql://operator:s3cret@127.0.0.1:1/sessions"
-    Then opening fails with a DatabaseError that hides the password "s3cret"
+    Then opening fails with a DatabaseUnavailableError that hides the password "s3cret"
 
   Scenario: The repositories work on their own, each call its own transaction
     Given the session and message repositories bound to an engine of the database
@@ -65,42 +67,43 @@ Feature: Database resilience and clear failures
     And the message repository counts 2 messages and returns them in order
     And the session repository lists the session and deletes it
 
-  Scenario Outline: Each dialect's classifier retries exactly its transient errors
+  Scenario Outline: Each dialect's classifier retries exactly its transient errors, and names them
     When the <driver> driver raises <error>
     Then the library <verdict> the whole transaction
+    And past the retry bound the store raises <raised>
 
     Examples: PostgreSQL, by SQLSTATE
-      | driver  | error                                        | verdict        |
-      | psycopg | SQLSTATE 40001 (serialization failure)       | retries        |
-      | psycopg | SQLSTATE 40P01 (deadlock detected)           | retries        |
-      | psycopg | SQLSTATE 57P01 (admin shutdown)              | retries        |
-      | psycopg | SQLSTATE 08006 (connection failure)          | retries        |
-      | psycopg | a connection error without SQLSTATE          | retries        |
-      | psycopg | SQLSTATE 23505 (unique violation)            | does not retry |
-      | psycopg | SQLSTATE 42P01 (undefined table)             | does not retry |
-      | psycopg | SQLSTATE 22P02 (invalid text representation) | does not retry |
+      | driver  | error                                        | verdict        | raised                   |
+      | psycopg | SQLSTATE 40001 (serialization failure)       | retries        | DatabaseConflictError    |
+      | psycopg | SQLSTATE 40P01 (deadlock detected)           | retries        | DatabaseConflictError    |
+      | psycopg | SQLSTATE 57P01 (admin shutdown)              | retries        | DatabaseUnavailableError |
+      | psycopg | SQLSTATE 08006 (connection failure)          | retries        | DatabaseUnavailableError |
+      | psycopg | a connection error without SQLSTATE          | retries        | DatabaseUnavailableError |
+      | psycopg | SQLSTATE 23505 (unique violation)            | does not retry | DatabaseError            |
+      | psycopg | SQLSTATE 42P01 (undefined table)             | does not retry | DatabaseError            |
+      | psycopg | SQLSTATE 22P02 (invalid text representation) | does not retry | DatabaseError            |
 
     Examples: MariaDB and MySQL, by error number
-      | driver  | error                                   | verdict        |
-      | pymysql | error 1213 (deadlock)                   | retries        |
-      | pymysql | error 1205 (lock wait timeout)          | retries        |
-      | pymysql | error 2006 (server has gone away)       | retries        |
-      | pymysql | error 2013 (lost connection)            | retries        |
-      | pymysql | error 1927 (connection killed)          | retries        |
-      | pymysql | error 1062 (duplicate entry)            | does not retry |
-      | pymysql | error 1146 (table does not exist)       | does not retry |
-      | pymysql | error 1064 (syntax error)               | does not retry |
+      | driver  | error                                   | verdict        | raised                   |
+      | pymysql | error 1213 (deadlock)                   | retries        | DatabaseConflictError    |
+      | pymysql | error 1205 (lock wait timeout)          | retries        | DatabaseTimeoutError     |
+      | pymysql | error 2006 (server has gone away)       | retries        | DatabaseUnavailableError |
+      | pymysql | error 2013 (lost connection)            | retries        | DatabaseUnavailableError |
+      | pymysql | error 1927 (connection killed)          | retries        | DatabaseUnavailableError |
+      | pymysql | error 1062 (duplicate entry)            | does not retry | DatabaseError            |
+      | pymysql | error 1146 (table does not exist)       | does not retry | DatabaseError            |
+      | pymysql | error 1064 (syntax error)               | does not retry | DatabaseError            |
 
     Examples: SQLite, by result code
-      | driver  | error                                   | verdict        |
-      | sqlite3 | code 5 (SQLITE_BUSY)                    | retries        |
-      | sqlite3 | code 517 (SQLITE_BUSY_SNAPSHOT)         | retries        |
-      | sqlite3 | code 6 (SQLITE_LOCKED)                  | retries        |
-      | sqlite3 | "database is locked" without a code     | retries        |
-      | sqlite3 | code 19 (SQLITE_CONSTRAINT)             | does not retry |
-      | sqlite3 | code 1 (SQLITE_ERROR, no such table)    | does not retry |
+      | driver  | error                                   | verdict        | raised                   |
+      | sqlite3 | code 5 (SQLITE_BUSY)                    | retries        | DatabaseTimeoutError     |
+      | sqlite3 | code 517 (SQLITE_BUSY_SNAPSHOT)         | retries        | DatabaseTimeoutError     |
+      | sqlite3 | code 6 (SQLITE_LOCKED)                  | retries        | DatabaseTimeoutError     |
+      | sqlite3 | "database is locked" without a code     | retries        | DatabaseTimeoutError     |
+      | sqlite3 | code 19 (SQLITE_CONSTRAINT)             | does not retry | DatabaseError            |
+      | sqlite3 | code 1 (SQLITE_ERROR, no such table)    | does not retry | DatabaseError            |
 
     Examples: Not a driver error at all
-      | driver  | error                                   | verdict        |
-      | python  | InvalidInputError                       | does not retry |
-      | python  | a programming mistake (TypeError)       | does not retry |
+      | driver  | error                                   | verdict        | raised                   |
+      | python  | InvalidInputError                       | does not retry | InvalidInputError        |
+      | python  | a programming mistake (TypeError)       | does not retry | TypeError                |

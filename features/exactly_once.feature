@@ -170,7 +170,7 @@ Feature: Exactly-once writes across lost acknowledgements
     When every commit fails before it lands
     And I try to append a message "never stored" to it
     Then exactly 3 transaction(s) ran
-    And it fails with a DatabaseError saying "after 3 attempt(s)"
+    And it fails with a DatabaseUnavailableError saying "after 3 attempt(s)"
     And the log shows retries on attempts 1, 2
     And the session holds no messages
 

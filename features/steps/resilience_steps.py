@@ -17,6 +17,7 @@ from agent_sessions.domain.entities import MessageRole
 from agent_sessions.infrastructure.database import (
     SessionMessageRepository,
     SessionRepository,
+    SqlAlchemySessionStore,
     create_database_engine,
 )
 from testsupport.databases import provision_database
@@ -114,9 +115,10 @@ def step_log_no_retry(context):
     assert context.retry_log.messages == [], context.retry_log.messages
 
 
-@then('it fails with a DatabaseError saying "{text_}"')
-def step_database_error_says(context, text_):
+@then('it fails with a {error_name} saying "{text_}"')
+def step_database_error_says(context, error_name, text_):
     assert context.database_error is not None, "the write did not fail"
+    assert type(context.database_error).__name__ == error_name, repr(context.database_error)
     assert text_ in str(context.database_error), str(context.database_error)
 
 
@@ -210,9 +212,9 @@ def step_refused(context, argument, reason):
     assert reason in str(context.open_error), str(context.open_error)
 
 
-@then('opening fails with a DatabaseError that hides the password "{password}"')
-def step_hides_password(context, password):
-    assert isinstance(context.open_error, DatabaseError), repr(context.open_error)
+@then('opening fails with a {error_name} that hides the password "{password}"')
+def step_hides_password(context, error_name, password):
+    assert type(context.open_error).__name__ == error_name, repr(context.open_error)
     assert password not in str(context.open_error), str(context.open_error)
     assert "operator:***@127.0.0.1:1" in str(context.open_error), str(context.open_error)
 
@@ -316,8 +318,33 @@ def step_driver_raises(context, driver, error):
     if driver != "python":
         raised = DBAPIError.instance("SELECT 1", {}, raised, type(raised))
     context.transient = is_transient_error(raised)
+    context.raised = raised
 
 
 @then("the library {verdict} the whole transaction")
 def step_verdict(context, verdict):
     assert context.transient is (verdict == "retries"), (verdict, context.transient)
+
+
+@then("past the retry bound the store raises {error_name}")
+def step_store_raises(context, error_name):
+    _capture_retry_log(context)
+    policy = RetryPolicy(attempts=2, initial_wait=0, max_wait=0)
+    engine = create_database_engine(context.database_url)
+    store = SqlAlchemySessionStore(engine, retry_policy=policy)
+    attempts = []
+
+    def work(_unit_of_work):
+        attempts.append(len(attempts) + 1)
+        raise context.raised
+
+    try:
+        store.transaction(work, writes=False)
+    except Exception as exc:  # the class is what the step checks
+        caught = exc
+    else:
+        raise AssertionError("the transaction did not fail")
+    finally:
+        store.close()
+    assert type(caught).__name__ == error_name, repr(caught)
+    assert len(attempts) == (2 if context.transient else 1), attempts

@@ -14,7 +14,10 @@ from agent_sessions.domain.entities import (
 )
 from agent_sessions.domain.errors import (
     AgentSessionsError,
+    DatabaseConflictError,
     DatabaseError,
+    DatabaseTimeoutError,
+    DatabaseUnavailableError,
     ExternalIdConflictError,
     ImportIntegrityError,
     InvalidInputError,
@@ -31,7 +34,10 @@ from agent_sessions.domain.verification import VerificationProblem, Verification
 __all__ = [
     "AgentSessionsError",
     "AsyncSessionService",
+    "DatabaseConflictError",
     "DatabaseError",
+    "DatabaseTimeoutError",
+    "DatabaseUnavailableError",
     "ExternalIdConflictError",
     "FileEvent",
     "FileEventType",

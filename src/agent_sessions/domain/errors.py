@@ -8,7 +8,10 @@ from __future__ import annotations
 
 __all__ = [
     "AgentSessionsError",
+    "DatabaseConflictError",
     "DatabaseError",
+    "DatabaseTimeoutError",
+    "DatabaseUnavailableError",
     "ImportIntegrityError",
     "InvalidInputError",
     "MigrationHistoryError",
@@ -116,3 +119,15 @@ class MigrationHistoryError(AgentSessionsError, RuntimeError):
 
 class DatabaseError(AgentSessionsError, RuntimeError):
     """Raised when the database fails in a way that retrying did not cure; the cause is chained."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """Raised when the connection failed (refused, lost or killed) on every attempt."""
+
+
+class DatabaseTimeoutError(DatabaseError):
+    """Raised when another transaction's lock outlasted every attempt to wait for it."""
+
+
+class DatabaseConflictError(DatabaseError):
+    """Raised when every attempt was aborted as a deadlock or a serialization failure."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from agent_sessions.infrastructure.database.engine import create_database_engine, redact_url
+from agent_sessions.infrastructure.database.error_translation import translate_error
+from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
+from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.migration_runner import (
     check_schema,
     current_revision,
@@ -22,14 +25,11 @@ from agent_sessions.infrastructure.database.reconcile import (
     drop_column_if_exists,
     drop_index_if_exists,
 )
-from agent_sessions.infrastructure.database.repositories import (
-    FileEventRepository,
-    SessionMessageRepository,
-    SessionRepository,
-)
 from agent_sessions.infrastructure.database.retry import (
     TRANSIENT_CLASSIFIERS,
+    Fault,
     RetryPolicy,
+    classify_error,
     database_retry,
     is_transient_error,
 )
@@ -38,17 +38,17 @@ from agent_sessions.infrastructure.database.schema_doctor import (
     DriftReport,
     diagnose,
 )
-from agent_sessions.infrastructure.database.store import open_async_store, open_store
-from agent_sessions.infrastructure.database.unit_of_work import (
-    SqlAlchemySessionStore,
-    SqlAlchemyUnitOfWork,
-)
+from agent_sessions.infrastructure.database.session_repository import SessionRepository
+from agent_sessions.infrastructure.database.session_store import SqlAlchemySessionStore
+from agent_sessions.infrastructure.database.store_opening import open_async_store, open_store
+from agent_sessions.infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 
 __all__ = [
     "TRANSIENT_CLASSIFIERS",
     "Base",
     "DriftFinding",
     "DriftReport",
+    "Fault",
     "FileEventRepository",
     "RetryPolicy",
     "SessionMessageModel",
@@ -59,6 +59,7 @@ __all__ = [
     "SqlAlchemyUnitOfWork",
     "add_column_if_missing",
     "check_schema",
+    "classify_error",
     "create_database_engine",
     "create_index_if_missing",
     "current_revision",
@@ -73,5 +74,6 @@ __all__ = [
     "open_store",
     "redact_url",
     "schema_differences",
+    "translate_error",
     "upgrade",
 ]

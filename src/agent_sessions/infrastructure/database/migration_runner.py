@@ -25,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from agent_sessions.domain.errors import (
-    DatabaseError,
+    DatabaseTimeoutError,
     MigrationHistoryError,
     SchemaMismatchError,
 )
@@ -144,7 +144,7 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
             {"name": _LOCK_NAME, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS},
         ).scalar()
         if got != 1:
-            raise DatabaseError(
+            raise DatabaseTimeoutError(
                 f"waited {_MYSQL_LOCK_TIMEOUT_SECONDS} s for the migration lock "
                 f"'{_LOCK_NAME}' that another process holds"
             )
@@ -289,6 +289,12 @@ def schema_differences(engine: Engine) -> list[Any]:
 
     Only the library's own tables are compared; an empty list means models and database
     agree (columns, types, nullability, indexes, unique constraints and foreign keys).
+
+    This is Alembic's raw diff, for writing a migration; it gives no verdict. Whether a
+    database is fit to use is decided only by the drift doctor
+    (:func:`~agent_sessions.infrastructure.database.schema_doctor.diagnose`), which store
+    opening, ``agent-sessions db doctor`` and ``agent-sessions db check`` all use: a
+    difference listed here (a missing index, say) may be only a warning there.
     """
     with engine.connect() as connection:
         context = MigrationContext.configure(

@@ -7,11 +7,13 @@ models describe it for queries, and a test checks that both agree.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from agent_sessions.domain.entities import FileEventType, MessageRole
 from agent_sessions.infrastructure.database.types import JSON_DOCUMENT, LONG_TEXT, UTCDateTime
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "SessionMessageModel",
     "SessionModel",
     "SessionTokenUsageModel",
+    "one_of",
 ]
 
 NAMING_CONVENTION = {
@@ -37,6 +40,17 @@ MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 """MariaDB/MySQL: InnoDB and 4-byte UTF-8 whatever the database's default. The migration also
 gives the tables a binary NO PAD collation (``utf8mb4_nopad_bin`` on MariaDB,
 ``utf8mb4_0900_bin`` on MySQL 8), so that comparisons are exact as on the other backends."""
+
+
+def one_of(column: str, values: type[StrEnum]) -> str:
+    """Return the CHECK condition ``column IN ('a', 'b', ...)`` over an enum's values, in order.
+
+    The roles and file event types are checked by the database from the domain's enums, so a
+    value cannot be added to one and forgotten in the other. The text is what the released
+    migrations created; the drift doctor compares them.
+    """
+    quoted = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({quoted})"
 
 
 class Base(DeclarativeBase):
@@ -77,7 +91,7 @@ class SessionMessageModel(Base):
     __table_args__ = (
         Index("ix_session_messages_session_id_sequence", "session_id", "sequence", unique=True),
         CheckConstraint("sequence >= 1", name="sequence_positive"),
-        CheckConstraint("role IN ('system', 'user', 'assistant', 'tool')", name="role_known"),
+        CheckConstraint(one_of("role", MessageRole), name="role_known"),
         MYSQL_TABLE_OPTIONS,
     )
 
@@ -130,10 +144,7 @@ class SessionFileEventModel(Base):
     __table_args__ = (
         Index("ix_session_file_events_session_id_created_at", "session_id", "created_at"),
         Index("ix_session_file_events_file_path", "file_path"),
-        CheckConstraint(
-            "event_type IN ('read', 'write', 'edit', 'delete', 'rename', 'command')",
-            name="event_type_known",
-        ),
+        CheckConstraint(one_of("event_type", FileEventType), name="event_type_known"),
         MYSQL_TABLE_OPTIONS,
     )
 

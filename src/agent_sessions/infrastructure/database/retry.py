@@ -2,7 +2,10 @@
 
 A transient error is one that a fresh transaction may not meet again: a lost, killed or
 refused connection, a deadlock, a serialization failure, a server shutting down, a busy or
-locked SQLite file. Each dialect has its own classifier (:data:`TRANSIENT_CLASSIFIERS`).
+locked SQLite file. :func:`classify_error` is the one rule: it sorts an error into a
+:class:`Fault` by its dialect's classifier (:data:`TRANSIENT_CLASSIFIERS`); the retry loop
+retries the transient faults, and the error translation picks the library error by the same
+fault.
 Integrity errors, programming errors and domain errors are never retried. Each retry is
 logged on ``agent_sessions.retry`` with its attempt number, the error class and the wait.
 """
@@ -17,6 +20,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -33,8 +37,10 @@ from agent_sessions.domain.errors import InvalidInputError
 
 __all__ = [
     "TRANSIENT_CLASSIFIERS",
+    "Fault",
     "RetryOutcome",
     "RetryPolicy",
+    "classify_error",
     "database_retry",
     "is_transient_error",
     "run_with_retry",
@@ -45,52 +51,91 @@ logger = logging.getLogger("agent_sessions.retry")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-POSTGRESQL_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
+
+class Fault(Enum):
+    """What kind of database error a classifier found; the first three are transient."""
+
+    CONNECTION = "connection"
+    """The connection was refused, lost, killed, or the server is shutting down."""
+    LOCK_TIMEOUT = "lock timeout"
+    """Another transaction held a lock longer than the database waits (SQLite: busy)."""
+    CONFLICT = "conflict"
+    """The database aborted the transaction as a deadlock or a serialization failure."""
+    PERMANENT = "permanent"
+    """Anything else: integrity, programming and schema errors; a new attempt meets it again."""
+
+    @property
+    def transient(self) -> bool:
+        """Whether a fresh transaction may not meet this error again (so it is retried)."""
+        return self is not Fault.PERMANENT
+
+
+POSTGRESQL_FAULTS: Mapping[str, Fault] = {
+    "40001": Fault.CONFLICT,
+    "40P01": Fault.CONFLICT,
+    "55P03": Fault.LOCK_TIMEOUT,
+    "57P01": Fault.CONNECTION,
+    "57P02": Fault.CONNECTION,
+    "57P03": Fault.CONNECTION,
+}
 """Serialization failure, deadlock, lock not available, admin shutdown, crash shutdown,
-cannot connect now; and every ``08xxx`` connection exception."""
-MYSQL_TRANSIENT_CODES = frozenset({1205, 1213, 1927, 2003, 2006, 2013, 4031})
+cannot connect now; and every ``08xxx`` connection exception is a connection fault."""
+MYSQL_FAULTS: Mapping[int, Fault] = {
+    1205: Fault.LOCK_TIMEOUT,
+    1213: Fault.CONFLICT,
+    1927: Fault.CONNECTION,
+    2003: Fault.CONNECTION,
+    2006: Fault.CONNECTION,
+    2013: Fault.CONNECTION,
+    4031: Fault.CONNECTION,
+}
 """Lock wait timeout, deadlock, connection killed, cannot connect, server gone away, lost
 connection during a query, disconnected by the server for inactivity."""
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 
 
-def _postgresql_transient(error: BaseException) -> bool | None:
+def _postgresql_fault(error: BaseException) -> Fault | None:
     """psycopg: classify by SQLSTATE; no SQLSTATE means the client lost or never got a link."""
     if type(error).__module__.split(".")[0] not in ("psycopg", "psycopg2", "asyncpg"):
         return None
     sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(sqlstate, str):
-        return sqlstate in POSTGRESQL_TRANSIENT_STATES or sqlstate.startswith("08")
-    return type(error).__name__ == "OperationalError"
+        if sqlstate.startswith("08"):
+            return Fault.CONNECTION
+        return POSTGRESQL_FAULTS.get(sqlstate, Fault.PERMANENT)
+    return Fault.CONNECTION if type(error).__name__ == "OperationalError" else Fault.PERMANENT
 
 
-def _mysql_transient(error: BaseException) -> bool | None:
+def _mysql_fault(error: BaseException) -> Fault | None:
     """PyMySQL and mysqlclient: classify by the error number, the first argument."""
     if type(error).__module__.split(".")[0] not in ("pymysql", "MySQLdb", "mysql"):
         return None
     args: tuple[object, ...] = getattr(error, "args", ())
     code = args[0] if args else None
-    return isinstance(code, int) and code in MYSQL_TRANSIENT_CODES
+    return MYSQL_FAULTS.get(code, Fault.PERMANENT) if isinstance(code, int) else Fault.PERMANENT
 
 
-def _sqlite_transient(error: BaseException) -> bool | None:
+def _sqlite_fault(error: BaseException) -> Fault | None:
     """sqlite3: ``SQLITE_BUSY`` and ``SQLITE_LOCKED``, extended codes included."""
     if type(error).__module__.split(".")[0] != "sqlite3":
         return None
     code = getattr(error, "sqlite_errorcode", None)
     if isinstance(code, int):
-        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
-    message = str(error)
-    return "database is locked" in message or "database table is locked" in message
+        locked = code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    else:
+        message = str(error)
+        locked = "database is locked" in message or "database table is locked" in message
+    return Fault.LOCK_TIMEOUT if locked else Fault.PERMANENT
 
 
-TRANSIENT_CLASSIFIERS: Mapping[str, Callable[[BaseException], bool | None]] = {
-    "postgresql": _postgresql_transient,
-    "mysql": _mysql_transient,
-    "sqlite": _sqlite_transient,
+TRANSIENT_CLASSIFIERS: Mapping[str, Callable[[BaseException], Fault | None]] = {
+    "postgresql": _postgresql_fault,
+    "mysql": _mysql_fault,
+    "sqlite": _sqlite_fault,
 }
-"""One classifier per dialect family: True (transient), False (not), None (not its driver)."""
+"""One classifier per dialect family: the :class:`Fault` of a driver error, None if not its
+driver. A fault other than ``Fault.PERMANENT`` is transient."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,20 +180,30 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def is_transient_error(exc: BaseException) -> bool:
-    """Return True when ``exc`` is a database error that a new transaction may not meet."""
+def classify_error(exc: BaseException) -> Fault:
+    """Return the :class:`Fault` of ``exc``: the one rule for what is retried and how it fails.
+
+    A connection that SQLAlchemy invalidated is a connection fault whatever the driver said;
+    otherwise the driver's error goes to its dialect's classifier. Anything that is not a
+    driver error is permanent.
+    """
     if not isinstance(exc, DBAPIError):
-        return False
+        return Fault.PERMANENT
     if exc.connection_invalidated:
-        return True
+        return Fault.CONNECTION
     orig = exc.orig
     if orig is None:
-        return False
+        return Fault.PERMANENT
     for classify in TRANSIENT_CLASSIFIERS.values():
-        verdict = classify(orig)
-        if verdict is not None:
-            return verdict
-    return False
+        fault = classify(orig)
+        if fault is not None:
+            return fault
+    return Fault.PERMANENT
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Return True when ``exc`` is a database error that a new transaction may not meet."""
+    return classify_error(exc).transient
 
 
 def error_class(exc: BaseException) -> str:

@@ -8,16 +8,16 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent_sessions.domain.errors import DatabaseError, InvalidInputError, SchemaMismatchError
+from agent_sessions.domain.errors import InvalidInputError, SchemaMismatchError
 from agent_sessions.infrastructure.database.async_runner import GreenletRunner
 from agent_sessions.infrastructure.database.engine import (
     DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
     create_async_database_engine,
     create_database_engine,
     redact_url,
-    scrub_secrets,
     sqlite_file_missing,
 )
+from agent_sessions.infrastructure.database.error_translation import translate_error
 from agent_sessions.infrastructure.database.migration_runner import (
     MigrationSource,
     check_schema,
@@ -31,10 +31,7 @@ from agent_sessions.infrastructure.database.schema_doctor import (
     diagnose,
     raise_for_drift,
 )
-from agent_sessions.infrastructure.database.unit_of_work import (
-    SqlAlchemySessionStore,
-    describe_error,
-)
+from agent_sessions.infrastructure.database.session_store import SqlAlchemySessionStore
 
 __all__ = ["DriftPolicy", "open_async_store", "open_store"]
 
@@ -137,8 +134,7 @@ def _open_on(
             _check_drift(report or diagnose(engine), engine, on_drift)
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = scrub_secrets(describe_error(exc), engine.url)
-        raise DatabaseError(f"cannot open {redact_url(engine.url)}: {reason}") from exc
+        raise translate_error(exc, engine.url, doing="open") from exc
     except BaseException:
         engine.dispose()
         raise

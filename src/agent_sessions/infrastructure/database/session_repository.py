@@ -1,0 +1,195 @@
+"""The SQLAlchemy adapter of the session repository port: the ``sessions`` table.
+
+How it is bound and retried: :class:`~.repository_base.BoundRepository`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+
+from sqlalchemy import delete, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from agent_sessions.domain import ports
+from agent_sessions.domain.entities import Session
+from agent_sessions.infrastructure.database.mapping import session_from_row, session_to_values
+from agent_sessions.infrastructure.database.repository_base import BoundRepository
+from agent_sessions.infrastructure.database.retry import database_retry
+from agent_sessions.infrastructure.database.statements import (
+    FILE_EVENTS,
+    SESSIONS,
+    TOKEN_USAGE,
+    never_before,
+)
+from agent_sessions.infrastructure.database.types import UTCDateTime
+
+__all__ = ["SessionRepository"]
+
+
+class SessionRepository(BoundRepository, ports.SessionRepository):
+    """Stores and finds sessions in the ``sessions`` table."""
+
+    @database_retry
+    def create(self, session: Session) -> Session:
+        """Insert ``session`` as given and return it."""
+        self._connection.execute(insert(SESSIONS).values(session_to_values(session)))
+        return session
+
+    @database_retry
+    def get_by_id(self, session_id: str) -> Session | None:
+        """Return the session with this id, or None."""
+        row = self._connection.execute(select(SESSIONS).where(SESSIONS.c.id == session_id)).first()
+        return None if row is None else session_from_row(row)
+
+    @database_retry
+    def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
+        """Return the actor's session with this external id, or None (by the unique index)."""
+        return self._find_by_external_id(actor_name, external_id, lock=False)
+
+    @database_retry
+    def create_or_get_by_external_id(self, session: Session) -> Session:
+        """Insert ``session`` unless its ``(actor_name, external_id)`` is taken; return the holder.
+
+        The insert runs in a savepoint: when a concurrent transaction committed the same pair
+        first, the unique index refuses the row, the savepoint rolls back, and a locking read
+        (which sees the latest committed row even under MariaDB's REPEATABLE READ) returns the
+        session that won.
+        """
+        assert session.external_id is not None, "only sessions with an external id"
+        existing = self._find_by_external_id(session.actor_name, session.external_id, lock=False)
+        if existing is not None:
+            return existing
+        connection = self._connection
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(SESSIONS).values(session_to_values(session)))
+        except IntegrityError:
+            existing = self._find_by_external_id(session.actor_name, session.external_id, lock=True)
+            if existing is None:
+                raise
+            return existing
+        return session
+
+    def _find_by_external_id(
+        self, actor_name: str, external_id: str, *, lock: bool
+    ) -> Session | None:
+        query = select(SESSIONS).where(
+            SESSIONS.c.actor_name == actor_name, SESSIONS.c.external_id == external_id
+        )
+        if lock:
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else session_from_row(row)
+
+    @database_retry
+    def list_touching(self, file_path: str, *, limit: int) -> builtins.list[Session]:
+        """Return the sessions with an event on ``file_path`` (found by its index), newest first."""
+        touched = select(FILE_EVENTS.c.session_id).where(FILE_EVENTS.c.file_path == file_path)
+        query = (
+            select(SESSIONS)
+            .where(SESSIONS.c.id.in_(touched))
+            .order_by(SESSIONS.c.created_at.desc(), SESSIONS.c.id.desc())
+            .limit(limit)
+        )
+        return [session_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def list_all(
+        self,
+        *,
+        actor_name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        after: tuple[datetime, str] | None = None,
+    ) -> builtins.list[Session]:
+        """Return sessions newest first (``created_at`` then ``id``, both descending).
+
+        ``after`` continues a listing by keyset: ``created_at <= t AND (created_at < t OR
+        id < i)``, a form every backend's optimiser turns into an index range scan (row-value
+        comparisons are not, on MariaDB).
+        """
+        query = select(SESSIONS)
+        if actor_name is not None:
+            query = query.where(SESSIONS.c.actor_name == actor_name)
+        if after is not None:
+            moment, session_id = after
+            at = literal(moment, UTCDateTime())
+            query = query.where(
+                SESSIONS.c.created_at <= at,
+                or_(SESSIONS.c.created_at < at, SESSIONS.c.id < session_id),
+            )
+        query = (
+            query.order_by(SESSIONS.c.created_at.desc(), SESSIONS.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [session_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def delete(self, session_id: str) -> bool:
+        """Delete the session (its messages go by ON DELETE CASCADE); False if absent."""
+        result = self._connection.execute(delete(SESSIONS).where(SESSIONS.c.id == session_id))
+        return result.rowcount > 0
+
+    @database_retry
+    def update(
+        self,
+        session_id: str,
+        *,
+        add_prompt_tokens: int = 0,
+        add_completion_tokens: int = 0,
+        updated_at: datetime,
+        usage_key: str | None = None,
+    ) -> Session | None:
+        """Add to the token counters in SQL and return the new row, or None if absent.
+
+        With a ``usage_key`` the call is also recorded in ``session_token_usage``, in the same
+        transaction, after the counters (so that the session row is locked first).
+        """
+        statement = (
+            update(SESSIONS)
+            .where(SESSIONS.c.id == session_id)
+            .values(
+                prompt_tokens=SESSIONS.c.prompt_tokens + add_prompt_tokens,
+                completion_tokens=SESSIONS.c.completion_tokens + add_completion_tokens,
+                updated_at=never_before(SESSIONS.c.updated_at, updated_at),
+            )
+        )
+        connection = self._connection
+        if connection.dialect.update_returning:
+            row = connection.execute(statement.returning(*SESSIONS.c)).first()
+            updated = None if row is None else session_from_row(row)
+        elif connection.execute(statement).rowcount == 0:
+            updated = None
+        else:
+            updated = self.get_by_id(session_id)
+        if updated is not None and usage_key is not None:
+            connection.execute(
+                insert(TOKEN_USAGE).values(
+                    session_id=session_id,
+                    usage_key=usage_key,
+                    prompt_tokens=add_prompt_tokens,
+                    completion_tokens=add_completion_tokens,
+                    recorded_at=updated_at,
+                )
+            )
+        return updated
+
+    @database_retry
+    def recorded_token_usage(self, session_id: str, usage_key: str) -> tuple[int, int] | None:
+        """Lock the session row, then return the usage recorded under ``usage_key``, if any.
+
+        ``SELECT ... FOR UPDATE`` on PostgreSQL and MariaDB; SQLite writers already hold the
+        database's write lock (``BEGIN IMMEDIATE``), and SQLAlchemy leaves the clause out there.
+        """
+        connection = self._connection
+        connection.execute(
+            select(SESSIONS.c.id).where(SESSIONS.c.id == session_id).with_for_update()
+        ).first()
+        row = connection.execute(
+            select(TOKEN_USAGE.c.prompt_tokens, TOKEN_USAGE.c.completion_tokens).where(
+                TOKEN_USAGE.c.session_id == session_id, TOKEN_USAGE.c.usage_key == usage_key
+            )
+        ).first()
+        return None if row is None else (int(row.prompt_tokens), int(row.completion_tokens))

@@ -1,0 +1,1 @@
+"""pytest suites of the SQLAlchemy adapter against real database servers."""
