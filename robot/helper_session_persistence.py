@@ -15,8 +15,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from robot.api.exceptions import SkipExecution
-
 from agent_sessions import (
     ImportIntegrityError,
     PersistentSessionService,
@@ -25,7 +23,7 @@ from agent_sessions import (
     SessionMessage,
     SessionNotFoundError,
 )
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["SessionPersistenceLibrary"]
 
@@ -45,30 +43,29 @@ class SessionPersistenceLibrary:
 
     def open_session_store(self) -> str:
         """Provision a fresh database, migrate it, open the service; return the URL."""
-        self._url = self._provision()
-        self._service = PersistentSessionService.from_url(self._url, migrate=True)
+        self._url = provision(self._databases, self._backend)
+        self._service = open_migrated_service(self._databases, self._url)
         return self._url
 
     def close_session_store(self) -> None:
         """Close the service and drop its database."""
         try:
-            if self._service is not None:
-                self._service.close()
+            self._databases.close()
         finally:
             self._service = None
             self._url = None
-            self._databases.close()
 
     def reopen_session_store(self) -> None:
         """Close the service and open a new one on the same database, without migrating."""
         url = self._require_url()
         self.service.close()
         self._service = PersistentSessionService.from_url(url)
+        self._databases.callback(self._service.close)
 
     def open_unmigrated_database_should_fail(self) -> str:
         """Open an empty database without ``migrate``; return the SchemaMismatchError message."""
         with contextlib.ExitStack() as stack:
-            url = self._provision(stack)
+            url = provision(stack, self._backend)
             try:
                 service = PersistentSessionService.from_url(url)
             except SchemaMismatchError as error:
@@ -239,14 +236,6 @@ class SessionPersistenceLibrary:
         if self._url is None:
             raise AssertionError("the session store is not open; run 'Open Session Store' first")
         return self._url
-
-    def _provision(self, stack: contextlib.ExitStack | None = None) -> str:
-        try:
-            return (stack or self._databases).enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            if unavailable_is_failure():
-                raise
-            raise SkipExecution(f"{self._backend} is not available: {error}") from error
 
     @staticmethod
     def _run_in_threads(worker: Any, threads: int) -> None:
