@@ -26,7 +26,9 @@ from features.session_world import (
     ULID_PATTERN,
     assert_utc,
     attempt,
+    expected_error,
     independent_checksum,
+    no_error,
     parse_names,
     parse_sequences,
     remember,
@@ -490,8 +492,7 @@ def step_try_create_taken(context: Context, actor: str, external_id: str) -> Non
 
 @then("the error is also an {name:w}")
 def step_error_also(context: Context, name: str) -> None:
-    error_type = getattr(agent_sessions, name)
-    assert isinstance(context.error, error_type), f"{context.error!r} is not an {name}"
+    expected_error(context, getattr(agent_sessions, name))
 
 
 @then(
@@ -792,7 +793,7 @@ def step_import_again_with_policy(context: Context, policy: str) -> None:
 
 @then("the copy has no external id and otherwise the same session, messages and file events")
 def step_copy_without_external_id(context: Context) -> None:
-    assert context.error is None, f"the import failed: {context.error!r}"
+    no_error(context)
     service = context.service
     original: Session = context.session
     copied = service.get(context.result.id)

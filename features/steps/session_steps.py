@@ -12,6 +12,7 @@ from features.session_world import (
     ULID_PATTERN,
     assert_utc,
     attempt,
+    expected_error,
     parse_names,
     remember,
     sample_value,
@@ -184,7 +185,7 @@ def step_try_delete_malformed(context: Context, value: str) -> None:
 def step_session_gone(context: Context, actor: str) -> None:
     session_id = session_of(context, actor).id
     attempt(context, lambda: context.service.get(session_id))
-    assert isinstance(context.error, SessionNotFoundError), f"get gave {context.error!r}"
+    expected_error(context, SessionNotFoundError)
     listed = [session.id for session in context.service.list(limit=1000)]
     assert session_id not in listed, "the deleted session is still listed"
 
@@ -198,7 +199,7 @@ def step_messages_gone(context: Context, actor: str) -> None:
         lambda: context.service.export_session(session_id),
     ):
         attempt(context, read)
-        assert isinstance(context.error, SessionNotFoundError), f"read gave {context.error!r}"
+        expected_error(context, SessionNotFoundError)
 
 
 @then('the session of "{actor:Text}" still holds {count:d} message')
