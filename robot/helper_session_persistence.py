@@ -9,14 +9,11 @@ Keywords return values, or raise ``AssertionError`` with a message that says wha
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent_sessions import (
-    ImportIntegrityError,
     PersistentSessionService,
     SchemaMismatchError,
     Session,
@@ -87,15 +84,6 @@ class SessionPersistenceLibrary:
         """Delete the session (and, by contract, its messages)."""
         self.service.delete(session_id)
 
-    def count_sessions(self) -> int:
-        """Return how many sessions the store holds."""
-        total, page = 0, 1000
-        while True:
-            found = len(self.service.list(limit=page, offset=total))
-            total += found
-            if found < page:
-                return total
-
     def session_should_not_exist(self, session_id: str) -> None:
         """Fail unless both the session and its messages are reported as absent."""
         for name, read in (
@@ -126,30 +114,6 @@ class SessionPersistenceLibrary:
         if actual != list(expected):
             raise AssertionError(f"message contents are {actual}, expected {list(expected)}")
 
-    def append_messages_concurrently(self, session_id: str, threads: int, per_thread: int) -> None:
-        """Append ``threads`` x ``per_thread`` messages from ``threads`` threads at once."""
-
-        def worker(thread: int) -> None:
-            for index in range(per_thread):
-                self.service.append_message(session_id, "user", f"thread {thread} message {index}")
-
-        self._run_in_threads(worker, threads)
-
-    def message_sequences_should_be_contiguous(self, session_id: str, expected_count: int) -> None:
-        """Fail unless the sequences are exactly 1..N, in order, and match ``message_count``."""
-        sequences = [message.sequence for message in self.service.get_messages(session_id)]
-        expected = list(range(1, expected_count + 1))
-        if sequences != expected:
-            duplicates = sorted({s for s in sequences if sequences.count(s) > 1})
-            missing = sorted(set(expected) - set(sequences))
-            raise AssertionError(
-                f"sequences are not 1..{expected_count}: got {len(sequences)} messages, "
-                f"duplicates {duplicates}, missing {missing}"
-            )
-        count = self.service.get(session_id).message_count
-        if count != expected_count:
-            raise AssertionError(f"message_count is {count}, expected {expected_count}")
-
     # -- export / import -------------------------------------------------------------------
 
     def export_session(self, session_id: str) -> dict[str, Any]:
@@ -169,20 +133,6 @@ class SessionPersistenceLibrary:
     def import_session(self, document: dict[str, Any]) -> str:
         """Import an export document and return the new session id."""
         return self.service.import_session(document).id
-
-    def tamper_with_export(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Return a copy of ``document`` whose last message content was changed (checksum kept)."""
-        tampered = copy.deepcopy(document)
-        tampered["messages"][-1]["content"] += " (edited)"
-        return tampered
-
-    def import_should_be_rejected(self, document: dict[str, Any]) -> str:
-        """Import ``document`` expecting ImportIntegrityError; return its message."""
-        try:
-            imported = self.service.import_session(document)
-        except ImportIntegrityError as error:
-            return str(error)
-        raise AssertionError(f"the document was imported as session {imported.id}")
 
     def imported_session_should_match_export(
         self, session_id: str, document: dict[str, Any]
@@ -208,22 +158,6 @@ class SessionPersistenceLibrary:
             session_id, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
         )
 
-    def add_token_usage_concurrently(
-        self,
-        session_id: str,
-        threads: int,
-        updates_per_thread: int,
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-    ) -> None:
-        """Add the same usage ``updates_per_thread`` times from each of ``threads`` threads."""
-
-        def worker(_thread: int) -> None:
-            for _ in range(updates_per_thread):
-                self.add_token_usage(session_id, prompt_tokens, completion_tokens)
-
-        self._run_in_threads(worker, threads)
-
     # -- internals -------------------------------------------------------------------------
 
     @property
@@ -236,14 +170,6 @@ class SessionPersistenceLibrary:
         if self._url is None:
             raise AssertionError("the session store is not open; run 'Open Session Store' first")
         return self._url
-
-    @staticmethod
-    def _run_in_threads(worker: Any, threads: int) -> None:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = [pool.submit(worker, thread) for thread in range(threads)]
-        errors = [future.exception() for future in futures if future.exception() is not None]
-        if errors:
-            raise AssertionError(f"{len(errors)} of {threads} threads failed: {errors[0]!r}")
 
 
 def _without_ids(value: Any) -> Any:

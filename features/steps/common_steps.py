@@ -1,4 +1,4 @@
-"""Steps shared by every group: refused calls, unknown sessions, what is stored.
+"""Steps shared by every group: refused and failed calls, and what is stored.
 
 A step that expects a call to fail runs it through ``attempt`` (features/session_world.py),
 which keeps the error in ``context.error``; the "Then the call fails with ..." and "Then the call
@@ -7,28 +7,11 @@ is refused with ..." steps below read it, as do the few steps that check more of
 
 from __future__ import annotations
 
-from behave import then, when
+from behave import then
 from behave.runner import Context
 
 import agent_sessions
-from features.session_world import attempt, expected_error, no_error, unknown_session_id
-
-_ON_UNKNOWN_SESSION = {
-    "fetch": lambda service, sid: service.get(sid),
-    "delete": lambda service, sid: service.delete(sid),
-    "export": lambda service, sid: service.export_session(sid),
-    "append a message to": lambda service, sid: service.append_message(sid, "user", "hello"),
-    "read the messages of": lambda service, sid: service.get_messages(sid),
-    "read the recent messages of": lambda service, sid: service.recent_messages(sid, 5),
-    "record token usage of": lambda service, sid: service.update_token_usage(sid, prompt_tokens=1),
-}
-
-
-@when("I try to {action} a session that does not exist")
-def step_try_on_unknown_session(context: Context, action: str) -> None:
-    call = _ON_UNKNOWN_SESSION[action]
-    missing = unknown_session_id()
-    attempt(context, lambda: call(context.service, missing))
+from features.session_world import expected_error
 
 
 def _expected_error(context: Context, name: str) -> Exception:
@@ -73,11 +56,6 @@ def step_error_mentions(context: Context, text: str) -> None:
     assert text in str(error), f"{text!r} not in the message: {error}"
 
 
-@then("the call succeeds")
-def step_call_succeeds(context: Context) -> None:
-    no_error(context)
-
-
 @then("no session is stored")
 def step_no_session_stored(context: Context) -> None:
     stored = context.service.list(limit=1000)
@@ -85,7 +63,6 @@ def step_no_session_stored(context: Context) -> None:
 
 
 @then("{count:d} session is stored")
-@then("{count:d} sessions are stored")
 def step_sessions_stored(context: Context, count: int) -> None:
     stored = context.service.list(limit=1000)
     assert len(stored) == count, f"expected {count} sessions, found {len(stored)}"

@@ -269,7 +269,6 @@ def _count(context, model):
         return connection.execute(select(func.count()).select_from(model.__table__)).scalar_one()
 
 
-@then("the database holds {sessions:d} session(s) and {messages:d} messages")
 @then("the database holds {sessions:d} session and {messages:d} messages")
 @then("the database holds {sessions:d} sessions and {messages:d} messages")
 def step_database_holds(context, sessions, messages):

@@ -33,13 +33,6 @@ def step_create_titled_session(context: Context, actor: str, title: str) -> None
     remember(context, context.service.create(actor, title=title))
 
 
-@given('a session of actor "{actor:Text}" titled "{title:Text}" with metadata {metadata}')
-def step_create_session_with_metadata(
-    context: Context, actor: str, title: str, metadata: str
-) -> None:
-    remember(context, context.service.create(actor, title=title, metadata=json.loads(metadata)))
-
-
 @when('I create a session for actor "{actor:Text}" titled "{title:Text}" with metadata:')
 def step_create_session_with_metadata_text(context: Context, actor: str, title: str) -> None:
     context.expected_metadata = json.loads(context.text)
@@ -133,11 +126,6 @@ def step_stored_lengths(context: Context, actor_length: int, title_length: int) 
 
 
 # --- listing ----------------------------------------------------------------------------------
-
-
-@when("I list the sessions")
-def step_list(context: Context) -> None:
-    context.listed = context.service.list()
 
 
 @when('I list the sessions of actor "{actor:Text}"')
