@@ -97,21 +97,20 @@ def test_a_connection_ended_during_the_ping_fails_with_the_servers_retried_error
     assert [cursor.closed for cursor in connection.cursors] == [True]
 
 
-def test_a_healthy_connection_passes_the_ping_with_autocommit_back_off(engine: Engine) -> None:
-    connection = StandInConnection(ended_by_server=False, autocommit=False)
+@pytest.mark.parametrize(
+    ("autocommit", "changes"),
+    [(False, [True, False]), (True, [])],
+    ids=["autocommit off is turned back off", "autocommit on is left alone"],
+)
+def test_a_healthy_connection_passes_the_ping_with_its_autocommit_as_it_was(
+    engine: Engine, autocommit: bool, changes: list[bool]
+) -> None:
+    connection = StandInConnection(ended_by_server=False, autocommit=autocommit)
     assert engine.dialect.do_ping(connection) is True
     assert connection.executed == [(";", True)]
-    assert connection.autocommit is False
-    assert connection.autocommit_changes == [True, False]
+    assert connection.autocommit is autocommit
+    assert connection.autocommit_changes == changes
     assert [cursor.closed for cursor in connection.cursors] == [True]
-
-
-def test_a_healthy_connection_already_in_autocommit_stays_in_autocommit(engine: Engine) -> None:
-    connection = StandInConnection(ended_by_server=False, autocommit=True)
-    assert engine.dialect.do_ping(connection) is True
-    assert connection.executed == [(";", True)]
-    assert connection.autocommit is True
-    assert connection.autocommit_changes == []
 
 
 def test_a_pooled_connection_of_the_backend_passes_the_ping_and_stays_usable(
