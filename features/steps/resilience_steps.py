@@ -12,6 +12,7 @@ from behave import given, then, when
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import agent_sessions
 from agent_sessions import DatabaseError, InvalidInputError, RetryPolicy, Session
 from agent_sessions.domain.entities import MessageRole
 from agent_sessions.infrastructure.database import (
@@ -173,9 +174,9 @@ def step_make_policy(context, setting, value):
     attempt(context, lambda: RetryPolicy(**{setting: ast.literal_eval(value)}))
 
 
-@then('opening fails with a DatabaseError that hides the password "{password}"')
-def step_hides_password(context, password):
-    error = expected_error(context, DatabaseError)
+@then('opening fails with a {error_name:w} that hides the password "{password}"')
+def step_hides_password(context, error_name, password):
+    error = expected_error(context, getattr(agent_sessions, error_name))
     assert password not in str(error), str(error)
     assert "operator:***@127.0.0.1:1" in str(error), str(error)
 

@@ -11,6 +11,7 @@ connection of every backend of the run.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.retry import is_transient_error
+from tests.provisioning import provisioned_url
 
 ENDED = "terminating connection due to administrator command"
 UNREACHABLE_POSTGRESQL = "postgresql+psycopg://u@127.0.0.1:1/x"
@@ -72,6 +74,13 @@ class StandInConnection:
         cursor = StandInCursor(self)
         self.cursors.append(cursor)
         return cursor
+
+
+@pytest.fixture(scope="module")
+def database_url(backend: str) -> Iterator[str]:
+    """Yield the URL of a fresh, empty database of the test's backend."""
+    with contextlib.ExitStack() as stack:
+        yield provisioned_url(stack, backend)
 
 
 @pytest.fixture
