@@ -17,7 +17,7 @@ Feature: Database resilience and clear failures
     Given a SQLite store that does not wait on locks by itself and retries up to 3 times
     And another process holds the SQLite write lock until the scenario ends
     When I try to append a message to the SQLite store's session
-    Then it fails with a DatabaseTimeoutError saying "database is locked"
+    Then the call fails with DatabaseTimeoutError saying "database is locked"
     And after the lock is released the session still has no messages
 
   Scenario: A database error that is not transient is raised at once, not retried
@@ -28,7 +28,7 @@ Feature: Database resilience and clear failures
 
   Scenario Outline: Unusable database URLs are refused with InvalidInputError naming the url
     When I open a service on the URL "<url>"
-    Then opening is refused with InvalidInputError for "url" saying "<reason>"
+    Then the call is refused with InvalidInputError naming "url" saying "<reason>"
 
     Examples:
       | url                             | reason                         |
@@ -39,11 +39,11 @@ Feature: Database resilience and clear failures
 
   Scenario: A URL that is not a string is refused before anything else happens
     When I open a service on a URL given as the number 5432
-    Then opening is refused with InvalidInputError for "url" saying "must be a string, got int"
+    Then the call is refused with InvalidInputError naming "url" saying "must be a string, got int"
 
   Scenario Outline: An impossible retry policy is refused, naming the setting
     When I make a retry policy with <setting> set to <value>
-    Then it is refused with InvalidInputError for "<setting>" saying "<reason>"
+    Then the call is refused with InvalidInputError naming "<setting>" saying "<reason>"
 
     Examples:
       | setting       | value | reason                 |
@@ -54,7 +54,7 @@ Feature: Database resilience and clear failures
 
   Scenario: An engine option the database engine does not accept is refused by name
     When I open a service with the misspelt option "retry_attempt" set to 3
-    Then opening is refused with InvalidInputError for "options" saying "retry_attempt"
+    Then the call is refused with InvalidInputError naming "options" saying "retry_attempt"
 
   Scenario: A server that cannot be reached gives a DatabaseUnavailableError without the password
     When I open a service on the URL "postgresql://operator:s3cret@127.0.0.1:1/sessions"

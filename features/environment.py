@@ -15,7 +15,6 @@ from typing import Any
 
 from behave.model import Feature, Scenario
 from behave.runner import Context
-from sqlalchemy import text
 
 from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
@@ -23,6 +22,7 @@ from testsupport.async_facade import BlockingAsyncService, EventLoopThread
 from testsupport.databases import (
     BACKENDS,
     BackendUnavailable,
+    empty_tables,
     provision_database,
     unavailable_is_failure,
 )
@@ -36,12 +36,6 @@ def _run_database(context: Context) -> str:
     finally:
         engine.dispose()
     return url
-
-
-def _empty_tables(context: Context) -> None:
-    with context.run_engine.begin() as connection:
-        connection.execute(text("DELETE FROM session_messages"))
-        connection.execute(text("DELETE FROM sessions"))
 
 
 def _service(context: Context, url: str, **options: Any) -> Any:
@@ -97,7 +91,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.scenario_stack = contextlib.ExitStack()
     context.open_service = lambda url, **options: _open_service(context, url, **options)
     context.provision_database = lambda: _provision(context)
-    _empty_tables(context)
+    empty_tables(context.run_engine)
     context.database_url = context.run_database_url
     context.service = context.run_service
 

@@ -121,14 +121,14 @@ Feature: Exactly-once writes across lost acknowledgements
     Given a stored session for "metered"
     When I add 100 prompt and 20 completion tokens to it with the key "message-01"
     And I try to add 999 prompt and 20 completion tokens to it with the key "message-01"
-    Then it is refused with InvalidInputError for "idempotency_key" saying "already recorded prompt_tokens=100"
+    Then the call is refused with InvalidInputError naming "idempotency_key" saying "already recorded prompt_tokens=100"
     And the session's token usage is 100 prompt and 20 completion
 
   Scenario: Token usage that would pass the largest exact total is refused and changes nothing
     Given a stored session for "metered"
     When I add 9007199254740990 prompt and 0 completion tokens to it with the key "almost-full"
     And I try to add 2 prompt and 0 completion tokens to it with the key "one-too-many"
-    Then it is refused with InvalidInputError for "prompt_tokens" saying "above the most allowed 9007199254740991"
+    Then the call is refused with InvalidInputError naming "prompt_tokens" saying "above the most allowed 9007199254740991"
     And the session's token usage is 9007199254740990 prompt and 0 completion
     And the session's export imports back with the same token usage
 
@@ -141,7 +141,7 @@ Feature: Exactly-once writes across lost acknowledgements
   Scenario Outline: A malformed idempotency key is refused by name before anything is written
     Given a stored session for "metered"
     When I try to add 1 prompt and 1 completion tokens to it with the key written <key>
-    Then it is refused with InvalidInputError for "idempotency_key" saying "<reason>"
+    Then the call is refused with InvalidInputError naming "idempotency_key" saying "<reason>"
     And the session's token usage is 0 prompt and 0 completion
 
     Examples:
@@ -170,7 +170,7 @@ Feature: Exactly-once writes across lost acknowledgements
     When every commit fails before it lands
     And I try to append a message "never stored" to it
     Then exactly 3 transaction(s) ran
-    And it fails with a DatabaseUnavailableError saying "after 3 attempt(s)"
+    And the call fails with DatabaseUnavailableError saying "after 3 attempt(s)"
     And the log shows retries on attempts 1, 2
     And the session holds no messages
 

@@ -256,52 +256,6 @@ Feature: File events and external ids
   # External ids
   # ---------------------------------------------------------------------------------------------
 
-  @external_ids
-  Scenario: A session created with an external id is found by it, for its actor only
-    When I create a session for actor "ide" with the external id "opencode-7f3a"
-    Then looking up "opencode-7f3a" for actor "ide" finds the session of "ide"
-    And looking up "opencode-7f3a" for actor "cli" finds nothing
-    And looking up "opencode-0000" for actor "ide" finds nothing
-
-  @external_ids
-  Scenario: Another actor may use the same external id
-    Given a session of actor "ide" with the external id "shared-1"
-    When I create a session for actor "cli" with the external id "shared-1"
-    Then 2 sessions are stored
-    And looking up "shared-1" for actor "ide" finds the session of "ide"
-    And looking up "shared-1" for actor "cli" finds the session of "cli"
-
-  @external_ids
-  Scenario: An external id the actor already uses is refused, and nothing is written
-    Given a session of actor "ide" with the external id "taken-1"
-    And the row counts of every table are noted
-    When I try to create another session for actor "ide" with the external id "taken-1"
-    Then the call is refused with ExternalIdConflictError naming "external_id"
-    And the error is also an InvalidInputError
-    And the row counts of every table are unchanged
-
-  @external_ids
-  Scenario: get_or_create returns the session that has the external id, ignoring the title and metadata of the call
-    Given a session of actor "ide" with the external id "conv-42"
-    When I get or create the session of actor "ide" with the external id "conv-42", titled "other" with metadata {"other": true}
-    Then I got the session stored before, with its own title and metadata
-    And 1 session is stored
-
-  @external_ids
-  Scenario: get_or_create creates the session when the actor has none with that external id
-    Given a session of actor "cli" with the external id "conv-42"
-    When I get or create the session of actor "ide" with the external id "conv-42", titled "New chat" with metadata {"channel": "ide"}
-    Then I got a new session of "ide" with that external id, title and metadata
-    And looking up "conv-42" for actor "ide" finds the session I got
-    And 2 sessions are stored
-
-  @external_ids
-  Scenario: Eight threads racing get_or_create on one external id all get one and the same session
-    When 8 threads get or create the session of actor "ide" with the external id "race-1" at the same time
-    Then every thread got one and the same session
-    And exactly 1 row of "sessions" carries the external id "race-1"
-    And 1 session is stored
-
   @external_ids @validation
   Scenario Outline: create with <value> as external_id is refused and nothing is stored
     When I try to create a session with external_id set to <value>
@@ -364,23 +318,6 @@ Feature: File events and external ids
     When its export document is imported again while the session still holds the external id
     Then the call fails with ImportIntegrityError
     And the error message mentions "on_conflict"
-    And the row counts of every table are unchanged
-
-  @export_import
-  Scenario: on_conflict="new_external_id" imports a copy without the external id
-    Given a session of actor "coding-agent" with the external id "ext-7", 3 messages and 4 file events
-    And the row counts of every table are noted
-    When its export document is imported again with on_conflict "new_external_id"
-    Then the copy has no external id and otherwise the same session, messages and file events
-    And looking up "ext-7" for actor "coding-agent" finds the session of "coding-agent"
-    And the row counts grew by 1 session, 3 messages and 4 file events
-
-  @export_import @validation
-  Scenario: An unknown on_conflict policy is refused and nothing is written
-    Given a session of actor "coding-agent" with the external id "ext-7", 3 messages and 4 file events
-    And the row counts of every table are noted
-    When its export document is imported again with on_conflict "bogus"
-    Then the call is refused with InvalidInputError naming "on_conflict"
     And the row counts of every table are unchanged
 
   @export_import @validation

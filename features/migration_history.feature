@@ -37,7 +37,7 @@ Feature: Migration history you can trust
     Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     And revision "0099_extra" is edited by one character
     When the edit is recorded as an amendment of "0099_extra" with an empty reason
-    Then the amendment is refused with InvalidInputError for "reason"
+    Then the call is refused with InvalidInputError naming "reason"
 
   Scenario: A database whose applied revision was edited afterwards is refused at open
     Given an empty database
@@ -52,7 +52,7 @@ Feature: Migration history you can trust
     And the database is upgraded to the newest migration
     And its ledger also records a revision "0099_from_a_newer_release"
     When I open a service on it without migrating
-    Then opening fails with MigrationHistoryError saying "upgrade the library"
+    Then the call fails with MigrationHistoryError saying "upgrade the library"
 
   Scenario: A database created before the ledger existed is adopted when its schema is clean
     Given an empty database
@@ -67,7 +67,7 @@ Feature: Migration history you can trust
     And its ledger table was dropped
     And the column "session_messages.token_count" was dropped behind the library's back
     When I open a service on it without migrating
-    Then opening fails with MigrationHistoryError saying "cannot be adopted"
+    Then the call fails with MigrationHistoryError saying "cannot be adopted"
 
   Scenario: Fatal drift refuses to open by default, naming the table and column
     Given an empty database
@@ -118,7 +118,7 @@ Feature: Migration history you can trust
     Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     And its lock file is damaged: <damage>
     When a database is opened with the copy and migrate=True
-    Then opening fails with MigrationHistoryError saying "<words>"
+    Then the call fails with MigrationHistoryError saying "<words>"
 
     Examples:
       | damage                   | words                  |
@@ -142,12 +142,12 @@ Feature: Migration history you can trust
     And an empty database
     And the database is upgraded to the newest migration
     When a database is opened with the copy
-    Then opening fails with SchemaMismatchError mentioning "agent-sessions db upgrade"
+    Then the call fails with SchemaMismatchError saying "agent-sessions db upgrade"
     And the error names the expected revision "0099_extra"
 
   Scenario: An unknown on_drift policy is refused before anything connects
     When I open a service on the run's database with on_drift="ignore"
-    Then opening is refused with InvalidInputError for "on_drift" saying "must be one of raise, warn, off"
+    Then the call is refused with InvalidInputError naming "on_drift" saying "must be one of raise, warn, off"
 
   Scenario: A reconcile revision replays safely after its ledger and version rows are forgotten
     Given a copy of the shipped migrations, locked, with a reconcile revision "0099_reconcile"

@@ -10,21 +10,6 @@ Feature: Popping the newest message
   # What a pop removes and returns
   # ---------------------------------------------------------------------------------------------
 
-  Scenario: Popping removes the newest message and returns it as it was stored
-    Given a session of actor "coder" with 2 messages
-    And a tool message "exit code 0" with the metadata {"call_id": "c-7"} and 12 tokens was appended to it
-    When I pop a message from the session
-    Then I got back that tool message, at sequence 3, with every field as it was stored
-    And the session holds 2 messages
-    And the session's other messages are unchanged, at sequences 1, 2
-
-  Scenario: The next append takes the popped message's sequence
-    Given a session of actor "agent" with 3 messages
-    When I pop a message from the session
-    And I append the message "a better answer" to the session
-    Then the new message has the sequence 3
-    And the session holds the messages "message 1 of agent, message 2 of agent, a better answer" at sequences 1 to 3
-
   Scenario: Popping steps message_count back and moves updated_at to now, leaving the tokens
     Given a session of actor "agent" with 3 messages
     And the session has used 40 prompt and 9 completion tokens
@@ -41,43 +26,9 @@ Feature: Popping the newest message
     Then the session's message_count is 2
     And the session's updated_at is unchanged
 
-  Scenario: The popped message's file events go with it, and the other messages' stay
-    Given a session of actor "coder" with 3 messages
-    And these file events were recorded on its messages:
-      | message | event_type | file_path  | diff | command |
-      | 2       | read       | README.md  |      |         |
-      | 3       | edit       | src/app.py | -a+b |         |
-      | 3       | command    |            |      | pytest  |
-      | 1       | read       | setup.cfg  |      |         |
-    When I pop a message from the session
-    And I list its file events without a filter
-    Then I get the file events recorded in rows 1, 4
-    And the table "session_file_events" holds 2 rows
-
   # ---------------------------------------------------------------------------------------------
   # Nothing to pop, and refused calls
   # ---------------------------------------------------------------------------------------------
-
-  Scenario: Popping a session without messages returns None and writes nothing
-    Given a session of actor "agent" with 0 messages
-    And the row counts of every table are noted
-    When I pop a message from the session
-    Then nothing was popped
-    And the session is exactly as it was
-    And the row counts of every table are unchanged
-
-  Scenario: Popping every message empties the session, and one more pop returns None
-    Given a session of actor "agent" with 2 messages
-    When I pop a message from the session 3 times
-    Then the pops returned the messages at sequences 2, 1, then None
-    And the session holds 0 messages
-
-  Scenario: Popping from a session that does not exist fails with SessionNotFoundError
-    Given a session of actor "agent" with 1 message
-    And the row counts of every table are noted
-    When I try to pop a message from a session id that names nothing
-    Then the call fails with SessionNotFoundError
-    And the row counts of every table are unchanged
 
   Scenario Outline: A session_id of <value> is refused by name, and nothing is written
     Given a session of actor "agent" with 2 messages

@@ -20,7 +20,7 @@ Feature: Schema migrations
   Scenario: Opening an un-migrated database without migrate fails at once with the fix
     Given an empty database
     When I open a service on it without migrating
-    Then opening fails with SchemaMismatchError mentioning "agent-sessions db upgrade"
+    Then the call fails with SchemaMismatchError saying "agent-sessions db upgrade"
     And the error names the expected revision "0003_file_events_external_ids"
     And the database has none of the library's tables
 
@@ -35,7 +35,7 @@ Feature: Schema migrations
     And the database is upgraded to the newest migration
     And the database's revision is recorded as "9999_from_the_future"
     When I open a service on it without migrating
-    Then opening fails with SchemaMismatchError mentioning "9999_from_the_future"
+    Then the call fails with SchemaMismatchError saying "9999_from_the_future"
     And the error says to upgrade the library, not the database
 
   Scenario: The host application's own tables and Alembic history are left alone

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from behave import register_type
 from ulid import ULID
@@ -20,6 +20,7 @@ from agent_sessions import Session
 
 ULID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 SHA256_CHECKSUM = re.compile(r"^sha256:[0-9a-f]{64}$")
+E = TypeVar("E", bound=BaseException)
 
 _NAMED_VALUES: dict[str, Callable[[], Any]] = {
     "None": lambda: None,
@@ -74,13 +75,35 @@ def parse_names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",")]
 
 
-def attempt(context: Any, call: Callable[[], Any]) -> None:
-    """Run ``call`` and keep what it raised (or None) in ``context.error``."""
+def attempt(context: Any, call: Callable[[], Any]) -> Any:
+    """Run ``call``; keep what it returned in ``context.result`` (and return it), or None.
+
+    What it raised (or None) goes to ``context.error``, the one place where every step that
+    expects a refusal or a failure looks (``expected_error`` and the steps of common_steps).
+    """
     context.error = None
+    context.result = None
     try:
         context.result = call()
     except Exception as exc:
         context.error = exc
+    return context.result
+
+
+def expected_error(context: Any, error_type: type[E]) -> E:
+    """Return the error the last ``attempt`` kept, failing unless it is an ``error_type``."""
+    error = getattr(context, "error", None)
+    assert error is not None, f"expected {error_type.__name__}, but the call succeeded"
+    assert isinstance(error, error_type), (
+        f"expected {error_type.__name__}, got {type(error).__name__}: {error}"
+    )
+    return error
+
+
+def no_error(context: Any) -> None:
+    """Fail if the last ``attempt`` raised."""
+    error = getattr(context, "error", None)
+    assert error is None, f"the call failed: {error!r}"
 
 
 def remember(context: Any, session: Session) -> Session:

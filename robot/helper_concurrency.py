@@ -15,12 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from robot.api.exceptions import SkipExecution
-
 from agent_sessions import PersistentSessionService, Session
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.migration_history import read_ledger
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["ConcurrencyLibrary"]
 
@@ -42,14 +40,8 @@ class ConcurrencyLibrary:
 
     def open_concurrency_store(self) -> str:
         """Provision a fresh database of the backend, migrate it and open a service on it."""
-        try:
-            self._url = self._stack.enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            if unavailable_is_failure():
-                raise
-            raise SkipExecution(f"{self._backend} is not available: {error}") from error
-        self._service = PersistentSessionService.from_url(self._url, migrate=True)
-        self._stack.callback(self._service.close)
+        self._url = provision(self._stack, self._backend)
+        self._service = open_migrated_service(self._stack, self._url)
         return self._url
 
     def close_concurrency_store(self) -> None:
@@ -122,7 +114,7 @@ class ConcurrencyLibrary:
 
     def provision_empty_database(self) -> str:
         """Provision another fresh, empty database of the backend and return its URL."""
-        return str(self._stack.enter_context(provision_database(self._backend)))
+        return provision(self._stack, self._backend)
 
     def start_migrating_processes(self, url: str, count: int) -> list[str]:
         """Start ``count`` processes that all migrate ``url`` at once; return what each applied."""

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from agent_sessions import DatabaseError, PersistentSessionService, RetryPolicy
 from agent_sessions.infrastructure.database import create_database_engine
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+from testsupport.databases import BackendUnavailable
 from testsupport.faults import (
     ConnectionKiller,
     PrivatePostgresServer,
@@ -32,6 +32,7 @@ from testsupport.faults import (
     cheap_reconnect_options,
     run_writer_and_kill,
 )
+from testsupport.robot_databases import open_migrated_service, provision, skip_unavailable
 
 __all__ = ["FaultsLibrary"]
 
@@ -181,10 +182,7 @@ class FaultsLibrary:
         The service retries under ``RetryPolicy(attempts, total_seconds, max_wait=max_wait)``
         (the library's defaults unless given). Returns the database URL.
         """
-        try:
-            url = self._resources.enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            self._unavailable(error)
+        url = provision(self._resources, self._backend)
         return self._open(url, attempts, total_seconds, max_wait)
 
     def open_fault_store_on_a_private_postgresql_server(
@@ -198,23 +196,17 @@ class FaultsLibrary:
         try:
             self._server = self._resources.enter_context(PrivatePostgresServer())
         except BackendUnavailable as error:
-            self._unavailable(error)
+            skip_unavailable(self._backend, error)
         return self._open(self._server.create_database(), attempts, total_seconds, max_wait)
-
-    def _unavailable(self, error: BackendUnavailable) -> None:
-        if unavailable_is_failure():
-            raise error
-        raise SkipExecution(f"{self._backend} is not available: {error}") from error
 
     def _open(self, url: str, attempts: int, total_seconds: float, max_wait: float) -> str:
         self._url = url
         policy = RetryPolicy(
             attempts=int(attempts), total_seconds=float(total_seconds), max_wait=float(max_wait)
         )
-        self._service = PersistentSessionService.from_url(
-            url, migrate=True, retry_policy=policy, **cheap_reconnect_options(url)
+        self._service = open_migrated_service(
+            self._resources, url, retry_policy=policy, **cheap_reconnect_options(url)
         )
-        self._resources.callback(self._service.close)
         self._retries.install(self._resources)
         return url
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from robot.api.exceptions import SkipExecution
 from sqlalchemy import Engine, text
 
 from agent_sessions import (
@@ -30,7 +29,7 @@ from agent_sessions import (
     Session,
 )
 from agent_sessions.infrastructure.database import create_database_engine
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["FileEventsLibrary"]
 
@@ -81,14 +80,8 @@ class FileEventsLibrary:
 
     def open_file_events_store(self) -> str:
         """Provision a fresh database of the backend, migrate it and open a service on it."""
-        try:
-            self._url = self._stack.enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            if unavailable_is_failure():
-                raise
-            raise SkipExecution(f"{self._backend} is not available: {error}") from error
-        self._service = PersistentSessionService.from_url(self._url, migrate=True)
-        self._stack.callback(self._service.close)
+        self._url = provision(self._stack, self._backend)
+        self._service = open_migrated_service(self._stack, self._url)
         self._engine = create_database_engine(self._url)
         self._stack.callback(self._engine.dispose)
         return self._url

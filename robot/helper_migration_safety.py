@@ -12,7 +12,6 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from robot.api.exceptions import SkipExecution
 from sqlalchemy import inspect
 
 from agent_sessions import AgentSessionsError, PersistentSessionService
@@ -28,13 +27,13 @@ from agent_sessions.infrastructure.database.migration_runner import (
     head_revision,
     script_directory,
 )
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
 from testsupport.migration_fixtures import (
     add_revision,
     copy_packaged_migrations,
     lock_copy,
     revision_path,
 )
+from testsupport.robot_databases import provision
 
 __all__ = ["MigrationSafetyLibrary"]
 
@@ -85,12 +84,7 @@ class MigrationSafetyLibrary:
 
     def build_database(self, name: str) -> str:
         """Provision a database of the backend and migrate it with the copy as it is now."""
-        try:
-            url = self._stack.enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            if unavailable_is_failure():
-                raise
-            raise SkipExecution(f"{self._backend} is not available: {error}") from error
+        url = provision(self._stack, self._backend)
         self._databases[name] = url
         self.upgrade_database(name)
         return url

@@ -9,23 +9,18 @@ Keywords return values, or raise ``AssertionError`` with a message that says wha
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from robot.api.exceptions import SkipExecution
-
 from agent_sessions import (
-    ImportIntegrityError,
     PersistentSessionService,
     SchemaMismatchError,
     Session,
     SessionMessage,
     SessionNotFoundError,
 )
-from testsupport.databases import BackendUnavailable, provision_database, unavailable_is_failure
+from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["SessionPersistenceLibrary"]
 
@@ -45,30 +40,29 @@ class SessionPersistenceLibrary:
 
     def open_session_store(self) -> str:
         """Provision a fresh database, migrate it, open the service; return the URL."""
-        self._url = self._provision()
-        self._service = PersistentSessionService.from_url(self._url, migrate=True)
+        self._url = provision(self._databases, self._backend)
+        self._service = open_migrated_service(self._databases, self._url)
         return self._url
 
     def close_session_store(self) -> None:
         """Close the service and drop its database."""
         try:
-            if self._service is not None:
-                self._service.close()
+            self._databases.close()
         finally:
             self._service = None
             self._url = None
-            self._databases.close()
 
     def reopen_session_store(self) -> None:
         """Close the service and open a new one on the same database, without migrating."""
         url = self._require_url()
         self.service.close()
         self._service = PersistentSessionService.from_url(url)
+        self._databases.callback(self._service.close)
 
     def open_unmigrated_database_should_fail(self) -> str:
         """Open an empty database without ``migrate``; return the SchemaMismatchError message."""
         with contextlib.ExitStack() as stack:
-            url = self._provision(stack)
+            url = provision(stack, self._backend)
             try:
                 service = PersistentSessionService.from_url(url)
             except SchemaMismatchError as error:
@@ -89,15 +83,6 @@ class SessionPersistenceLibrary:
     def delete_session(self, session_id: str) -> None:
         """Delete the session (and, by contract, its messages)."""
         self.service.delete(session_id)
-
-    def count_sessions(self) -> int:
-        """Return how many sessions the store holds."""
-        total, page = 0, 1000
-        while True:
-            found = len(self.service.list(limit=page, offset=total))
-            total += found
-            if found < page:
-                return total
 
     def session_should_not_exist(self, session_id: str) -> None:
         """Fail unless both the session and its messages are reported as absent."""
@@ -129,30 +114,6 @@ class SessionPersistenceLibrary:
         if actual != list(expected):
             raise AssertionError(f"message contents are {actual}, expected {list(expected)}")
 
-    def append_messages_concurrently(self, session_id: str, threads: int, per_thread: int) -> None:
-        """Append ``threads`` x ``per_thread`` messages from ``threads`` threads at once."""
-
-        def worker(thread: int) -> None:
-            for index in range(per_thread):
-                self.service.append_message(session_id, "user", f"thread {thread} message {index}")
-
-        self._run_in_threads(worker, threads)
-
-    def message_sequences_should_be_contiguous(self, session_id: str, expected_count: int) -> None:
-        """Fail unless the sequences are exactly 1..N, in order, and match ``message_count``."""
-        sequences = [message.sequence for message in self.service.get_messages(session_id)]
-        expected = list(range(1, expected_count + 1))
-        if sequences != expected:
-            duplicates = sorted({s for s in sequences if sequences.count(s) > 1})
-            missing = sorted(set(expected) - set(sequences))
-            raise AssertionError(
-                f"sequences are not 1..{expected_count}: got {len(sequences)} messages, "
-                f"duplicates {duplicates}, missing {missing}"
-            )
-        count = self.service.get(session_id).message_count
-        if count != expected_count:
-            raise AssertionError(f"message_count is {count}, expected {expected_count}")
-
     # -- export / import -------------------------------------------------------------------
 
     def export_session(self, session_id: str) -> dict[str, Any]:
@@ -172,20 +133,6 @@ class SessionPersistenceLibrary:
     def import_session(self, document: dict[str, Any]) -> str:
         """Import an export document and return the new session id."""
         return self.service.import_session(document).id
-
-    def tamper_with_export(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Return a copy of ``document`` whose last message content was changed (checksum kept)."""
-        tampered = copy.deepcopy(document)
-        tampered["messages"][-1]["content"] += " (edited)"
-        return tampered
-
-    def import_should_be_rejected(self, document: dict[str, Any]) -> str:
-        """Import ``document`` expecting ImportIntegrityError; return its message."""
-        try:
-            imported = self.service.import_session(document)
-        except ImportIntegrityError as error:
-            return str(error)
-        raise AssertionError(f"the document was imported as session {imported.id}")
 
     def imported_session_should_match_export(
         self, session_id: str, document: dict[str, Any]
@@ -211,22 +158,6 @@ class SessionPersistenceLibrary:
             session_id, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
         )
 
-    def add_token_usage_concurrently(
-        self,
-        session_id: str,
-        threads: int,
-        updates_per_thread: int,
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-    ) -> None:
-        """Add the same usage ``updates_per_thread`` times from each of ``threads`` threads."""
-
-        def worker(_thread: int) -> None:
-            for _ in range(updates_per_thread):
-                self.add_token_usage(session_id, prompt_tokens, completion_tokens)
-
-        self._run_in_threads(worker, threads)
-
     # -- internals -------------------------------------------------------------------------
 
     @property
@@ -239,22 +170,6 @@ class SessionPersistenceLibrary:
         if self._url is None:
             raise AssertionError("the session store is not open; run 'Open Session Store' first")
         return self._url
-
-    def _provision(self, stack: contextlib.ExitStack | None = None) -> str:
-        try:
-            return (stack or self._databases).enter_context(provision_database(self._backend))
-        except BackendUnavailable as error:
-            if unavailable_is_failure():
-                raise
-            raise SkipExecution(f"{self._backend} is not available: {error}") from error
-
-    @staticmethod
-    def _run_in_threads(worker: Any, threads: int) -> None:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = [pool.submit(worker, thread) for thread in range(threads)]
-        errors = [future.exception() for future in futures if future.exception() is not None]
-        if errors:
-            raise AssertionError(f"{len(errors)} of {threads} threads failed: {errors[0]!r}")
 
 
 def _without_ids(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """Throwaway databases for the test suites, on every backend.
 
 ``provision_database(backend)`` yields the URL of a fresh, empty database and removes it
-afterwards:
+afterwards (``empty_tables(engine)`` empties the library's tables of one for the next test):
 
 - ``sqlite``: a file in a new temporary folder.
 - ``postgresql``: a new database on the server named by ``AGENT_SESSIONS_TEST_POSTGRES_URL``,
@@ -28,13 +28,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from agent_sessions.infrastructure.database.models import Base
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailable",
+    "empty_tables",
     "mariadb_server_url",
     "postgres_server_url",
     "provision_database",
@@ -179,3 +182,10 @@ def provision_database(backend: str) -> contextlib.AbstractContextManager[str]:
             "DROP DATABASE IF EXISTS `{name}`",
         )
     raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row of the library's tables (children first), in one transaction."""
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())

@@ -22,7 +22,7 @@ from agent_sessions import (
     SessionService,
 )
 from agent_sessions.infrastructure.database.models import SessionModel
-from features.session_world import unknown_session_id
+from features.session_world import attempt, unknown_session_id
 from testsupport.howto import run_example
 from testsupport.lost_ack import lose_commit_acknowledgements
 
@@ -49,11 +49,7 @@ def _run(context: Context, awaitable: Awaitable[Any]) -> Any:
 
 
 def _attempt(context: Context, make: Callable[[], Awaitable[Any]]) -> None:
-    context.error = None
-    try:
-        context.result = _run(context, make())
-    except Exception as exc:
-        context.error = exc
+    attempt(context, lambda: _run(context, make()))
 
 
 def _open(context: Context, url: str, **options: Any) -> AsyncPersistentSessionService:

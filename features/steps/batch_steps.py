@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from behave import then, when
@@ -52,38 +50,6 @@ def step_append_mixed(context: Context, metadata: str, tokens: int, role: str) -
     context.batch = context.service.append_messages(context.session.id, batch)
 
 
-@when(
-    "{threads:d} threads each append {batches:d} batches of {size:d} messages "
-    "to the session at the same time"
-)
-def step_concurrent_batches(context: Context, threads: int, batches: int, size: int) -> None:
-    start = threading.Barrier(threads)
-    context.threads, context.per_thread = threads, batches * size
-    context.sequences_by_thread = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
-
-    def work(thread: int) -> None:
-        try:
-            start.wait()
-            for batch in range(batches):
-                messages = [
-                    {"role": "user", "content": f"{thread}:{batch * size + item}"}
-                    for item in range(size)
-                ]
-                stored = context.service.append_messages(context.session.id, messages)
-                context.sequences_by_thread[thread].extend(m.sequence for m in stored)
-        except BaseException as exc:  # reported below, in the main thread
-            errors.append(exc)
-
-    workers = [threading.Thread(target=work, args=(thread,)) for thread in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert not errors, errors
-    context.batch_size = size
-
-
 @when("I try to append a batch whose second message has {problem}")
 def step_try_bad_batch(context: Context, problem: str) -> None:
     batch = [{"role": "user", "content": "fine"}, _BAD_SECOND_MESSAGE[problem]]
@@ -94,13 +60,6 @@ def step_try_bad_batch(context: Context, problem: str) -> None:
 def step_try_bad_batch_value(context: Context, value: str) -> None:
     batch = _BAD_BATCHES[value]()
     attempt(context, lambda: context.service.append_messages(context.session.id, batch))
-
-
-@when("I try to append a batch to a session that does not exist")
-def step_try_batch_unknown(context: Context) -> None:
-    missing = unknown_session_id()
-    batch = [{"role": "user", "content": "lost"}]
-    attempt(context, lambda: context.service.append_messages(missing, batch))
 
 
 @then("the batch has the sequences {sequences}")
@@ -138,21 +97,6 @@ def step_second_of_batch(context: Context, member: str) -> None:
     assert stored.metadata == {} and stored.token_count is None, stored
 
 
-@then("every batch occupies {size:d} consecutive sequences")
-def step_batches_consecutive(context: Context, size: int) -> None:
-    by_content = {m.content: m.sequence for m in context.service.get_messages(context.session.id)}
-    for thread in range(context.threads):
-        for batch in range(context.per_thread // size):
-            sequences = [by_content[f"{thread}:{batch * size + item}"] for item in range(size)]
-            first = sequences[0]
-            assert sequences == list(range(first, first + size)), (thread, batch, sequences)
-
-
-@then("the batch is empty")
-def step_batch_empty(context: Context) -> None:
-    assert context.batch == [], context.batch
-
-
 # --- streaming ------------------------------------------------------------------------------------
 
 
@@ -177,17 +121,6 @@ def step_stream(context: Context, size: int) -> None:
     context.streamed = [
         m.sequence for m in context.service.iter_messages(context.session.id, batch_size=size)
     ]
-
-
-@when("I stream its messages {size:d} at a time, appending {count:d} message after the first batch")
-def step_stream_growing(context: Context, size: int, count: int) -> None:
-    stream: Iterator[Any] = context.service.iter_messages(context.session.id, batch_size=size)
-    context.streamed = []
-    for message in stream:
-        context.streamed.append(message.sequence)
-        if len(context.streamed) == size:
-            for _ in range(count):
-                context.service.append_message(context.session.id, "user", "late")
 
 
 @when("I try to stream {what}")

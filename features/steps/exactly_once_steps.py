@@ -16,6 +16,7 @@ from agent_sessions import (
 )
 from agent_sessions.infrastructure.database import open_store
 from agent_sessions.infrastructure.database.models import SessionMessageModel, SessionModel
+from features.session_world import attempt, expected_error
 from testsupport.lost_ack import lose_commit_acknowledgements
 
 FAST_RETRIES = {"initial_wait": 0.001, "max_wait": 0.01}
@@ -133,12 +134,8 @@ def step_append_batch(context, contents):
 
 @when('I try to append a message "{content}" to it')
 def step_try_append(context, content):
-    context.database_error = None
     context.transactions = 0
-    try:
-        context.breakable.append_message(context.stored.id, "user", content)
-    except DatabaseError as exc:
-        context.database_error = exc
+    attempt(context, lambda: context.breakable.append_message(context.stored.id, "user", content))
 
 
 @given("its JSON Lines export")
@@ -224,18 +221,15 @@ def step_add_tokens_each(context, prompt, completion, key):
 
 
 def _try_tokens(context, prompt, completion, key):
-    context.refusal = None
-    try:
-        context.breakable.update_token_usage(
+    attempt(
+        context,
+        lambda: context.breakable.update_token_usage(
             context.stored.id,
             prompt_tokens=prompt,
             completion_tokens=completion,
             idempotency_key=key,
-        )
-    except InvalidInputError as exc:
-        context.refusal = exc
-    else:
-        context.refusal = None
+        ),
+    )
 
 
 @then("the session's export imports back with the same token usage")
@@ -275,7 +269,6 @@ def _count(context, model):
         return connection.execute(select(func.count()).select_from(model.__table__)).scalar_one()
 
 
-@then("the database holds {sessions:d} session(s) and {messages:d} messages")
 @then("the database holds {sessions:d} session and {messages:d} messages")
 @then("the database holds {sessions:d} sessions and {messages:d} messages")
 def step_database_holds(context, sessions, messages):
@@ -379,12 +372,8 @@ ERRORS = {
 def step_count_failing(context, call, error):
     context.retry_log.messages.clear()
     context.transactions = 0
-    try:
-        CALLS[call](context)
-    except ERRORS[error] as exc:
-        context.counted_error = exc
-    else:
-        raise AssertionError(f"{call} did not fail")
+    attempt(context, lambda: CALLS[call](context))
+    expected_error(context, ERRORS[error])
     assert context.retry_log.messages == [], context.retry_log.messages
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from behave import given, then, when
+from behave import then, when
 from behave.runner import Context
 
 from features.session_world import (
@@ -21,18 +21,6 @@ from features.session_world import (
 
 def _cell(text: str) -> Any:
     return json.loads(text) if text.strip() else None
-
-
-@given("these messages were appended to it:")
-def step_append_detailed(context: Context) -> None:
-    for row in context.table:
-        context.service.append_message(
-            context.session.id,
-            row["role"],
-            row["content"],
-            metadata=_cell(row["metadata"]),
-            token_count=_cell(row["token_count"]),
-        )
 
 
 # --- the document -----------------------------------------------------------------------------
@@ -79,14 +67,6 @@ def step_json_round_trip(context: Context) -> None:
 
 
 # --- the round trip ---------------------------------------------------------------------------
-
-
-@when("I export the session and import the document read back from JSON")
-def step_export_import(context: Context) -> None:
-    document = context.service.export_session(context.session.id)
-    context.original = context.service.get(context.session.id)
-    context.original_messages = context.service.get_messages(context.session.id)
-    context.imported = context.service.import_session(json.loads(json.dumps(document)))
 
 
 @then("the imported session has a new id and otherwise the same contents as the original")
@@ -142,20 +122,6 @@ _TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "the prompt tokens of the session": lambda d: d["session"].update(prompt_tokens=10**6),
     "the checksum": lambda d: d.update(checksum="sha256:" + "0" * 64),
 }
-
-
-@when("I change {change} in its export document and try to import it")
-def step_tamper(context: Context, change: str) -> None:
-    document = _export(context)
-    _TAMPERINGS[change](document)
-    attempt(context, lambda: context.service.import_session(document))
-
-
-@when("I set the schema_version of its export document to {version:d} and try to import it")
-def step_schema_version(context: Context, version: int) -> None:
-    document = _export(context)
-    document["schema_version"] = version
-    attempt(context, lambda: context.service.import_session(_resign(document)))
 
 
 _MALFORMED: dict[str, Callable[[dict[str, Any]], Any]] = {

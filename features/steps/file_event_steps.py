@@ -7,9 +7,7 @@ import dataclasses
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,7 @@ from behave import given, then, when
 from behave.runner import Context
 from sqlalchemy import func, inspect, select, table, text
 
-import agent_sessions
-from agent_sessions import FileEvent, FileEventType, PersistentSessionService, Session
+from agent_sessions import FileEvent, FileEventType, PersistentSessionService
 from agent_sessions.domain.validation import MAX_COMMAND_BYTES, MAX_DIFF_BYTES
 from agent_sessions.infrastructure.database import create_database_engine, open_store
 from features.session_world import (
@@ -350,7 +347,6 @@ def _query(url: str, sql: str, **parameters: Any) -> list[Any]:
 
 
 @given('the table "{name}" holds {count:d} rows')
-@then('the table "{name}" holds {count:d} rows')
 def step_table_holds(context: Context, name: str, count: int) -> None:
     counted = _row_counts(context.database_url)[name]
     assert counted == count, f"{name} holds {counted} rows, not {count}"
@@ -361,28 +357,6 @@ def step_one_event_left(context: Context, actor: str) -> None:
     rows = _query(context.database_url, "SELECT session_id FROM session_file_events")
     owners = [row.session_id for row in rows]
     assert owners == [session_of(context, actor).id], f"the rows left belong to {owners}"
-
-
-@then('exactly {count:d} row of "sessions" carries the external id "{external_id:Text}"')
-def step_rows_with_external_id(context: Context, count: int, external_id: str) -> None:
-    rows = _query(
-        context.database_url,
-        "SELECT id FROM sessions WHERE external_id = :external_id",
-        external_id=external_id,
-    )
-    assert len(rows) == count, f"{len(rows)} rows carry {external_id!r}: {rows}"
-
-
-@then(
-    "the row counts grew by {sessions:d} session, {messages:d} messages and {events:d} file events"
-)
-def step_row_counts_grew(context: Context, sessions: int, messages: int, events: int) -> None:
-    expected = dict(context.row_counts)
-    expected["sessions"] += sessions
-    expected["session_messages"] += messages
-    expected["session_file_events"] += events
-    after = _row_counts(context.database_url)
-    assert after == expected, f"expected the row counts {expected}, found {after}"
 
 
 # --- refused input ----------------------------------------------------------------------------
@@ -473,101 +447,10 @@ def step_try_unknown_session(context: Context, call: str) -> None:
 
 
 @given('a session of actor "{actor:Text}" with the external id "{external_id:Text}"')
-@when('I create a session for actor "{actor:Text}" with the external id "{external_id:Text}"')
 def step_create_with_external_id(context: Context, actor: str, external_id: str) -> None:
     session = context.service.create(actor, external_id=external_id)
     assert session.external_id == external_id, f"created with {session.external_id!r}"
     remember(context, session)
-
-
-@when(
-    'I try to create another session for actor "{actor:Text}" '
-    'with the external id "{external_id:Text}"'
-)
-def step_try_create_taken(context: Context, actor: str, external_id: str) -> None:
-    attempt(context, lambda: context.service.create(actor, external_id=external_id))
-
-
-@then("the error is also an {name:w}")
-def step_error_also(context: Context, name: str) -> None:
-    error_type = getattr(agent_sessions, name)
-    assert isinstance(context.error, error_type), f"{context.error!r} is not an {name}"
-
-
-@then(
-    'looking up "{external_id:Text}" for actor "{actor:Text}" finds the session of "{owner:Text}"'
-)
-def step_lookup_finds(context: Context, external_id: str, actor: str, owner: str) -> None:
-    found = context.service.get_by_external_id(actor, external_id)
-    expected = context.service.get(session_of(context, owner).id)
-    assert found == expected, f"found {found}, expected {expected}"
-
-
-@then('looking up "{external_id:Text}" for actor "{actor:Text}" finds nothing')
-def step_lookup_nothing(context: Context, external_id: str, actor: str) -> None:
-    found = context.service.get_by_external_id(actor, external_id)
-    assert found is None, f"found {found}"
-
-
-@then('looking up "{external_id:Text}" for actor "{actor:Text}" finds the session I got')
-def step_lookup_got(context: Context, external_id: str, actor: str) -> None:
-    found = context.service.get_by_external_id(actor, external_id)
-    assert found == context.got, f"found {found}, got {context.got}"
-
-
-@when(
-    'I get or create the session of actor "{actor:Text}" with the external id '
-    '"{external_id:Text}", titled "{title:Text}" with metadata {metadata}'
-)
-def step_get_or_create(
-    context: Context, actor: str, external_id: str, title: str, metadata: str
-) -> None:
-    context.asked = {"title": title, "metadata": json.loads(metadata)}
-    context.got = context.service.get_or_create(actor, external_id, **context.asked)
-    context.asked_for = (actor, external_id)
-
-
-@then("I got the session stored before, with its own title and metadata")
-def step_got_stored(context: Context) -> None:
-    stored = context.session
-    assert context.got == stored, f"got {context.got}, stored before {stored}"
-    assert context.got.title != context.asked["title"], "the title of the call was applied"
-    assert context.got.metadata != context.asked["metadata"], "the metadata of the call applied"
-    assert context.service.get(stored.id) == stored, "the stored session changed"
-
-
-@then('I got a new session of "{actor:Text}" with that external id, title and metadata')
-def step_got_new(context: Context, actor: str) -> None:
-    got: Session = context.got
-    assert got.id not in {session.id for session in context.sessions.values()}, "not new"
-    assert (got.actor_name, got.external_id) == context.asked_for, got
-    assert (got.title, got.metadata) == (context.asked["title"], context.asked["metadata"]), got
-    assert got.message_count == 0 and got.total_tokens == 0, got
-    assert context.service.get(got.id) == got, "the returned session is not the stored one"
-
-
-@when(
-    '{threads:d} threads get or create the session of actor "{actor:Text}" with the external id '
-    '"{external_id:Text}" at the same time'
-)
-def step_race_get_or_create(context: Context, threads: int, actor: str, external_id: str) -> None:
-    start = threading.Barrier(threads, timeout=60)
-
-    def one(number: int) -> Session:
-        start.wait()
-        return context.service.get_or_create(actor, external_id, title=f"thread {number}")
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        context.raced = list(pool.map(one, range(threads)))
-
-
-@then("every thread got one and the same session")
-def step_raced_same(context: Context) -> None:
-    ids = {session.id for session in context.raced}
-    assert len(ids) == 1, f"the threads got {len(ids)} sessions: {sorted(ids)}"
-    (stored,) = context.service.list(limit=10)
-    assert all(session == stored for session in context.raced), "a thread got other data"
-    assert stored.title in {f"thread {number}" for number in range(len(context.raced))}
 
 
 @when('I try to get or create a session of "{actor:Text}" with the external id set to {value}')
@@ -782,36 +665,6 @@ def step_reexported(context: Context) -> None:
 def step_import_again(context: Context) -> None:
     document = context.service.export_session(context.session.id)
     attempt(context, lambda: context.service.import_session(document))
-
-
-@when('its export document is imported again with on_conflict "{policy}"')
-def step_import_again_with_policy(context: Context, policy: str) -> None:
-    document = context.service.export_session(context.session.id)
-    attempt(context, lambda: context.service.import_session(document, on_conflict=policy))
-
-
-@then("the copy has no external id and otherwise the same session, messages and file events")
-def step_copy_without_external_id(context: Context) -> None:
-    assert context.error is None, f"the import failed: {context.error!r}"
-    service = context.service
-    original: Session = context.session
-    copied = service.get(context.result.id)
-    assert copied == context.result, "import_session returned other data than it stored"
-    assert copied.id != original.id and copied.external_id is None, copied
-    same = dataclasses.replace(copied, id=original.id, external_id=original.external_id)
-    assert same == original, f"copy {copied!r}\noriginal {original!r}"
-    copy_messages = service.get_messages(copied.id)
-    original_messages = service.get_messages(original.id)
-    assert [(m.sequence, m.role, m.content, m.metadata, m.created_at) for m in copy_messages] == [
-        (m.sequence, m.role, m.content, m.metadata, m.created_at) for m in original_messages
-    ], "the messages differ"
-    _assert_same_events(
-        service.list_file_events(copied.id),
-        service.list_file_events(original.id),
-        {message.id: message.sequence for message in copy_messages},
-        {message.id: message.sequence for message in original_messages},
-        copied.id,
-    )
 
 
 # --- tampered documents -----------------------------------------------------------------------

@@ -11,8 +11,6 @@ from behave import given, then, when
 from sqlalchemy import inspect, text
 
 from agent_sessions import (
-    AgentSessionsError,
-    InvalidInputError,
     MigrationHistoryError,
     SchemaDriftError,
 )
@@ -31,6 +29,7 @@ from agent_sessions.infrastructure.database.migration_runner import (
     head_revision,
     script_directory,
 )
+from features.session_world import attempt, expected_error, no_error
 from testsupport.migration_fixtures import (
     add_revision,
     copy_packaged_migrations,
@@ -127,22 +126,17 @@ def step_damage_lock(context, damage):
 def step_open_with_copy(context, migrate=None):
     if not hasattr(context, "schema_url"):
         context.schema_url = context.provision_database()
-    context.open_error = None
-    try:
-        context.open_service(
+    attempt(
+        context,
+        lambda: context.open_service(
             context.schema_url, migration_source=context.copy, migrate=migrate == "migrate"
-        )
-    except AgentSessionsError as exc:
-        context.open_error = exc
+        ),
+    )
 
 
 @when('I open a service on the run\'s database with on_drift="{policy}"')
 def step_open_bad_policy(context, policy):
-    context.open_error = None
-    try:
-        context.open_service(context.database_url, on_drift=policy)
-    except AgentSessionsError as exc:
-        context.open_error = exc
+    attempt(context, lambda: context.open_service(context.database_url, on_drift=policy))
 
 
 @given('a copy of the shipped migrations, locked, with a reconcile revision "{revision}"')
@@ -222,8 +216,8 @@ def step_lock_fails(context, file, words):
 @when('the edit is recorded as an amendment of "{revision}" with the reason "{reason}"')
 @when('the edit is recorded as an amendment of "{revision}" with an empty reason')
 def step_amend(context, revision, reason=""):
-    context.amend_error = None
-    try:
+
+    def amend():
         lock = amend_lock(
             MigrationLock.read(context.copy.lock_path),
             script_states(script_directory(context.copy)),
@@ -232,8 +226,8 @@ def step_amend(context, revision, reason=""):
             "0.2.1",
         )
         context.copy.lock_path.write_text(lock.to_json(), encoding="utf-8")
-    except InvalidInputError as exc:
-        context.amend_error = exc
+
+    attempt(context, amend)
 
 
 @then("the lock check passes")
@@ -251,12 +245,6 @@ def step_amendment_kept(context, revision):
     assert amendment["amended_in"] == "0.2.1"
     assert amendment["sha256"] != entry.sha256
     assert amendment["sha256"] == source_sha256(revision_path(context.copy, revision))
-
-
-@then('the amendment is refused with InvalidInputError for "{argument}"')
-def step_amend_refused(context, argument):
-    assert isinstance(context.amend_error, InvalidInputError), repr(context.amend_error)
-    assert context.amend_error.argument == argument
 
 
 @given('its ledger says "{revision}" was applied from another source')
@@ -291,8 +279,7 @@ def step_drop_ledger(context):
 
 @then('opening fails with MigrationHistoryError for "{revision}" with both hashes')
 def step_history_error(context, revision):
-    error = context.open_error
-    assert isinstance(error, MigrationHistoryError), repr(error)
+    error = expected_error(context, MigrationHistoryError)
     assert error.revision == revision
     shipped = source_sha256(_shipped_revision(revision))
     assert "0" * 64 in str(error) and shipped in str(error), str(error)
@@ -300,15 +287,9 @@ def step_history_error(context, revision):
 
 @then("the error tells how to fix it forward")
 def step_fix_forward(context):
-    message = str(context.open_error)
+    message = str(expected_error(context, MigrationHistoryError))
     assert "new (reconcile) revision" in message, message
     assert "docs/how-to/write-a-migration.md" in message, message
-
-
-@then('opening fails with MigrationHistoryError saying "{words}"')
-def step_history_error_says(context, words):
-    assert isinstance(context.open_error, MigrationHistoryError), repr(context.open_error)
-    assert words in str(context.open_error), str(context.open_error)
 
 
 def _shipped_revisions():
@@ -320,7 +301,7 @@ def _shipped_revisions():
     'and "{applied}" as applied'
 )
 def step_adopted_and_applied(context, applied):
-    assert context.open_error is None, repr(context.open_error)
+    no_error(context)
     with _engine(context).connect() as connection:
         versions = {row.revision: row.library_version for row in read_ledger(connection)}
     assert all(versions[revision] == "adopted" for revision in _shipped_revisions()), versions
@@ -330,7 +311,7 @@ def step_adopted_and_applied(context, applied):
 
 @then("the ledger records every shipped revision as adopted")
 def step_adopted(context):
-    assert context.open_error is None, repr(context.open_error)
+    no_error(context)
     with _engine(context).connect() as connection:
         ledger = read_ledger(connection)
     assert ledger is not None
@@ -340,9 +321,9 @@ def step_adopted(context):
 
 @then('opening fails with SchemaDriftError naming "{target}"')
 def step_drift_error(context, target):
-    assert isinstance(context.open_error, SchemaDriftError), repr(context.open_error)
-    assert target in str(context.open_error), str(context.open_error)
-    assert any(target in problem for problem in context.open_error.problems)
+    error = expected_error(context, SchemaDriftError)
+    assert target in str(error), str(error)
+    assert any(target in problem for problem in error.problems)
 
 
 class _Records(logging.Handler):
@@ -373,12 +354,8 @@ def step_policy_opened(context, logged):
 
 @when("the database is upgraded with the copy, which fails")
 def step_upgrade_copy_fails(context):
-    try:
-        upgrade(_engine(context), source=context.copy)
-    except Exception as exc:  # the driver's error for the missing table
-        context.upgrade_error = exc
-    else:
-        raise AssertionError("the failing revision did not fail")
+    attempt(context, lambda: upgrade(_engine(context), source=context.copy))
+    expected_error(context, Exception)  # the driver's error for the missing table
 
 
 @then("the failed revision's first step is rolled back where the engine's DDL is transactional")

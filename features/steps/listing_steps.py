@@ -10,7 +10,7 @@ from behave.runner import Context
 
 from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import open_store
-from features.session_world import attempt, parse_sequences
+from features.session_world import attempt
 
 
 @given('{number:d} sessions of actor "{actor}" were created, some within the same microsecond')
@@ -56,38 +56,8 @@ def step_cursor_and_offset(context: Context, offset: int) -> None:
     attempt(context, lambda: context.service.list(limit=2, offset=offset, after=cursor))
 
 
-@then("the pages hold {sizes} sessions")
-def step_page_sizes(context: Context, sizes: str) -> None:
-    got = [len(page) for page in context.pages]
-    assert got == parse_sequences(sizes), f"the pages hold {got}"
-
-
 def _walked(context: Context) -> list[str]:
     return [session.id for page in context.pages for session in page]
-
-
-@then('together they list every session of "{actor}" once, newest first')
-def step_walked_all(context: Context, actor: str) -> None:
-    everything = context.service.list(actor_name=actor, limit=1000)
-    assert _walked(context) == [session.id for session in everything]
-    newest_first = sorted(context.created, key=lambda s: (s.created_at, s.id), reverse=True)
-    assert _walked(context) == [session.id for session in newest_first]
-
-
-@then("the last page has no next_cursor")
-def step_last_page(context: Context) -> None:
-    assert context.pages[-1].next_cursor is None
-    assert all(page.next_cursor is not None for page in context.pages[:-1])
-
-
-@then("each page equals the page that limit and offset give")
-def step_pages_match_offsets(context: Context) -> None:
-    size = context.page_size
-    for number, page in enumerate(context.pages):
-        by_offset = context.service.list(
-            actor_name=context.walked_actor, limit=size, offset=number * size
-        )
-        assert page == by_offset, f"page {number} differs from offset {number * size}"
 
 
 @then("together the pages list the {number:d} sessions that existed before, each once")

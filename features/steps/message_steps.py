@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 from behave import given, then, when
 from behave.runner import Context
 
@@ -34,12 +30,6 @@ def step_append_table(context: Context) -> None:
         context.service.append_message(context.session.id, row["role"], row["content"])
         for row in context.table
     ]
-
-
-@when('I append a message with the role given as a {form} "{role:w}"')
-def step_append_role_form(context: Context, form: str, role: str) -> None:
-    given_role = {"plain string": lambda: role, "MessageRole member": lambda: MessageRole[role]}
-    context.service.append_message(context.session.id, given_role[form](), "hello")
 
 
 @when("I try to append a message with {argument:w} set to {value}")
@@ -77,70 +67,7 @@ def step_updated_by_last_message(context: Context) -> None:
     assert stored.updated_at > stored.created_at, "updated_at did not move on append"
 
 
-@then("the stored message has the role MessageRole.{member:w}")
-def step_stored_role(context: Context, member: str) -> None:
-    (message,) = context.service.get_messages(context.session.id)
-    assert message.role is MessageRole[member], f"role is {message.role!r}"
-    assert isinstance(message.role, MessageRole)
-
-
 # --- appending from several threads -----------------------------------------------------------
-
-
-@when("{threads:d} threads each append {count:d} messages to the session at the same time")
-def step_concurrent_appends(context: Context, threads: int, count: int) -> None:
-    session_id = context.session.id
-    start = threading.Barrier(threads)
-
-    def append_all(thread: int) -> list[int]:
-        start.wait()
-        return [
-            context.service.append_message(session_id, "user", f"{thread}:{number}").sequence
-            for number in range(count)
-        ]
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        context.sequences_by_thread = list(pool.map(append_all, range(threads)))
-    context.threads, context.per_thread = threads, count
-
-
-@then("the session's messages have the sequences 1 to {last:d}, without gap or duplicate")
-def step_gapless(context: Context, last: int) -> None:
-    messages = context.service.get_messages(context.session.id)
-    assert [message.sequence for message in messages] == list(range(1, last + 1)), (
-        f"the stored sequences are not 1..{last}"
-    )
-    returned = sorted(seq for seqs in context.sequences_by_thread for seq in seqs)
-    assert returned == list(range(1, last + 1)), "the appends returned repeated or missing numbers"
-    contents = sorted(message.content for message in messages)
-    expected = sorted(
-        f"{thread}:{number}"
-        for thread in range(context.threads)
-        for number in range(context.per_thread)
-    )
-    assert contents == expected, "some appended message is missing or stored twice"
-
-
-@then("every thread's messages appear in the order that thread appended them")
-def step_thread_order(context: Context) -> None:
-    messages = context.service.get_messages(context.session.id)
-    for thread in range(context.threads):
-        numbers = [
-            int(message.content.split(":")[1])
-            for message in messages
-            if message.content.startswith(f"{thread}:")
-        ]
-        assert numbers == list(range(context.per_thread)), f"thread {thread} is out of order"
-
-
-@then("the messages' created_at never decreases along the sequence")
-def step_created_at_monotonic(context: Context) -> None:
-    messages = context.service.get_messages(context.session.id)
-    for earlier, later in itertools.pairwise(messages):
-        assert earlier.created_at <= later.created_at, (
-            f"message {later.sequence} was created at {later.created_at}, "
-            f"before message {earlier.sequence} at {earlier.created_at}"
-        )
 
 
 # --- reading ----------------------------------------------------------------------------------

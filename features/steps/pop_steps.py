@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
 
 from behave import given, then, when
 from behave.runner import Context
 
-from agent_sessions import MessageRole, PersistentSessionService, SessionMessage
+from agent_sessions import PersistentSessionService, SessionMessage
 from agent_sessions.infrastructure.database import open_store
 from features.session_world import (
     attempt,
-    parse_names,
-    parse_sequences,
     sample_value,
-    unknown_session_id,
 )
 
 _CLOCK_SIDES = {"after": timedelta(minutes=1), "before": timedelta(minutes=-1)}
 
 # --- the world --------------------------------------------------------------------------------
-
-
-@given(
-    'a tool message "{content}" with the metadata {metadata} and {tokens:d} tokens '
-    "was appended to it"
-)
-def step_tool_message(context: Context, content: str, metadata: str, tokens: int) -> None:
-    context.appended_last = context.service.append_message(
-        context.session.id, "tool", content, metadata=json.loads(metadata), token_count=tokens
-    )
-    context.tool_message = (content, json.loads(metadata), tokens)
 
 
 @given("a service on the same database whose clock reads a minute {side} the session's last update")
@@ -75,12 +60,6 @@ def step_pop_times(context: Context, times: int) -> None:
 def step_try_pop(context: Context) -> None:
     session_id = context.session.id
     attempt(context, lambda: context.service.pop_message(session_id))
-
-
-@when("I try to pop a message from a session id that names nothing")
-def step_try_pop_unknown(context: Context) -> None:
-    missing = unknown_session_id()
-    attempt(context, lambda: context.service.pop_message(missing))
 
 
 @when("I try to pop a message with session_id set to {value}")
@@ -150,41 +129,6 @@ def step_pop_and_append_concurrently(
 # --- what the pops returned -------------------------------------------------------------------
 
 
-@then("I got back that tool message, at sequence {sequence:d}, with every field as it was stored")
-def step_got_tool_message(context: Context, sequence: int) -> None:
-    popped = context.popped
-    content, metadata, tokens = context.tool_message
-    assert isinstance(popped, SessionMessage), popped
-    assert popped == context.appended_last, (popped, context.appended_last)
-    assert popped == context.before_pop[-1], (popped, context.before_pop[-1])
-    assert popped.session_id == context.session.id, popped.session_id
-    assert popped.sequence == sequence, popped.sequence
-    assert popped.role is MessageRole.TOOL, popped.role
-    assert (popped.content, popped.metadata, popped.token_count) == (content, metadata, tokens)
-
-
-@then("the session's other messages are unchanged, at sequences {sequences}")
-def step_others_unchanged(context: Context, sequences: str) -> None:
-    stored = context.service.get_messages(context.session.id)
-    assert [message.sequence for message in stored] == parse_sequences(sequences), stored
-    assert stored == context.before_pop[: len(stored)], (stored, context.before_pop)
-
-
-@then("nothing was popped")
-def step_nothing_popped(context: Context) -> None:
-    assert context.popped is None, context.popped
-
-
-@then("the pops returned the messages at sequences {sequences}, then None")
-def step_pops_returned(context: Context, sequences: str) -> None:
-    *messages, last = context.pops
-    assert last is None, last
-    assert [message.sequence for message in messages] == parse_sequences(sequences), messages
-    assert [message.content for message in messages] == [
-        f"message {number} of {context.session.actor_name}" for number in parse_sequences(sequences)
-    ], messages
-
-
 @then('the pop returned "{content}", which was at sequence {sequence:d}')
 def step_pop_returned(context: Context, content: str, sequence: int) -> None:
     returned = context.returned
@@ -201,19 +145,6 @@ def step_pops_distinct(context: Context) -> None:
 
 
 # --- what the session holds afterwards --------------------------------------------------------
-
-
-@then("the new message has the sequence {sequence:d}")
-def step_new_sequence(context: Context, sequence: int) -> None:
-    assert context.new_message.sequence == sequence, context.new_message
-
-
-@then('the session holds the messages "{contents}" at sequences {sequences}')
-def step_holds_messages(context: Context, contents: str, sequences: str) -> None:
-    stored = context.service.get_messages(context.session.id)
-    assert [message.content for message in stored] == parse_names(contents), stored
-    assert [message.sequence for message in stored] == parse_sequences(sequences), stored
-    assert context.service.get(context.session.id).message_count == len(stored)
 
 
 @then("the session's updated_at is that service's time")

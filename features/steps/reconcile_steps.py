@@ -19,6 +19,7 @@ from agent_sessions.infrastructure.database import (
     drop_index_if_exists,
     upgrade,
 )
+from features.session_world import attempt, expected_error, no_error
 
 _TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
     "VARCHAR(16)": lambda: sa.String(16),
@@ -48,13 +49,12 @@ def _columns(names: str) -> list[str]:
 
 def _apply(context: Context, helper: Callable[[Operations], bool]) -> None:
     """Run ``helper`` on Alembic operations bound to one transaction; keep result or error."""
-    context.changed = None
-    context.error = None
-    try:
+
+    def run() -> bool:
         with context.reconcile_engine.begin() as connection:
-            context.changed = helper(Operations(MigrationContext.configure(connection)))
-    except Exception as exc:
-        context.error = exc
+            return helper(Operations(MigrationContext.configure(connection)))
+
+    context.changed = attempt(context, run)
 
 
 def _inspector(context: Context) -> sa.Inspector:
@@ -148,20 +148,19 @@ def step_helper_on_missing_table(context: Context, helper: str, table: str) -> N
 
 @then("the helper reports a change")
 def step_reports_change(context: Context) -> None:
-    assert context.error is None, f"the helper failed: {context.error!r}"
+    no_error(context)
     assert context.changed is True, f"expected a change, the helper returned {context.changed}"
 
 
 @then("the helper reports no change")
 def step_reports_no_change(context: Context) -> None:
-    assert context.error is None, f"the helper failed: {context.error!r}"
+    no_error(context)
     assert context.changed is False, f"expected no change, the helper returned {context.changed}"
 
 
 @then('the helper fails with {error_name:w} mentioning "{text}"')
 def step_helper_fails(context: Context, error_name: str, text: str) -> None:
-    error = context.error
-    assert error is not None, f"expected {error_name}, the helper returned {context.changed}"
+    error = expected_error(context, Exception)
     assert type(error).__name__ == error_name, f"expected {error_name}, got {error!r}"
     assert text in str(error), f"{text!r} not in {str(error)!r}"
 

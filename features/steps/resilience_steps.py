@@ -12,6 +12,7 @@ from behave import given, then, when
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import agent_sessions
 from agent_sessions import DatabaseError, InvalidInputError, RetryPolicy, Session
 from agent_sessions.domain.entities import MessageRole
 from agent_sessions.infrastructure.database import (
@@ -20,6 +21,7 @@ from agent_sessions.infrastructure.database import (
     SqlAlchemySessionStore,
     create_database_engine,
 )
+from features.session_world import attempt, expected_error
 from testsupport.databases import provision_database
 
 
@@ -89,11 +91,10 @@ def step_append_sqlite(context):
 
 @when("I try to append a message to the SQLite store's session")
 def step_try_append_sqlite(context):
-    context.database_error = None
-    try:
-        context.sqlite_service.append_message(context.sqlite_session.id, "user", "blocked")
-    except DatabaseError as exc:
-        context.database_error = exc
+    attempt(
+        context,
+        lambda: context.sqlite_service.append_message(context.sqlite_session.id, "user", "blocked"),
+    )
 
 
 @then("the message is stored at sequence 1")
@@ -113,13 +114,6 @@ def step_log_retried(context):
 @then("the log shows no retry")
 def step_log_no_retry(context):
     assert context.retry_log.messages == [], context.retry_log.messages
-
-
-@then('it fails with a {error_name} saying "{text_}"')
-def step_database_error_says(context, error_name, text_):
-    assert context.database_error is not None, "the write did not fail"
-    assert type(context.database_error).__name__ == error_name, repr(context.database_error)
-    assert text_ in str(context.database_error), str(context.database_error)
 
 
 @then("after the lock is released the session still has no messages")
@@ -147,76 +141,45 @@ def step_damaged_database(context):
 
 @when("I try to append a message to a session in that database")
 def step_append_damaged(context):
-    context.database_error = None
-    try:
-        context.damaged_service.append_message(context.damaged_session.id, "user", "lost?")
-    except DatabaseError as exc:
-        context.database_error = exc
+    attempt(
+        context,
+        lambda: context.damaged_service.append_message(context.damaged_session.id, "user", "lost?"),
+    )
 
 
 @then("it fails with a DatabaseError that names the database")
 def step_error_names_database(context):
-    assert context.database_error is not None, "the append did not fail"
+    error = expected_error(context, DatabaseError)
     database = make_url(context.damaged_url).database
-    assert database in str(context.database_error), str(context.database_error)
-    assert isinstance(context.database_error.__cause__, Exception)
+    assert database in str(error), str(error)
+    assert isinstance(error.__cause__, Exception)
 
 
 @when('I open a service on the URL "{url}"')
 def step_open_url(context, url):
-    context.open_error = None
-    try:
-        context.open_service(url)
-    except (InvalidInputError, DatabaseError) as exc:
-        context.open_error = exc
+    attempt(context, lambda: context.open_service(url))
 
 
 @when('I open a service with the misspelt option "{name}" set to {value:d}')
 def step_open_with_option(context, name, value):
-    context.open_error = None
-    try:
-        context.open_service(context.database_url, **{name: value})
-    except InvalidInputError as exc:
-        context.open_error = exc
+    attempt(context, lambda: context.open_service(context.database_url, **{name: value}))
 
 
 @when("I open a service on a URL given as the number {number:d}")
 def step_open_number(context, number):
-    context.open_error = None
-    try:
-        context.open_service(number)
-    except InvalidInputError as exc:
-        context.open_error = exc
+    attempt(context, lambda: context.open_service(number))
 
 
 @when("I make a retry policy with {setting} set to {value}")
 def step_make_policy(context, setting, value):
-    context.refusal = None
-    try:
-        RetryPolicy(**{setting: ast.literal_eval(value)})
-    except InvalidInputError as exc:
-        context.refusal = exc
+    attempt(context, lambda: RetryPolicy(**{setting: ast.literal_eval(value)}))
 
 
-@then('it is refused with InvalidInputError for "{setting}" saying "{reason}"')
-def step_policy_refused(context, setting, reason):
-    assert context.refusal is not None, "the value was accepted"
-    assert context.refusal.argument == setting, context.refusal.argument
-    assert reason in str(context.refusal), str(context.refusal)
-
-
-@then('opening is refused with InvalidInputError for "{argument}" saying "{reason}"')
-def step_refused(context, argument, reason):
-    assert isinstance(context.open_error, InvalidInputError), repr(context.open_error)
-    assert context.open_error.argument == argument
-    assert reason in str(context.open_error), str(context.open_error)
-
-
-@then('opening fails with a {error_name} that hides the password "{password}"')
+@then('opening fails with a {error_name:w} that hides the password "{password}"')
 def step_hides_password(context, error_name, password):
-    assert type(context.open_error).__name__ == error_name, repr(context.open_error)
-    assert password not in str(context.open_error), str(context.open_error)
-    assert "operator:***@127.0.0.1:1" in str(context.open_error), str(context.open_error)
+    error = expected_error(context, getattr(agent_sessions, error_name))
+    assert password not in str(error), str(error)
+    assert "operator:***@127.0.0.1:1" in str(error), str(error)
 
 
 @given("the session and message repositories bound to an engine of the database")

@@ -10,7 +10,7 @@ from alembic.config import main as alembic_main
 from behave import given, then, when
 from sqlalchemy import create_engine, inspect, text
 
-from agent_sessions import AgentSessionsError, SchemaMismatchError
+from agent_sessions import SchemaMismatchError
 from agent_sessions.infrastructure.database import (
     create_database_engine,
     current_revision,
@@ -22,6 +22,7 @@ from agent_sessions.infrastructure.database import (
 )
 from agent_sessions.infrastructure.database.migration_history import script_states
 from agent_sessions.infrastructure.database.migration_runner import script_directory
+from features.session_world import attempt, expected_error
 from testsupport.snapshots import (
     SAMPLE_CONTENTS,
     SAMPLE_SESSION_ID,
@@ -112,11 +113,7 @@ def step_host_alembic_version(context, revision):
 
 @when("I open a service on it without migrating")
 def step_open_without_migrating(context):
-    context.open_error = None
-    try:
-        context.open_service(context.schema_url)
-    except AgentSessionsError as exc:
-        context.open_error = exc
+    attempt(context, lambda: context.open_service(context.schema_url))
 
 
 @when("I open a service on it with migrate=True")
@@ -124,23 +121,18 @@ def step_open_migrating(context):
     context.new_service = context.open_service(context.schema_url, migrate=True)
 
 
-@then('opening fails with SchemaMismatchError mentioning "{text_}"')
-def step_open_failed(context, text_):
-    assert isinstance(context.open_error, SchemaMismatchError), repr(context.open_error)
-    assert text_ in str(context.open_error), str(context.open_error)
-
-
 @then("the error says to upgrade the library, not the database")
 def step_upgrade_library(context):
-    message = str(context.open_error)
+    message = str(expected_error(context, SchemaMismatchError))
     assert "pip install -U agent-sessions" in message, message
     assert "db upgrade" not in message, message
 
 
 @then('the error names the expected revision "{revision}"')
 def step_error_names_revision(context, revision):
-    assert context.open_error.expected == revision
-    assert revision in str(context.open_error)
+    error = expected_error(context, SchemaMismatchError)
+    assert error.expected == revision
+    assert revision in str(error)
 
 
 @then("the new service can store and read a session")
@@ -232,15 +224,11 @@ def step_developer_runs_alembic(context, command_line):
     url = getattr(context, "schema_url", "sqlite://")
     arguments = shlex.split(command_line.replace("{database}", url))
     assert arguments[0] == "alembic", arguments
-    context.alembic_error = None
     with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            alembic_main(argv=arguments[1:])
-        except RuntimeError as exc:
-            context.alembic_error = exc
+        attempt(context, lambda: alembic_main(argv=arguments[1:]))
 
 
 @then('Alembic stops with an error saying "{text_}"')
 def step_alembic_error(context, text_):
-    assert context.alembic_error is not None, "alembic did not stop"
-    assert text_ in str(context.alembic_error), str(context.alembic_error)
+    error = expected_error(context, RuntimeError)
+    assert text_ in str(error), str(error)

@@ -25,6 +25,7 @@ from agent_sessions import (
     RetryPolicy,
 )
 from agent_sessions.infrastructure.cli import main
+from features.session_world import attempt, expected_error, no_error
 from testsupport.databases import mariadb_server_url, postgres_server_url
 
 PASSWORD_PARTS = ("s3cr3t", "P4ss")
@@ -58,8 +59,9 @@ def _seen(context):
     return context.secret_seen
 
 
-def _record_error(context, error):
-    context.secret_error = error
+def _record_error(context):
+    """Add every rendering of the error the last ``attempt`` kept to what the scenario saw."""
+    error = expected_error(context, AgentSessionsError)
     _seen(context).extend(
         [str(error), repr(error), "".join(traceback.format_exception(error))]
         + [repr(argument) for argument in error.args]
@@ -68,11 +70,9 @@ def _record_error(context, error):
 
 def _open(context, url, **options):
     _seen(context)
-    context.secret_error = None
-    try:
-        service = context.open_service(url, **options)
-    except AgentSessionsError as error:
-        _record_error(context, error)
+    service = attempt(context, lambda: context.open_service(url, **options))
+    if context.error is not None:
+        _record_error(context)
         return None
     _seen(context).extend([repr(service), str(service)])
     return service
@@ -132,7 +132,7 @@ def step_migrated_secret_database(context, password):
         return
     context.secret_url = _secret_database(context, password)
     service = _open(context, context.secret_url, migrate=True)
-    assert service is not None, context.secret_error
+    no_error(context)
     context.secret_session = service.create("secret-keeper")
 
 
@@ -178,7 +178,7 @@ def step_open_on_secret(context):
 @when("I open a service on it with migrate")
 def step_open_on_secret_migrating(context):
     context.secret_service = _open(context, context.secret_url, migrate=True)
-    assert context.secret_service is not None, context.secret_error
+    no_error(context)
 
 
 @when('I open a service on it as its admin with the wrong password "{password}"')
@@ -203,13 +203,9 @@ def step_append_under_lock(context, attempts):
         connect_args = {"init_command": "SET SESSION innodb_lock_wait_timeout = 1"}
     policy = RetryPolicy(attempts=attempts, initial_wait=0.01, max_wait=0.05)
     service = _open(context, context.secret_url, retry_policy=policy, connect_args=connect_args)
-    assert service is not None, context.secret_error
-    try:
-        service.append_message(context.secret_session.id, "user", "blocked")
-    except AgentSessionsError as error:
-        _record_error(context, error)
-    else:
-        raise AssertionError("the append succeeded although the session's row was locked")
+    no_error(context)
+    attempt(context, lambda: service.append_message(context.secret_session.id, "user", "blocked"))
+    _record_error(context)
 
 
 def _run_command(context, arguments):
@@ -241,22 +237,19 @@ def step_run_cli_each(context, commands):
 
 @then('opening fails with an error that shows the URL with "{mask}"')
 def step_open_failed_masked(context, mask):
-    error = context.secret_error
-    assert error is not None, "opening succeeded"
+    error = expected_error(context, AgentSessionsError)
     assert mask in str(error), str(error)
 
 
 @then("opening fails with an invalid input error about the url")
 def step_open_failed_invalid_url(context):
-    error = context.secret_error
-    assert isinstance(error, InvalidInputError), repr(error)
+    error = expected_error(context, InvalidInputError)
     assert error.argument == "url", str(error)
 
 
 @then('the append fails with an error that shows the URL with "{mask}"')
 def step_append_failed_masked(context, mask):
-    error = context.secret_error
-    assert isinstance(error, DatabaseError), repr(error)
+    error = expected_error(context, DatabaseError)
     assert mask in str(error), str(error)
 
 

@@ -12,6 +12,7 @@ from features.session_world import (
     ULID_PATTERN,
     assert_utc,
     attempt,
+    expected_error,
     parse_names,
     remember,
     sample_value,
@@ -30,13 +31,6 @@ def step_create_session(context: Context, actor: str) -> None:
 @given('a session of actor "{actor:Text}" titled "{title:Text}"')
 def step_create_titled_session(context: Context, actor: str, title: str) -> None:
     remember(context, context.service.create(actor, title=title))
-
-
-@given('a session of actor "{actor:Text}" titled "{title:Text}" with metadata {metadata}')
-def step_create_session_with_metadata(
-    context: Context, actor: str, title: str, metadata: str
-) -> None:
-    remember(context, context.service.create(actor, title=title, metadata=json.loads(metadata)))
 
 
 @when('I create a session for actor "{actor:Text}" titled "{title:Text}" with metadata:')
@@ -134,11 +128,6 @@ def step_stored_lengths(context: Context, actor_length: int, title_length: int) 
 # --- listing ----------------------------------------------------------------------------------
 
 
-@when("I list the sessions")
-def step_list(context: Context) -> None:
-    context.listed = context.service.list()
-
-
 @when('I list the sessions of actor "{actor:Text}"')
 def step_list_actor(context: Context, actor: str) -> None:
     context.listed = context.service.list(actor_name=actor)
@@ -184,7 +173,7 @@ def step_try_delete_malformed(context: Context, value: str) -> None:
 def step_session_gone(context: Context, actor: str) -> None:
     session_id = session_of(context, actor).id
     attempt(context, lambda: context.service.get(session_id))
-    assert isinstance(context.error, SessionNotFoundError), f"get gave {context.error!r}"
+    expected_error(context, SessionNotFoundError)
     listed = [session.id for session in context.service.list(limit=1000)]
     assert session_id not in listed, "the deleted session is still listed"
 
@@ -198,7 +187,7 @@ def step_messages_gone(context: Context, actor: str) -> None:
         lambda: context.service.export_session(session_id),
     ):
         attempt(context, read)
-        assert isinstance(context.error, SessionNotFoundError), f"read gave {context.error!r}"
+        expected_error(context, SessionNotFoundError)
 
 
 @then('the session of "{actor:Text}" still holds {count:d} message')

@@ -141,49 +141,6 @@ def step_line_count(context: Context, count: int) -> None:
     assert context.stream.endswith(b"\n")
 
 
-@then('its first line is the header of format "{format_}" and schema_version {version:d}')
-def step_header(context: Context, format_: str, version: int) -> None:
-    header = json.loads(_lines(context)[0])
-    assert header["format"] == format_ and header["schema_version"] == version, header
-    assert header["session"]["id"] == context.session.id
-    assert header["session"]["external_id"] == "ext-7"
-
-
-@then(
-    "lines {first:d} to {last:d} are the messages in sequence order "
-    "and lines {events_first:d} to {events_last:d} the file events"
-)
-def step_record_lines(
-    context: Context, first: int, last: int, events_first: int, events_last: int
-) -> None:
-    lines = [json.loads(line) for line in _lines(context)]
-    messages = [line["message"]["sequence"] for line in lines[first - 1 : last]]
-    assert messages == list(range(1, last - first + 2)), messages
-    events = lines[events_first - 1 : events_last]
-    assert all(set(line) == {"file_event"} for line in events), events
-    times = [line["file_event"]["created_at"] for line in events]
-    assert times == sorted(times) and len(set(times)) == len(times)
-
-
-@then("every line is canonical JSON")
-def step_canonical(context: Context) -> None:
-    for line in _lines(context):
-        value = json.loads(line)
-        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert line == canonical.encode("utf-8") + b"\n", line
-
-
-@then(
-    "the trailer states {messages:d} messages, {events:d} file events "
-    "and the SHA-256 of every byte before it"
-)
-def step_trailer(context: Context, messages: int, events: int) -> None:
-    *body, last = _lines(context)
-    trailer = json.loads(last)
-    digest = hashlib.sha256(b"".join(body)).hexdigest()
-    assert trailer == {"checksum": f"sha256:{digest}", "messages": messages, "file_events": events}
-
-
 @given("the session also holds {messages:d} more messages and {events:d} more file events")
 def step_more_records(context: Context, messages: int, events: int) -> None:
     service, session_id = context.service, context.session.id

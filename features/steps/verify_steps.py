@@ -21,7 +21,6 @@ from agent_sessions.infrastructure.database import create_database_engine, upgra
 from features.session_world import (
     attempt,
     parse_sequences,
-    remember,
     session_of,
     unknown_session_id,
 )
@@ -81,22 +80,6 @@ def step_own_database(context: Context) -> None:
         engine.dispose()
     context.database_url = url
     context.service = context.open_service(url)
-
-
-@given(
-    'a session of actor "{actor}" whose messages record {counts} tokens '
-    "and whose usage is {prompt:d} + {completion:d}"
-)
-def step_session_with_tokens(
-    context: Context, actor: str, counts: str, prompt: int, completion: int
-) -> None:
-    session = context.service.create(actor)
-    for number, tokens in enumerate(parse_sequences(counts), start=1):
-        context.service.append_message(session.id, "user", f"message {number}", token_count=tokens)
-    context.service.update_token_usage(
-        session.id, prompt_tokens=prompt, completion_tokens=completion
-    )
-    remember(context, context.service.get(session.id))
 
 
 # --- damage -----------------------------------------------------------------------------------
@@ -250,21 +233,6 @@ def step_message_metadata_not_json(context: Context, actor: str, sequence: int, 
     context.report = context.service.verify()
 
 
-@given(
-    'the token totals of "{actor}" were lowered to {prompt:d} + {completion:d} '
-    "behind the library's back"
-)
-def step_lower_tokens(context: Context, actor: str, prompt: int, completion: int) -> None:
-    _damage(
-        context,
-        (
-            "UPDATE sessions SET prompt_tokens = :prompt, completion_tokens = :completion "
-            "WHERE id = :session",
-            {"prompt": prompt, "completion": completion, "session": session_of(context, actor).id},
-        ),
-    )
-
-
 # --- verifying --------------------------------------------------------------------------------
 
 
@@ -302,7 +270,6 @@ def step_cli_names_session(context: Context, actor: str) -> None:
 
 
 @then("the report is clean, having checked {sessions:d} session and {messages:d} messages")
-@then("the report is clean, having checked {sessions:d} sessions and {messages:d} messages")
 def step_report_clean(context: Context, sessions: int, messages: int) -> None:
     report = context.report
     assert report.ok and report.problems == (), report.render()

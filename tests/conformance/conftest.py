@@ -14,8 +14,8 @@ import pytest
 
 from agent_sessions import AsyncPersistentSessionService, PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine
-from agent_sessions.infrastructure.database.models import Base
 from tests.provisioning import provisioned_url
+from testsupport.databases import empty_tables
 
 
 class Store:
@@ -32,9 +32,7 @@ class Store:
 
     def empty(self) -> None:
         """Delete every row of the library's tables."""
-        with self.engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_tables(self.engine)
 
     def sync_service(self, cls=PersistentSessionService):
         """Return a new ``cls`` (a PersistentSessionService) on the emptied tables."""

@@ -19,6 +19,7 @@ from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.models import Base
 from tests.provisioning import provisioned_url
+from testsupport.databases import empty_tables
 
 settings.register_profile(
     "default",
@@ -39,9 +40,7 @@ class Database:
 
     def empty(self) -> None:
         """Delete every row of the library's tables."""
-        with self._engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_tables(self._engine)
 
     def row_counts(self) -> dict[str, int]:
         """Return the number of rows of each of the library's tables."""
