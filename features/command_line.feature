@@ -22,12 +22,13 @@ Feature: Command line
     When I run "agent-sessions --url {database} db upgrade"
     Then the output shows "is already at revision 0003_file_events_external_ids"
 
-  Scenario: Checking a database whose schema drifted from the models names the difference
+  Scenario: Checking a database with fatal drift fails naming it, as opening the store does
     Given a fresh database for the command line
     And I run "agent-sessions --url {database} db upgrade"
-    And the index "ix_sessions_actor_name" was dropped behind the library's back
+    And the column "session_messages.token_count" was dropped behind the library's back
     When I run "agent-sessions --url {database} db check"
-    Then the command fails with one error line saying "add_index sessions.ix_sessions_actor_name"
+    Then the command fails with one error line saying "session_messages.token_count (missing column)"
+    And the printed report shows "FATAL: session_messages.token_count (missing_column)"
 
   Scenario: Listing an empty database says so
     When I run "agent-sessions --url {database} sessions list"
@@ -97,7 +98,7 @@ Feature: Command line
       | sessions import {file}         | text that is not JSON | is not valid JSON             |
       | sessions import {file}         | bytes that are not UTF-8 | is not UTF-8 text          |
       | sessions import missing.json   | nothing               | cannot read missing.json      |
-      | sessions list --limit 0        | nothing               | invalid limit                 |
+      | sessions list --limit 0        | nothing               | invalid --limit               |
       | sessions export {session} -o / | nothing               | cannot write /                |
 
   Scenario: Reading commands never create a database file that does not exist

@@ -1,19 +1,39 @@
-"""How the command line shows file events: text tables and lines, and their JSON records.
+"""How the command line shows what it reads: tables, the conversation, JSON, progress bars.
 
-Used by ``sessions files``, ``sessions events`` and ``sessions show``. Text output is for a
-terminal: control characters in paths and commands are escaped, long commands are cut, and
-diffs are summarised by their line counts. JSON output holds every value whole.
+Text output is for a person at a terminal. Whatever users stored (titles, actor names,
+external ids, paths, commands, message content) is shown through :func:`printable`, so that a
+control character can neither break a table's line nor drive the terminal. On a terminal, a
+table's lines are cut to its width (:func:`print_table`); through a pipe they are whole, so
+that scripts see every character. Long commands are cut, and diffs are summarised by their
+line counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
+standard error only when it is a terminal.
+
+``rich`` measures and draws for the terminal; it is imported only when a table meets a terminal
+or a bar is shown, so that the command line starts quickly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
-from agent_sessions.domain.entities import FileEvent, FileEventType, FileTouch, SessionMessage
-from agent_sessions.domain.export_format import file_event_record, format_timestamp
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    Session,
+    SessionMessage,
+)
+from agent_sessions.domain.export_format import (
+    file_event_record,
+    format_timestamp,
+    session_record,
+)
 
 __all__ = [
     "COMMAND_SHOWN_CHARACTERS",
@@ -23,8 +43,14 @@ __all__ = [
     "event_records",
     "events_by_message",
     "events_table",
+    "print_conversation",
+    "print_json",
+    "print_table",
     "printable",
+    "progress_bar",
     "sequences_by_message",
+    "session_json",
+    "sessions_table",
     "touch_record",
     "touches_table",
 ]
@@ -190,3 +216,130 @@ def event_line(event: FileEvent) -> str:
     if event.diff is not None:
         line += f" ({diff_size(event.diff).summary()})"
     return line
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """Return the export format's session record, with ``total_tokens``."""
+    return {**session_record(session), "total_tokens": session.total_tokens}
+
+
+def print_json(value: Any, out: TextIO) -> None:
+    """Print ``value`` as indented UTF-8 JSON."""
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def sessions_table(sessions: Sequence[Session]) -> list[str]:
+    """Return the lines of the sessions table; EXTERNAL ID only when a session has one."""
+    external_ids = [printable(session.external_id or "") for session in sessions]
+    shown = any(external_ids)
+    width = max(len("EXTERNAL ID"), *(len(external_id) for external_id in external_ids))
+    header = f"{'EXTERNAL ID':{width}}  " if shown else ""
+    lines = [
+        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  {header}TITLE"
+    ]
+    for session, external_id in zip(sessions, external_ids, strict=True):
+        cell = f"{external_id:{width}}  " if shown else ""
+        lines.append(
+            f"{session.id:26}  {printable(session.actor_name)[:20]:20}  "
+            f"{session.message_count:>8}  {session.total_tokens:>8}  "
+            f"{format_timestamp(session.created_at):27}  {cell}{printable(session.title or '')}"
+        )
+    return lines
+
+
+def print_table(lines: Iterable[str], out: TextIO) -> None:
+    """Print a table's lines, each cut to the terminal's width with ``…`` when ``out`` is one.
+
+    The columns of the tables are fixed but their last one (title, path, command), so a cut
+    line loses the end of that column. Through a pipe or into a file, lines are whole.
+    """
+    if not out.isatty():
+        print("\n".join(lines), file=out)
+        return
+    from rich.cells import cell_len, set_cell_size
+
+    width = shutil.get_terminal_size().columns
+    for line in lines:
+        if cell_len(line) > width:
+            line = set_cell_size(line, width - 1).rstrip() + "…"
+        print(line, file=out)
+
+
+def print_conversation(
+    session: Session,
+    messages: Sequence[SessionMessage],
+    out: TextIO,
+    events: Mapping[str, Sequence[FileEvent]] | None = None,
+) -> None:
+    """Print the session's header, then each message with its file events indented below it.
+
+    A message's lines stay lines: each is escaped by :func:`printable` and the lines after the
+    first are indented under it.
+    """
+    print(f"Session {session.id}: {printable(session.title or '(untitled)')}", file=out)
+    if session.external_id is not None:
+        print(f"  external id {printable(session.external_id)}", file=out)
+    print(
+        f"  actor {printable(session.actor_name)}, {session.message_count} messages, tokens "
+        f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
+        f"{session.total_tokens}",
+        file=out,
+    )
+    print(
+        f"  created {format_timestamp(session.created_at)}, "
+        f"updated {format_timestamp(session.updated_at)}",
+        file=out,
+    )
+    for message in messages:
+        prefix = f"  [{message.sequence}] {message.role.value:>9}: "
+        first, *rest = message.content.split("\n")
+        print(prefix + printable(first), file=out)
+        for line in rest:
+            print(" " * len(prefix) + printable(line), file=out)
+        for event in (events or {}).get(message.id, ()):
+            print(f"      {event_line(event)}", file=out)
+
+
+@contextlib.contextmanager
+def progress_bar(
+    label: str, total: int | None, unit: str, terminal: TextIO | None
+) -> Iterator[Callable[[int], None]]:
+    """Show a progress bar on ``terminal`` while the block runs; yield what takes the count.
+
+    The yielded function takes how many ``unit`` (``"messages"``, ``"bytes"``) are done so far;
+    the bar is redrawn when the whole percentage changes. A ``total`` of None draws a bar that
+    pulses until the block ends. With ``terminal`` None nothing is shown and the function does
+    nothing. The bar stays on its line when the block ends, at the count last given.
+    """
+    if terminal is None:
+        yield lambda _done: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    columns = [TextColumn(printable(label)), BarColumn(), count]
+    if unit != "bytes":
+        columns.append(TextColumn(unit))
+    columns += [TaskProgressColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(file=terminal), auto_refresh=total is None) as progress:
+        task = progress.add_task(label, total=total)
+        shown: list[int | None] = [None]
+
+        def advance(done: int) -> None:
+            percent = None if not total else done * 100 // total
+            if percent != shown[0] or total is None:
+                shown[0] = percent
+                progress.update(task, completed=done)
+                progress.refresh()
+
+        progress.refresh()
+        yield advance
