@@ -120,3 +120,31 @@ Feature: Command line
   Scenario: A malformed command line exits with status 2 and a usage message
     When I run "agent-sessions sessions frobnicate"
     Then the command exits with status 2
+
+  Scenario Outline: agent-sessions completion <shell> prints the script that completes the command in <shell>
+    When I run "agent-sessions completion <shell>"
+    Then the output shows "<line>"
+
+    Examples:
+      | shell | line                                                      |
+      | bash  | complete -o nospace -o default -o bashdefault -F _python_argcomplete agent-sessions |
+      | zsh   | compdef _python_argcomplete agent-sessions                |
+      | fish  | complete --command agent-sessions                         |
+
+  Scenario: Tab offers the commands and an option's values, without loading the database libraries
+    When the shell completes "agent-sessions sessions ex"
+    Then it offers "export" and loaded neither SQLAlchemy nor Alembic
+    When the shell completes "agent-sessions sessions export ID --format "
+    Then it offers "json, jsonl" and loaded neither SQLAlchemy nor Alembic
+
+  Scenario: Importing agent_sessions and asking for --help load no database library
+    When a new Python process imports agent_sessions and runs "agent-sessions --help"
+    Then it printed the usage and loaded neither SQLAlchemy nor Alembic
+
+  Scenario: On a terminal a table's lines fit its width; through a pipe they are whole
+    Given the session "wide" titled "Fix \x1b[2J the parser" and 100 more characters
+    When I run "agent-sessions --url {database} sessions list" on a terminal 140 columns wide
+    Then every line of the output fits in 140 columns, the title's cut with "…"
+    And the output shows "Fix \x1b[2J the parser"
+    When I run "agent-sessions --url {database} sessions list"
+    Then the output shows the whole title, escaped
