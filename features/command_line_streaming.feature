@@ -95,6 +95,13 @@ Feature: Streaming exports, imports and session pages on the command line
     When I run "agent-sessions --url {database} sessions export {session} --format jsonl" with standard error on a terminal
     Then standard error is empty
 
+  Scenario: An import and db verify show their progress on a terminal too
+    Given I run "agent-sessions --url {database} sessions export {session} --format jsonl -o {file}"
+    When I run "agent-sessions --url {database} sessions import {file} --on-conflict new_external_id" with standard error on a terminal
+    Then standard error shows the bar "importing {file}", ending at the file's size
+    When I run "agent-sessions --url {database} db verify --session {session}" with standard error on a terminal
+    Then standard error shows the bar "verifying the stored sessions", whatever the verdict
+
   Scenario Outline: A bad value of <option> prints one line naming it, exits with status 1 and writes nothing
     When I run "agent-sessions --url {database} <command>"
     Then the command fails with one error line saying "<error>"

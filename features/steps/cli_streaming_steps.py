@@ -310,6 +310,33 @@ def step_stderr_progress(context: Context, total: int, last: int, total2: int, t
     assert shown == sorted(shown), shown
 
 
+def _last_frame(context: Context, label: str) -> str:
+    # The bar's frames, then the command's own lines (a confirmation, an error) on their own.
+    frames = [
+        frame
+        for frame in re.split(r"[\r\n]", _TERMINAL_CONTROL.sub("", context.cli_stderr))
+        if frame and not frame.startswith(("agent-sessions: error:", "exported session"))
+    ]
+    shown = _substitute(context, label)
+    assert frames and all(frame.startswith(shown) for frame in frames), frames
+    return frames[-1]
+
+
+@then('standard error shows the bar "{label}", ending at the file\'s size')
+def step_stderr_import_bar(context: Context, label: str) -> None:
+    assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
+    last = _last_frame(context, label)
+    size = _scratch_file(context).stat().st_size
+    # rich shows sizes in kB (1000 bytes) with one decimal: "12.3/12.3 kB".
+    done, _, total = last.removeprefix(_substitute(context, label)).split()[1].partition("/")
+    assert done == total and float(total) == round(size / 1000, 1), (last, size)
+
+
+@then('standard error shows the bar "{label}", whatever the verdict')
+def step_stderr_bar(context: Context, label: str) -> None:
+    _last_frame(context, label)
+
+
 @then("the pages held {sizes} sessions and together listed every session once, newest first")
 def step_pages_held(context: Context, sizes: str) -> None:
     expected_sizes = [int(size) for size in sizes.split(",")]

@@ -308,8 +308,9 @@ def progress_bar(
 
     The yielded function takes how many ``unit`` (``"messages"``, ``"bytes"``) are done so far;
     the bar is redrawn when the whole percentage changes. A ``total`` of None draws a bar that
-    pulses until the block ends. With ``terminal`` None nothing is shown and the function does
-    nothing. The bar stays on its line when the block ends, at the count last given.
+    pulses until the block ends, with the time elapsed but no count. With ``terminal`` None
+    nothing is shown and the function does nothing. The bar stays on its line when the block
+    ends, at the count last given.
     """
     if terminal is None:
         yield lambda _done: None
@@ -320,24 +321,28 @@ def progress_bar(
         DownloadColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
     )
 
-    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    columns = [TextColumn(printable(label)), BarColumn(), count]
-    if unit != "bytes":
-        columns.append(TextColumn(unit))
-    columns += [TaskProgressColumn(), TimeElapsedColumn()]
+    columns: list[ProgressColumn] = [TextColumn(printable(label)), BarColumn()]
+    if total is not None:
+        columns.append(DownloadColumn() if unit == "bytes" else MofNCompleteColumn())
+        if unit != "bytes":
+            columns.append(TextColumn(unit))
+        columns.append(TaskProgressColumn())
+    columns.append(TimeElapsedColumn())
     with Progress(*columns, console=Console(file=terminal), auto_refresh=total is None) as progress:
         task = progress.add_task(label, total=total)
-        shown: list[int | None] = [None]
+        shown: int | None = None
 
         def advance(done: int) -> None:
+            nonlocal shown
             percent = None if not total else done * 100 // total
-            if percent != shown[0] or total is None:
-                shown[0] = percent
+            if percent != shown or total is None:
+                shown = percent
                 progress.update(task, completed=done)
                 progress.refresh()
 
