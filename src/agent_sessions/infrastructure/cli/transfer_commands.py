@@ -206,11 +206,13 @@ def _input(name: str, stack: contextlib.ExitStack) -> BinaryIO:
 
 
 def _size(source: BinaryIO) -> int | None:
-    """Return the size of a regular file's input, or None for a pipe or a terminal."""
+    """Return the size of the input when it is known (a file, stdin from a file), else None."""
+    if isinstance(source, io.BytesIO):
+        return len(source.getbuffer())
     try:
         return os.fstat(source.fileno()).st_size if source.seekable() else None
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return len(source.getbuffer()) if isinstance(source, io.BytesIO) else None
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file underneath
+        return None
 
 
 def _parse_document(name: str, data: bytes) -> Any:
