@@ -140,6 +140,7 @@ Feature: Command line
   Scenario: Importing agent_sessions and asking for --help load no database library
     When a new Python process imports agent_sessions and runs "agent-sessions --help"
     Then it printed the usage and loaded neither SQLAlchemy nor Alembic
+    And every public name of agent_sessions was there, RetryPolicy once asked for
 
   Scenario: On a terminal a table's lines fit its width; through a pipe they are whole
     Given the session "wide" titled "Fix \x1b[2J the parser" and 100 more characters
@@ -148,3 +149,9 @@ Feature: Command line
     And the output shows "Fix \x1b[2J the parser"
     When I run "agent-sessions --url {database} sessions list"
     Then the output shows the whole title, escaped
+
+  Scenario: sessions show keeps a message's lines, escaping what would drive the terminal
+    Given the session "poet" with the message "first line\nsecond \x1b[31mline"
+    When I run "agent-sessions --url {database} sessions show {session}"
+    Then the output shows "[1]      user: first line"
+    And the line after it is "second \x1b[31mline", under the message's first line

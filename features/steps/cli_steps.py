@@ -236,6 +236,11 @@ import atexit, sys
 def _report():
     loaded = sorted({name.partition(".")[0] for name in sys.modules} & {"sqlalchemy", "alembic"})
     sys.stderr.write("loaded: " + ",".join(loaded) + "\\n")
+    # Then every public name, RetryPolicy served on first use; an unknown name is still refused.
+    missing = [name for name in agent_sessions.__all__ if not hasattr(agent_sessions, name)]
+    policy = agent_sessions.RetryPolicy.__module__.rpartition(".")[0]
+    sys.stderr.write(f"missing: {missing}; RetryPolicy from {policy}; "
+                     f"unknown name: {hasattr(agent_sessions, 'NoSuchName')}\\n")
 atexit.register(_report)
 import agent_sessions
 from agent_sessions.infrastructure.cli import main
@@ -243,7 +248,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _probe(arguments, environment):
+def _probe(context, arguments, environment):
     process = subprocess.run(
         [sys.executable, "-c", _PROBE, *arguments],
         env={**os.environ, **environment},
@@ -254,6 +259,7 @@ def _probe(arguments, environment):
     )
     loaded = [line for line in process.stderr.splitlines() if line.startswith("loaded: ")]
     assert process.returncode == 0 and loaded, (process.returncode, process.stderr)
+    context.probe_names = process.stderr.splitlines()[-1]
     return process.stdout, loaded[-1].removeprefix("loaded: ")
 
 
@@ -262,6 +268,7 @@ def step_shell_completes(context, command_line):
     folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
     offered = Path(folder) / "offered"
     _, context.loaded = _probe(
+        context,
         [],
         {
             "_ARGCOMPLETE": "1",
@@ -282,7 +289,7 @@ def step_offers(context, words):
 
 @when('a new Python process imports agent_sessions and runs "agent-sessions --help"')
 def step_new_process_help(context):
-    context.cli_stdout, context.loaded = _probe(["--help"], {})
+    context.cli_stdout, context.loaded = _probe(context, ["--help"], {})
 
 
 @then("it printed the usage and loaded neither SQLAlchemy nor Alembic")
@@ -325,3 +332,27 @@ def step_whole_title(context):
     assert context.cli_status == 0, context.cli_stderr
     assert context.cli_title.replace("\x1b", "\\x1b") in context.cli_stdout, context.cli_stdout
     assert "\x1b" not in context.cli_stdout, context.cli_stdout
+
+
+@then("every public name of agent_sessions was there, RetryPolicy once asked for")
+def step_public_names(context):
+    expected = (
+        "missing: []; RetryPolicy from agent_sessions.infrastructure.database; unknown name: False"
+    )
+    assert context.probe_names == expected, context.probe_names
+
+
+@given('the session "{actor}" with the message "{content}"')
+def step_session_with_message(context, actor, content):
+    session = context.service.create(actor)
+    text = content.replace("\\n", "\n").replace("\\x1b", "\x1b")
+    context.service.append_message(session.id, "user", text)
+    context.cli_session_id = session.id
+
+
+@then('the line after it is "{text}", under the message\'s first line')
+def step_line_after(context, text):
+    lines = context.cli_stdout.splitlines()
+    first = next(index for index, line in enumerate(lines) if "user: first line" in line)
+    column = lines[first].index("first line")
+    assert lines[first + 1] == " " * column + text, lines
