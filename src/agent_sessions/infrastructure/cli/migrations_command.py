@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from agent_sessions.domain.errors import InvalidInputError
@@ -37,6 +36,8 @@ def add_migrations_commands(groups: argparse._SubParsersAction[argparse.Argument
 
 def run_lock(_url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     """Run ``migrations lock``; the database URL is not used."""
+    from pathlib import Path
+
     from agent_sessions.infrastructure.database.migration_history import (
         LOCK_FILE_NAME,
         MigrationLock,
