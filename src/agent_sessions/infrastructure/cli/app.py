@@ -25,7 +25,10 @@ from agent_sessions.infrastructure.cli.command_error import CommandError
 from agent_sessions.infrastructure.cli.db_commands import add_db_commands
 from agent_sessions.infrastructure.cli.demo_command import add_demo_command
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands
-from agent_sessions.infrastructure.cli.session_commands import add_session_commands
+from agent_sessions.infrastructure.cli.session_commands import (
+    add_delete_command,
+    add_session_commands,
+)
 from agent_sessions.infrastructure.cli.transfer_commands import add_transfer_commands
 
 __all__ = ["DEFAULT_URL", "EXIT_BROKEN_PIPE", "URL_ENVIRONMENT_VARIABLE", "build_parser", "main"]
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
     add_session_commands(session_commands)
     add_transfer_commands(session_commands)
+    add_delete_command(session_commands)
     add_migrations_commands(groups)
     add_demo_command(groups)
     completion = groups.add_parser(

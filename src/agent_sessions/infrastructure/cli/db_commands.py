@@ -45,7 +45,9 @@ def add_db_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser])
     verify = commands.add_parser(
         "verify", help="check the stored sessions' integrity; exit 1 if anything is wrong"
     )
-    verify.add_argument("--session", dest="session_id", metavar="ID", help="only this session")
+    verify.add_argument(
+        "--session", dest="session_id", metavar="ID", help="check only this session"
+    )
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.set_defaults(handler=db_verify)
 

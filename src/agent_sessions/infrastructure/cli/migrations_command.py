@@ -27,9 +27,7 @@ def add_migrations_commands(groups: argparse._SubParsersAction[argparse.Argument
     lock.add_argument("--check", action="store_true", help="only check; exit 1 on a mismatch")
     lock.add_argument("--amend", metavar="REV", help="record a deliberate edit of REV")
     lock.add_argument("--reason", default="", help="why REV was amended (with --amend)")
-    lock.add_argument(
-        "--lock-file", help="default: the lock file in migrations/ (migrations.lock.json)"
-    )
+    lock.add_argument("--lock-file", help="default: migrations/migrations.lock.json")
     lock.add_argument("--scripts", help="a migration folder (default: the packaged one)")
     lock.set_defaults(handler=run_lock)
 

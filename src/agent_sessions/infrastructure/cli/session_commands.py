@@ -28,7 +28,7 @@ from agent_sessions.infrastructure.cli.rendering import (
 if TYPE_CHECKING:
     from agent_sessions.application.services import PersistentSessionService
 
-__all__ = ["add_session_commands", "open_service"]
+__all__ = ["add_delete_command", "add_session_commands", "open_service"]
 
 
 def open_service(url: str, *, migrate: bool = False) -> PersistentSessionService:
@@ -39,9 +39,11 @@ def open_service(url: str, *, migrate: bool = False) -> PersistentSessionService
 
 
 def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``list``, ``show``, ``files``, ``events`` and ``delete`` to the ``sessions`` group."""
+    """Add ``list``, ``show``, ``files`` and ``events`` to the ``sessions`` group."""
     listing = commands.add_parser("list", help="list sessions, newest first")
-    listing.add_argument("--actor", dest="actor_name", metavar="ACTOR", help="only its sessions")
+    listing.add_argument(
+        "--actor", dest="actor_name", metavar="ACTOR", help="only this actor's sessions"
+    )
     listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
     listing.add_argument(
@@ -87,6 +89,9 @@ def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     events.add_argument("--json", action="store_true", help="print JSON")
     events.set_defaults(handler=sessions_events)
 
+
+def add_delete_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``delete`` to the ``sessions`` group."""
     remove = commands.add_parser(
         "delete", help="delete a session, its messages and their file events"
     )
