@@ -334,7 +334,14 @@ def progress_bar(
             columns.append(TextColumn(unit))
         columns.append(TaskProgressColumn())
     columns.append(TimeElapsedColumn())
-    with Progress(*columns, console=Console(file=terminal), auto_refresh=total is None) as progress:
+    # The bar writes to ``terminal`` only: sys.stdout and sys.stderr are left as they are.
+    with Progress(
+        *columns,
+        console=Console(file=terminal),
+        auto_refresh=total is None,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as progress:
         task = progress.add_task(label, total=total)
         shown: int | None = None
 
