@@ -22,12 +22,13 @@ Feature: Command line
     When I run "agent-sessions --url {database} db upgrade"
     Then the output shows "is already at revision 0003_file_events_external_ids"
 
-  Scenario: Checking a database whose schema drifted from the models names the difference
+  Scenario: Checking a database with fatal drift fails naming it, as opening the store does
     Given a fresh database for the command line
     And I run "agent-sessions --url {database} db upgrade"
-    And the index "ix_sessions_actor_name" was dropped behind the library's back
+    And the column "session_messages.token_count" was dropped behind the library's back
     When I run "agent-sessions --url {database} db check"
-    Then the command fails with one error line saying "add_index sessions.ix_sessions_actor_name"
+    Then the command fails with one error line saying "session_messages.token_count (missing column)"
+    And the printed report shows "FATAL: session_messages.token_count (missing_column)"
 
   Scenario: Listing an empty database says so
     When I run "agent-sessions --url {database} sessions list"
@@ -97,7 +98,7 @@ Feature: Command line
       | sessions import {file}         | text that is not JSON | is not valid JSON             |
       | sessions import {file}         | bytes that are not UTF-8 | is not UTF-8 text          |
       | sessions import missing.json   | nothing               | cannot read missing.json      |
-      | sessions list --limit 0        | nothing               | invalid limit                 |
+      | sessions list --limit 0        | nothing               | invalid --limit               |
       | sessions export {session} -o / | nothing               | cannot write /                |
 
   Scenario: Reading commands never create a database file that does not exist
@@ -119,3 +120,38 @@ Feature: Command line
   Scenario: A malformed command line exits with status 2 and a usage message
     When I run "agent-sessions sessions frobnicate"
     Then the command exits with status 2
+
+  Scenario Outline: agent-sessions completion <shell> prints the script that completes the command in <shell>
+    When I run "agent-sessions completion <shell>"
+    Then the output shows "<line>"
+
+    Examples:
+      | shell | line                                                      |
+      | bash  | complete -o nospace -o default -o bashdefault -F _python_argcomplete agent-sessions |
+      | zsh   | compdef _python_argcomplete agent-sessions                |
+      | fish  | complete --command agent-sessions                         |
+
+  Scenario: Tab offers the commands and an option's values, without loading the database libraries
+    When the shell completes "agent-sessions sessions ex"
+    Then it offers "export" and loaded neither SQLAlchemy nor Alembic
+    When the shell completes "agent-sessions sessions export ID --format "
+    Then it offers "json, jsonl" and loaded neither SQLAlchemy nor Alembic
+
+  Scenario: Importing agent_sessions and asking for --help load no database library
+    When a new Python process imports agent_sessions and runs "agent-sessions --help"
+    Then it printed the usage and loaded neither SQLAlchemy nor Alembic
+    And every public name of agent_sessions was there, RetryPolicy once asked for
+
+  Scenario: On a terminal a table's lines fit its width; through a pipe they are whole
+    Given the session "wide" titled "Fix \x1b[2J the parser" and 100 more characters
+    When I run "agent-sessions --url {database} sessions list" on a terminal 140 columns wide
+    Then every line of the output fits in 140 columns, the title's cut with "…"
+    And the output shows "Fix \x1b[2J the parser"
+    When I run "agent-sessions --url {database} sessions list"
+    Then the output shows the whole title, escaped
+
+  Scenario: sessions show keeps a message's lines, escaping what would drive the terminal
+    Given the session "poet" with the message "first line\nsecond \x1b[31mline"
+    When I run "agent-sessions --url {database} sessions show {session}"
+    Then the output shows "[1]      user: first line"
+    And the line after it is "second \x1b[31mline", under the message's first line

@@ -128,9 +128,9 @@ Feature: File events and external ids on the command line
       | sessions events not-a-ulid                          | invalid session_id                  |
       | sessions events {session} --type frobnicate         | invalid --type: 'frobnicate' is not one of read, write, edit, delete, rename, command |
       | sessions events {session} --path '  '               | invalid --path                      |
-      | sessions events {session} --limit 0                 | invalid limit                       |
-      | sessions events {session} --limit 100001            | invalid limit                       |
-      | sessions events {session} --offset -1               | invalid offset                      |
+      | sessions events {session} --limit 0                 | invalid --limit                     |
+      | sessions events {session} --limit 100001            | invalid --limit                     |
+      | sessions events {session} --offset -1               | invalid --offset                    |
       | sessions files 01ARZ3NDEKTSV4RRFFQ69G5FAV           | session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist |
       | sessions events 01ARZ3NDEKTSV4RRFFQ69G5FAV          | session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist |
       | sessions events 01ARZ3NDEKTSV4RRFFQ69G5FAV --json   | session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist |

@@ -95,6 +95,13 @@ Feature: Streaming exports, imports and session pages on the command line
     When I run "agent-sessions --url {database} sessions export {session} --format jsonl" with standard error on a terminal
     Then standard error is empty
 
+  Scenario: An import and db verify show their progress on a terminal too
+    Given I run "agent-sessions --url {database} sessions export {session} --format jsonl -o {file}"
+    When I run "agent-sessions --url {database} sessions import {file} --on-conflict new_external_id" with standard error on a terminal
+    Then standard error shows the bar "importing {file}", ending at the file's size
+    When I run "agent-sessions --url {database} db verify --session {session}" with standard error on a terminal
+    Then standard error shows the bar "verifying the stored sessions", whatever the verdict
+
   Scenario Outline: A bad value of <option> prints one line naming it, exits with status 1 and writes nothing
     When I run "agent-sessions --url {database} <command>"
     Then the command fails with one error line saying "<error>"
@@ -105,12 +112,17 @@ Feature: Streaming exports, imports and session pages on the command line
       | option        | command                                                     | error                                                                     |
       | --format      | sessions export {session} --format xml -o {file}            | invalid --format: 'xml' is not one of json, jsonl                         |
       | --format      | sessions export {session} --format JSONL -o {file}          | invalid --format: 'JSONL' is not one of json, jsonl                       |
-      | --on-conflict | sessions import {file} --on-conflict replace                | invalid --on-conflict: 'replace' is not one of 'error', 'new_external_id' |
       | --after       | sessions list --after not-a-cursor                          | invalid --after: 'not-a-cursor' is not a cursor returned by list()        |
       | --after       | sessions list --after MjAyNi0xMS0yOFQyMzo1MA                | invalid --after                                                           |
       | the id        | sessions export 01ARZ3NDEKTSV4RRFFQ69G5FAV --format jsonl -o {file} | session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist               |
 
+  Scenario: A bad value of --on-conflict is the service's refusal, naming the option, and imports nothing
+    Given I run "agent-sessions --url {database} sessions export {session} -o {file}"
+    When I run "agent-sessions --url {database} sessions import {file} --on-conflict replace"
+    Then the command fails with one error line saying "invalid --on-conflict: 'replace' is not one of 'error', 'new_external_id'"
+    And 1 session is stored
+
   Scenario: --after and --offset together are refused, naming --offset
     Given I run "agent-sessions --url {database} sessions list --limit 1"
     When I run "agent-sessions --url {database} sessions list --limit 1 --offset 1 --after {cursor}" with the cursor that page printed
-    Then the command fails with one error line saying "invalid --offset: cannot be combined with --after"
+    Then the command fails with one error line saying "invalid --offset: cannot be combined with after"

@@ -179,11 +179,11 @@ Feature: Hostile and malformed input is refused before anything is written
       | --url VALUE db doctor                                    | the URL with an injected database name | DROP TABLE sessions      |
       | --url VALUE demo                                         | a word                                 | invalid url              |
       | --url VALUE sessions list                                | the URL with an injected database name | DROP TABLE sessions      |
-      | --url {database} db verify --session VALUE               | an SQL injection                       | invalid session_id       |
-      | --url {database} sessions list --actor VALUE             | a lone surrogate                       | invalid actor_name       |
-      | --url {database} sessions list --actor VALUE             | 256 characters                         | invalid actor_name       |
-      | --url {database} sessions list --offset VALUE            | the string "9223372036854775808"       | invalid offset           |
-      | --url {database} sessions list --limit VALUE             | the string "-1"                        | invalid limit            |
+      | --url {database} db verify --session VALUE               | an SQL injection                       | invalid --session        |
+      | --url {database} sessions list --actor VALUE             | a lone surrogate                       | invalid --actor          |
+      | --url {database} sessions list --actor VALUE             | 256 characters                         | invalid --actor          |
+      | --url {database} sessions list --offset VALUE            | the string "9223372036854775808"       | invalid --offset         |
+      | --url {database} sessions list --limit VALUE             | the string "-1"                        | invalid --limit          |
       | --url {database} sessions show VALUE                     | an SQL injection                       | invalid session_id       |
       | --url {database} sessions show VALUE                     | an id with a trailing newline          | invalid session_id       |
       | --url {database} sessions export VALUE                   | a quoted SQL injection                 | invalid session_id       |

@@ -34,6 +34,17 @@ Feature: Schema drift doctor
     Then the doctor reports a warning "missing_index" for "sessions.ix_sessions_created_at"
     And the doctor reports nothing fatal
 
+  Scenario: A dropped index gets one verdict from db check, db doctor and opening the store
+    Given a freshly migrated database
+    And the index "ix_sessions_created_at" was dropped behind the library's back
+    When I run "agent-sessions --url {database} db check"
+    Then the output shows "WARNING: sessions.ix_sessions_created_at (missing_index)"
+    When I run "agent-sessions --url {database} db doctor"
+    Then the output shows "WARNING: sessions.ix_sessions_created_at (missing_index)"
+    And the store opens on it
+    When I run "agent-sessions --url {database} db check --strict"
+    Then the command fails with one error line saying "1 drift warning (--strict fails on them)"
+
   Scenario: The host application's own tables are ignored
     Given a freshly migrated database
     And the host application created its own table "host_orders" in it

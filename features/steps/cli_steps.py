@@ -8,6 +8,7 @@ import json
 import os
 import runpy
 import shlex
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,9 +42,9 @@ def _scratch_file(context):
     return context.cli_file
 
 
-def _run(context, command_line):
+def _run(context, command_line, stdout=None):
     arguments = shlex.split(_substitute(context, command_line))
-    stdout, stderr = io.StringIO(), io.StringIO()
+    stdout, stderr = stdout or io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
             if arguments[:3] == ["python", "-m", "agent_sessions"]:
@@ -225,3 +226,133 @@ def step_valid_export(context):
     assert document["format"] == "agent-sessions/export"
     assert document["session"]["id"] == context.cli_session_id
     assert document["checksum"] == compute_checksum(document)
+
+
+_DATABASE_LIBRARIES = ("sqlalchemy", "alembic")
+
+# Run in a new process: report the database libraries it imported, whatever way it exits.
+_PROBE = """
+import atexit, sys
+def _report():
+    loaded = sorted({name.partition(".")[0] for name in sys.modules} & {"sqlalchemy", "alembic"})
+    sys.stderr.write("loaded: " + ",".join(loaded) + "\\n")
+    # Then every public name, RetryPolicy served on first use; an unknown name is still refused.
+    missing = [name for name in agent_sessions.__all__ if not hasattr(agent_sessions, name)]
+    policy = agent_sessions.RetryPolicy.__module__.rpartition(".")[0]
+    sys.stderr.write(f"missing: {missing}; RetryPolicy from {policy}; "
+                     f"unknown name: {hasattr(agent_sessions, 'NoSuchName')}\\n")
+atexit.register(_report)
+import agent_sessions
+from agent_sessions.infrastructure.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _probe(context, arguments, environment):
+    process = subprocess.run(
+        [sys.executable, "-c", _PROBE, *arguments],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    loaded = [line for line in process.stderr.splitlines() if line.startswith("loaded: ")]
+    assert process.returncode == 0 and loaded, (process.returncode, process.stderr)
+    context.probe_names = process.stderr.splitlines()[-1]
+    return process.stdout, loaded[-1].removeprefix("loaded: ")
+
+
+@when('the shell completes "{command_line}"')
+def step_shell_completes(context, command_line):
+    folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
+    offered = Path(folder) / "offered"
+    _, context.loaded = _probe(
+        context,
+        [],
+        {
+            "_ARGCOMPLETE": "1",
+            "_ARGCOMPLETE_IFS": "\n",
+            "COMP_LINE": command_line,
+            "COMP_POINT": str(len(command_line)),
+            "_ARGCOMPLETE_STDOUT_FILENAME": str(offered),
+        },
+    )
+    context.offered = sorted(word.strip() for word in offered.read_text().split("\n") if word)
+
+
+@then('it offers "{words}" and loaded neither SQLAlchemy nor Alembic')
+def step_offers(context, words):
+    assert context.offered == [word.strip() for word in words.split(",")], context.offered
+    assert context.loaded == "", context.loaded
+
+
+@when('a new Python process imports agent_sessions and runs "agent-sessions --help"')
+def step_new_process_help(context):
+    context.cli_stdout, context.loaded = _probe(context, ["--help"], {})
+
+
+@then("it printed the usage and loaded neither SQLAlchemy nor Alembic")
+def step_usage_without_database(context):
+    assert context.cli_stdout.startswith("usage: agent-sessions"), context.cli_stdout
+    assert "completion" in context.cli_stdout, context.cli_stdout
+    assert context.loaded == "", context.loaded
+
+
+class _Terminal(io.StringIO):
+    """Standard output as a terminal: what is written is kept, and ``isatty()`` says yes."""
+
+    def isatty(self):
+        return True
+
+
+@given('the session "{actor}" titled "{title}" and {count:d} more characters')
+def step_session_titled(context, actor, title, count):
+    context.cli_title = title.replace("\\x1b", "\x1b") + " " + "x" * count
+    session = context.service.create(actor, title=context.cli_title)
+    context.cli_session_id = session.id
+
+
+@when('I run "{command_line}" on a terminal {width:d} columns wide')
+def step_run_on_terminal(context, command_line, width):
+    _set_environment(context, "COLUMNS", str(width))
+    _run(context, command_line, stdout=_Terminal())
+
+
+@then('every line of the output fits in {width:d} columns, the title\'s cut with "…"')
+def step_lines_fit(context, width):
+    assert context.cli_status == 0, context.cli_stderr
+    lines = context.cli_stdout.splitlines()
+    assert lines and all(len(line) <= width for line in lines), lines
+    assert any(line.endswith("…") for line in lines), lines
+
+
+@then("the output shows the whole title, escaped")
+def step_whole_title(context):
+    assert context.cli_status == 0, context.cli_stderr
+    assert context.cli_title.replace("\x1b", "\\x1b") in context.cli_stdout, context.cli_stdout
+    assert "\x1b" not in context.cli_stdout, context.cli_stdout
+
+
+@then("every public name of agent_sessions was there, RetryPolicy once asked for")
+def step_public_names(context):
+    expected = (
+        "missing: []; RetryPolicy from agent_sessions.infrastructure.database; unknown name: False"
+    )
+    assert context.probe_names == expected, context.probe_names
+
+
+@given('the session "{actor}" with the message "{content}"')
+def step_session_with_message(context, actor, content):
+    session = context.service.create(actor)
+    text = content.replace("\\n", "\n").replace("\\x1b", "\x1b")
+    context.service.append_message(session.id, "user", text)
+    context.cli_session_id = session.id
+
+
+@then('the line after it is "{text}", under the message\'s first line')
+def step_line_after(context, text):
+    lines = context.cli_stdout.splitlines()
+    first = next(index for index, line in enumerate(lines) if "user: first line" in line)
+    column = lines[first].index("first line")
+    assert lines[first + 1] == " " * column + text, lines

@@ -29,7 +29,9 @@ from agent_sessions.infrastructure.cli import main
 
 _NEXT_PAGE = re.compile(r"^next page: --after (\S+)$")
 _IMPORTED = re.compile(r"^imported session (\S+) \((\d+) messages\) for actor (.+)$")
-_PROGRESS = re.compile(r"^exporting session (\S+): (\d+)/(\d+) messages \((\d+)%\)$")
+_PROGRESS = re.compile(r"^exporting session (\S+) \S* +(\d+)/(\d+) messages +(\d+)% ")
+_TERMINAL_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+"""The terminal's control sequences (colours, cursor, erase line) that a progress bar writes."""
 
 
 class _Terminal(io.StringIO):
@@ -290,21 +292,49 @@ def step_stderr_exactly(context: Context, text: str) -> None:
 )
 def step_stderr_progress(context: Context, total: int, last: int, total2: int, text: str) -> None:
     assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
-    lines = context.cli_stderr.split("\n")
-    assert len(lines) == 3, repr(context.cli_stderr)  # progress, confirmation, "" after the end
-    progress, confirmation, _ = lines
-    assert confirmation == _substitute(context, text), repr(context.cli_stderr)
-    assert progress.startswith("\r"), repr(progress)
+    plain = _TERMINAL_CONTROL.sub("", context.cli_stderr)
+    # The bar is redrawn in place after a carriage return; the confirmation has its own line.
+    *frames, confirmation, end = re.split(r"[\r\n]", plain)
+    assert confirmation == _substitute(context, text) and end == "", repr(plain)
+    frames = [frame for frame in frames if frame]
+    assert 2 <= len(frames) <= 105, repr(plain)  # redrawn when the percentage changes
     shown = []
-    for update in progress[1:].split("\r"):
-        match = _PROGRESS.match(update)
-        assert match is not None, repr(update)
+    for frame in frames:
+        match = _PROGRESS.match(frame)
+        assert match is not None, repr(frame)
         session_id, written, of, percent = match.groups()
-        assert session_id == context.cli_session_id and int(of) == total, update
-        assert int(percent) == int(written) * 100 // total, update
+        assert session_id == context.cli_session_id and int(of) == total, frame
+        assert int(percent) == int(written) * 100 // total, frame
         shown.append(int(written))
     assert shown[0] == 0 and shown[-1] == last == total2, shown
-    assert shown == sorted(shown) and len(set(shown)) == len(shown), shown
+    assert shown == sorted(shown), shown
+
+
+def _last_frame(context: Context, label: str) -> str:
+    # The bar's frames, then the command's own lines (a confirmation, an error) on their own.
+    frames = [
+        frame
+        for frame in re.split(r"[\r\n]", _TERMINAL_CONTROL.sub("", context.cli_stderr))
+        if frame and not frame.startswith(("agent-sessions: error:", "exported session"))
+    ]
+    shown = _substitute(context, label)
+    assert frames and all(frame.startswith(shown) for frame in frames), frames
+    return frames[-1]
+
+
+@then('standard error shows the bar "{label}", ending at the file\'s size')
+def step_stderr_import_bar(context: Context, label: str) -> None:
+    assert context.cli_status == 0, (context.cli_status, context.cli_stderr)
+    last = _last_frame(context, label)
+    size = _scratch_file(context).stat().st_size
+    # rich shows sizes in kB (1000 bytes) with one decimal: "12.3/12.3 kB".
+    done, _, total = last.removeprefix(_substitute(context, label)).split()[1].partition("/")
+    assert done == total and float(total) == round(size / 1000, 1), (last, size)
+
+
+@then('standard error shows the bar "{label}", whatever the verdict')
+def step_stderr_bar(context: Context, label: str) -> None:
+    _last_frame(context, label)
 
 
 @then("the pages held {sizes} sessions and together listed every session once, newest first")

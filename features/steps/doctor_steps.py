@@ -10,6 +10,7 @@ from behave import given, then, when
 from behave.runner import Context
 from sqlalchemy import text
 
+from agent_sessions import PersistentSessionService
 from agent_sessions.domain.errors import SchemaDriftError
 from agent_sessions.infrastructure.database import (
     DriftFinding,
@@ -192,6 +193,12 @@ def step_raise_for_drift(context: Context, target: str) -> None:
         assert any(target in problem for problem in exc.problems), exc.problems
     else:
         raise AssertionError("raise_for_drift did not raise")
+
+
+@then("the store opens on it")
+def step_store_opens(context: Context) -> None:
+    with PersistentSessionService.from_url(_doctor_url(context)) as service:
+        assert service.list(limit=1) == [], "the freshly migrated database holds no session"
 
 
 @then('the printed report shows "{text_}"')

@@ -1,7 +1,10 @@
 """agent-sessions: persist AI-agent sessions, their ordered messages and token usage in SQL.
 
 This module is the composition root: it wires the SQLAlchemy adapter into the application
-service, so that ``PersistentSessionService.from_url(...)`` opens a real database.
+service, so that ``PersistentSessionService.from_url(...)`` opens a real database. Importing it
+is quick: SQLAlchemy and Alembic are imported when the first store is opened (or when
+``RetryPolicy`` is first used), so that ``agent-sessions --help`` and shell completion answer
+at once.
 
 Example:
     >>> from agent_sessions import PersistentSessionService
@@ -12,6 +15,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from agent_sessions.application.services import (
     AsyncPersistentSessionService,
@@ -43,10 +48,40 @@ from agent_sessions.domain import (
     VerificationProblem,
     VerificationReport,
 )
-from agent_sessions.infrastructure.database import RetryPolicy, open_async_store, open_store
 
-register_store_opener(open_store)
-register_async_store_opener(open_async_store)
+if TYPE_CHECKING:
+    from agent_sessions.domain.ports import AsyncRunner, SessionStore
+    from agent_sessions.infrastructure.database import RetryPolicy
+
+
+def _open_store(url: str, *, migrate: bool, **options: Any) -> SessionStore:
+    """Open a SQLAlchemy store, importing the database adapter on first use."""
+    from agent_sessions.infrastructure.database import open_store
+
+    return open_store(url, migrate=migrate, **options)
+
+
+async def _open_async_store(
+    url: str, *, migrate: bool, **options: Any
+) -> tuple[SessionStore, AsyncRunner]:
+    """Open a SQLAlchemy store on an asyncio engine, importing the adapter on first use."""
+    from agent_sessions.infrastructure.database import open_async_store
+
+    return await open_async_store(url, migrate=migrate, **options)
+
+
+register_store_opener(_open_store)
+register_async_store_opener(_open_async_store)
+
+
+def __getattr__(name: str) -> Any:
+    """Serve ``RetryPolicy`` on first use, so that importing the package stays quick (PEP 562)."""
+    if name == "RetryPolicy":
+        from agent_sessions.infrastructure.database import RetryPolicy
+
+        return RetryPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.3.0"
 

@@ -12,28 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from agent_sessions.domain.errors import InvalidInputError
-from agent_sessions.infrastructure.database.migration_history import (
-    LOCK_FILE_NAME,
-    MigrationLock,
-    amend_lock,
-    lock_problems,
-    script_states,
-    update_lock,
-)
-from agent_sessions.infrastructure.database.migration_runner import (
-    MigrationSource,
-    library_version,
-    packaged_source,
-    script_directory,
-)
 
 __all__ = ["add_migrations_commands", "run_lock"]
-
-DEFAULT_LOCK_FILE = f"migrations/{LOCK_FILE_NAME}"
 
 
 def add_migrations_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,15 +27,31 @@ def add_migrations_commands(groups: argparse._SubParsersAction[argparse.Argument
     lock.add_argument("--check", action="store_true", help="only check; exit 1 on a mismatch")
     lock.add_argument("--amend", metavar="REV", help="record a deliberate edit of REV")
     lock.add_argument("--reason", default="", help="why REV was amended (with --amend)")
-    lock.add_argument(
-        "--lock-file", default=DEFAULT_LOCK_FILE, help=f"default: {DEFAULT_LOCK_FILE}"
-    )
+    lock.add_argument("--lock-file", help="default: migrations/migrations.lock.json")
     lock.add_argument("--scripts", help="a migration folder (default: the packaged one)")
+    lock.set_defaults(handler=run_lock)
 
 
 def run_lock(_url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     """Run ``migrations lock``; the database URL is not used."""
-    lock_path = Path(arguments.lock_file)
+    from pathlib import Path
+
+    from agent_sessions.infrastructure.database.migration_history import (
+        LOCK_FILE_NAME,
+        MigrationLock,
+        amend_lock,
+        lock_problems,
+        script_states,
+        update_lock,
+    )
+    from agent_sessions.infrastructure.database.migration_runner import (
+        MigrationSource,
+        library_version,
+        packaged_source,
+        script_directory,
+    )
+
+    lock_path = Path(arguments.lock_file or f"migrations/{LOCK_FILE_NAME}")
     if arguments.scripts is not None and not Path(arguments.scripts).is_dir():
         raise InvalidInputError("--scripts", f"{arguments.scripts} is not a folder")
     if lock_path.is_dir():

@@ -1,7 +1,7 @@
 """Byte streams of ``sessions export --format jsonl`` and ``sessions import``.
 
-- :class:`ExportProgress` shows how many messages an export has written, on one terminal
-  line rewritten in place; :func:`counting_lines` feeds it the lines written to the file.
+- :func:`counting_lines` reports the lines written to an export's file, and
+  :func:`counting_bytes` the bytes an import has read, for their progress bars.
 - :func:`first_line` reads an input's first line that is not blank, :func:`is_stream_header`
   tells a JSON Lines header from the start of a JSON document, and :func:`replayed` gives back a
   stream that starts with that line again, so that a pipe can be read whole after the peek.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from agent_sessions.domain.errors import ImportIntegrityError
 from agent_sessions.domain.export_stream import JSONL_FORMAT
@@ -20,64 +20,15 @@ from agent_sessions.domain.export_stream import JSONL_FORMAT
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
-__all__ = ["ExportProgress", "counting_lines", "first_line", "is_stream_header", "replayed"]
+__all__ = ["counting_bytes", "counting_lines", "first_line", "is_stream_header", "replayed"]
 
 _HEADER_MARK = JSONL_FORMAT.encode("ascii")
-
-
-class ExportProgress:
-    """Shows ``exporting session ID: written/total messages (percent)`` on a terminal line.
-
-    The line is rewritten in place (after a carriage return) each time the whole percentage
-    changes, so a session of any size prints at most about a hundred updates. :meth:`finish`
-    ends the line.
-    """
-
-    def __init__(self, session_id: str, total: int, terminal: TextIO) -> None:
-        """Show the progress of exporting ``total`` messages of ``session_id`` on ``terminal``."""
-        self._label = f"exporting session {session_id}"
-        self._total = total
-        self._terminal = terminal
-        self._percent: int | None = None
-        self._line = ""
-        self._show(0)
-
-    def lines_written(self, lines: int) -> None:
-        """Take the number of lines written so far: the header, then one line per message."""
-        written = min(max(lines - 1, 0), self._total)
-        if self._percentage(written) != self._percent:
-            self._show(written)
-
-    def finish(self, total: int) -> None:
-        """Show the final count, ``total`` of ``total`` messages, and end the line."""
-        self._total = total
-        self._show(total)
-        self._end_line()
-
-    def abandon(self) -> None:
-        """End the line where it stands, so that an error message starts on a line of its own."""
-        self._end_line()
-
-    def _percentage(self, written: int) -> int:
-        return 100 if self._total == 0 else written * 100 // self._total
-
-    def _show(self, written: int) -> None:
-        self._percent = self._percentage(written)
-        line = f"{self._label}: {written}/{self._total} messages ({self._percent}%)"
-        if line != self._line:
-            self._line = line
-            self._terminal.write("\r" + line)
-            self._terminal.flush()
-
-    def _end_line(self) -> None:
-        self._terminal.write("\n")
-        self._terminal.flush()
 
 
 class _LineCounter(io.RawIOBase):
     """A writable raw stream that passes bytes on to ``target`` and counts the newlines."""
 
-    def __init__(self, target: BinaryIO, on_lines: Callable[[int], None]) -> None:
+    def __init__(self, target: IO[bytes], on_lines: Callable[[int], None]) -> None:
         super().__init__()
         self._target = target
         self._on_lines = on_lines
@@ -98,13 +49,54 @@ class _LineCounter(io.RawIOBase):
             self._target.flush()
 
 
-def counting_lines(target: BinaryIO, on_lines: Callable[[int], None]) -> BinaryIO:
+def counting_lines(target: IO[bytes], on_lines: Callable[[int], None]) -> BinaryIO:
     """Return a buffered binary stream onto ``target`` that reports the lines written so far.
 
     ``on_lines`` is called with the running count whenever bytes reach ``target``. Flush the
     returned stream when done; ``target`` is not closed.
     """
     return io.BufferedWriter(_LineCounter(target, on_lines))
+
+
+class _ByteCounter(io.RawIOBase):
+    """A readable raw stream over ``source`` that reports how far into it reading has got."""
+
+    def __init__(self, source: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+        super().__init__()
+        self._source = source
+        self._on_bytes = on_bytes
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._source.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._read = self._source.seek(offset, whence)
+        self._on_bytes(self._read)
+        return self._read
+
+    def tell(self) -> int:
+        return self._source.tell()
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        target = memoryview(buffer).cast("B")
+        data = self._source.read(len(target))
+        target[: len(data)] = data
+        self._read += len(data)
+        self._on_bytes(self._read)
+        return len(data)
+
+
+def counting_bytes(source: BinaryIO, on_bytes: Callable[[int], None]) -> BinaryIO:
+    """Return a buffered binary stream over ``source`` that reports the bytes read so far.
+
+    ``on_bytes`` is called with the position reached whenever bytes are read from ``source``
+    (or it is sought). The stream seeks when ``source`` does; ``source`` is not closed.
+    """
+    return io.BufferedReader(_ByteCounter(source, on_bytes))
 
 
 def first_line(source: BinaryIO, *, line_limit: int, skip_limit: int, name: str) -> bytes:

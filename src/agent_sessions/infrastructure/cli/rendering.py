@@ -1,0 +1,357 @@
+"""How the command line shows what it reads: tables, the conversation, JSON, progress bars.
+
+Text output is for a person at a terminal. Whatever users stored (titles, actor names,
+external ids, paths, commands, message content) is shown through :func:`printable`, so that a
+control character can neither break a table's line nor drive the terminal. On a terminal, a
+table's lines are cut to its width (:func:`print_table`); through a pipe they are whole, so
+that scripts see every character. Long commands are cut, and diffs are summarised by their
+line counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
+standard error only when it is a terminal.
+
+``rich`` measures and draws for the terminal; it is imported only when a table meets a terminal
+or a bar is shown, so that the command line starts quickly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from agent_sessions.domain.entities import (
+    FileEvent,
+    FileEventType,
+    FileTouch,
+    Session,
+    SessionMessage,
+)
+from agent_sessions.domain.export_format import (
+    file_event_record,
+    format_timestamp,
+    session_record,
+)
+
+__all__ = [
+    "COMMAND_SHOWN_CHARACTERS",
+    "DiffSize",
+    "diff_size",
+    "event_line",
+    "event_records",
+    "events_by_message",
+    "events_table",
+    "print_conversation",
+    "print_json",
+    "print_table",
+    "printable",
+    "progress_bar",
+    "sequences_by_message",
+    "session_json",
+    "sessions_table",
+    "touch_record",
+    "touches_table",
+]
+
+COMMAND_SHOWN_CHARACTERS = 120
+"""Most characters of a command that text output shows; the rest is cut to ``…``."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters that would break a line of a table or reorder the terminal's text."""
+_HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_TIME_WIDTH = 27  # 2024-05-01T12:00:00.000000Z
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSize:
+    """The size of a diff: all its lines, and the lines it adds and removes.
+
+    Attributes:
+        lines: every line of the diff text.
+        added: lines that add (``+``), headers (``+++``) excluded.
+        removed: lines that remove (``-``), headers (``---``) excluded.
+
+    """
+
+    lines: int
+    added: int
+    removed: int
+
+    def summary(self) -> str:
+        """Return ``+a -b lines``."""
+        return f"+{self.added} -{self.removed} lines"
+
+
+def diff_size(diff: str) -> DiffSize:
+    r"""Count the lines of ``diff``, and those it adds and removes.
+
+    Lines end at ``\n`` only. Unified diffs are read by their hunk headers (``@@ -1,3 +1,4
+    @@``), so a removed line whose text starts with ``--`` is not taken for a ``---`` file
+    header. Outside any hunk, ``+`` and ``-`` lines count, but not ``+++ ``/``--- `` headers.
+    """
+    lines = diff.split("\n")  # not splitlines(): U+2028 in a changed line is not a new line
+    if lines[-1] == "":
+        lines.pop()
+    added = removed = 0
+    old_left = new_left = 0
+    for line in lines:
+        if old_left > 0 or new_left > 0:
+            if line.startswith("+"):
+                added += 1
+                new_left -= 1
+            elif line.startswith("-"):
+                removed += 1
+                old_left -= 1
+            elif not line.startswith("\\"):  # "\ No newline at end of file"
+                old_left -= 1
+                new_left -= 1
+            continue
+        if (hunk := _HUNK.match(line)) is not None:
+            old_left = int(hunk.group(1) if hunk.group(1) is not None else 1)
+            new_left = int(hunk.group(2) if hunk.group(2) is not None else 1)
+        elif line.startswith(("+++ ", "--- ")):
+            continue
+        elif line.startswith("+"):
+            added += 1
+        elif line.startswith("-"):
+            removed += 1
+    return DiffSize(len(lines), added, removed)
+
+
+def printable(text: str) -> str:
+    r"""Return ``text`` with control characters escaped, as ``\n``, ``\x1b`` or ``\u202e``.
+
+    Escaped are the C0 and C1 controls (newlines, tabs, terminal escapes), the Unicode line
+    and paragraph separators, and the bidirectional overrides and isolates.
+    """
+    return _CONTROL.sub(lambda match: _escape(match.group()), text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return named.get(character, f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def _target(event: FileEvent) -> str:
+    """Return what an event acted on, for text: its path, or its command (and path)."""
+    if event.command is None:
+        return printable(event.file_path or "")
+    command = printable(event.command)
+    if len(command) > COMMAND_SHOWN_CHARACTERS:
+        command = command[:COMMAND_SHOWN_CHARACTERS] + "…"
+    if event.file_path is None:
+        return command
+    return f"{command} (path {printable(event.file_path)})"
+
+
+def sequences_by_message(messages: Iterable[SessionMessage]) -> dict[str, int]:
+    """Return each message's sequence by message id."""
+    return {message.id: message.sequence for message in messages}
+
+
+def events_by_message(events: Iterable[FileEvent]) -> dict[str, list[FileEvent]]:
+    """Return the events of each message id, in the order recorded."""
+    grouped: dict[str, list[FileEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.message_id, []).append(event)
+    return grouped
+
+
+def event_records(
+    events: Iterable[FileEvent], sequence_of: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """Return the export document's records of ``events`` (with their message's sequence)."""
+    return [file_event_record(event, sequence_of[event.message_id]) for event in events]
+
+
+def touch_record(touch: FileTouch) -> dict[str, Any]:
+    """Return the JSON form of a touched path; ``counts`` holds every type, 0 included."""
+    return {
+        "file_path": touch.file_path,
+        "counts": {kind.value: touch.counts.get(kind, 0) for kind in FileEventType},
+        "total": touch.total,
+        "last_event_at": format_timestamp(touch.last_event_at),
+    }
+
+
+def touches_table(touches: Sequence[FileTouch]) -> list[str]:
+    """Return the lines of the files-touched table: counts by type, total, last event, path."""
+    headers = [kind.value.upper() for kind in FileEventType] + ["TOTAL"]
+    widths = [max(len(header), 5) for header in headers]
+    lines = [
+        "  ".join(f"{header:>{width}}" for header, width in zip(headers, widths, strict=True))
+        + f"  {'LAST EVENT':{_TIME_WIDTH}}  PATH"
+    ]
+    for touch in touches:
+        numbers = [touch.counts.get(kind, 0) for kind in FileEventType] + [touch.total]
+        lines.append(
+            "  ".join(f"{number:>{width}}" for number, width in zip(numbers, widths, strict=True))
+            + f"  {format_timestamp(touch.last_event_at):{_TIME_WIDTH}}  "
+            + printable(touch.file_path)
+        )
+    return lines
+
+
+def events_table(events: Sequence[FileEvent], sequence_of: Mapping[str, int]) -> list[str]:
+    """Return the lines of the events table: time, message sequence, type, diff lines, target."""
+    lines = [
+        f"{'TIME':{_TIME_WIDTH}}  {'MESSAGE':>7}  {'TYPE':7}  {'DIFF LINES':>10}  PATH OR COMMAND"
+    ]
+    for event in events:
+        size = "-" if event.diff is None else str(diff_size(event.diff).lines)
+        lines.append(
+            f"{format_timestamp(event.created_at):{_TIME_WIDTH}}  "
+            f"{sequence_of[event.message_id]:>7}  {event.event_type.value:7}  {size:>10}  "
+            f"{_target(event)}"
+        )
+    return lines
+
+
+def event_line(event: FileEvent) -> str:
+    """Return one event for the conversation view: type, target, and the diff's summary."""
+    line = f"{event.event_type.value:7} {_target(event)}"
+    if event.diff is not None:
+        line += f" ({diff_size(event.diff).summary()})"
+    return line
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """Return the export format's session record, with ``total_tokens``."""
+    return {**session_record(session), "total_tokens": session.total_tokens}
+
+
+def print_json(value: Any, out: TextIO) -> None:
+    """Print ``value`` as indented UTF-8 JSON."""
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def sessions_table(sessions: Sequence[Session]) -> list[str]:
+    """Return the lines of the sessions table; EXTERNAL ID only when a session has one."""
+    external_ids = [printable(session.external_id or "") for session in sessions]
+    shown = any(external_ids)
+    width = max(len("EXTERNAL ID"), *(len(external_id) for external_id in external_ids))
+    header = f"{'EXTERNAL ID':{width}}  " if shown else ""
+    lines = [
+        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  {header}TITLE"
+    ]
+    for session, external_id in zip(sessions, external_ids, strict=True):
+        cell = f"{external_id:{width}}  " if shown else ""
+        lines.append(
+            f"{session.id:26}  {printable(session.actor_name)[:20]:20}  "
+            f"{session.message_count:>8}  {session.total_tokens:>8}  "
+            f"{format_timestamp(session.created_at):27}  {cell}{printable(session.title or '')}"
+        )
+    return lines
+
+
+def print_table(lines: Iterable[str], out: TextIO) -> None:
+    """Print a table's lines, each cut to the terminal's width with ``…`` when ``out`` is one.
+
+    The columns of the tables are fixed but their last one (title, path, command), so a cut
+    line loses the end of that column. Through a pipe or into a file, lines are whole.
+    """
+    if not out.isatty():
+        print("\n".join(lines), file=out)
+        return
+    from rich.cells import cell_len, set_cell_size
+
+    width = shutil.get_terminal_size().columns
+    for line in lines:
+        if cell_len(line) > width:
+            line = set_cell_size(line, width - 1).rstrip() + "…"
+        print(line, file=out)
+
+
+def print_conversation(
+    session: Session,
+    messages: Sequence[SessionMessage],
+    out: TextIO,
+    events: Mapping[str, Sequence[FileEvent]] | None = None,
+) -> None:
+    """Print the session's header, then each message with its file events indented below it.
+
+    A message's lines stay lines: each is escaped by :func:`printable` and the lines after the
+    first are indented under it.
+    """
+    print(f"Session {session.id}: {printable(session.title or '(untitled)')}", file=out)
+    if session.external_id is not None:
+        print(f"  external id {printable(session.external_id)}", file=out)
+    print(
+        f"  actor {printable(session.actor_name)}, {session.message_count} messages, tokens "
+        f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
+        f"{session.total_tokens}",
+        file=out,
+    )
+    print(
+        f"  created {format_timestamp(session.created_at)}, "
+        f"updated {format_timestamp(session.updated_at)}",
+        file=out,
+    )
+    for message in messages:
+        prefix = f"  [{message.sequence}] {message.role.value:>9}: "
+        first, *rest = message.content.split("\n")
+        print(prefix + printable(first), file=out)
+        for line in rest:
+            print(" " * len(prefix) + printable(line), file=out)
+        for event in (events or {}).get(message.id, ()):
+            print(f"      {event_line(event)}", file=out)
+
+
+@contextlib.contextmanager
+def progress_bar(
+    label: str, total: int | None, unit: str, terminal: TextIO | None
+) -> Iterator[Callable[[int], None]]:
+    """Show a progress bar on ``terminal`` while the block runs; yield what takes the count.
+
+    The yielded function takes how many ``unit`` (``"messages"``, ``"bytes"``) are done so far;
+    the bar is redrawn when the whole percentage changes. A ``total`` of None draws a bar that
+    pulses until the block ends, with the time elapsed but no count. With ``terminal`` None
+    nothing is shown and the function does nothing. The bar stays on its line when the block
+    ends, at the count last given.
+    """
+    if terminal is None:
+        yield lambda _done: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns: list[ProgressColumn] = [TextColumn(printable(label)), BarColumn()]
+    if total is not None:
+        columns.append(DownloadColumn() if unit == "bytes" else MofNCompleteColumn())
+        if unit != "bytes":
+            columns.append(TextColumn(unit))
+        columns.append(TaskProgressColumn())
+    columns.append(TimeElapsedColumn())
+    # The bar writes to ``terminal`` only: sys.stdout and sys.stderr are left as they are.
+    with Progress(
+        *columns,
+        console=Console(file=terminal),
+        auto_refresh=total is None,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        shown: int | None = None
+
+        def advance(done: int) -> None:
+            nonlocal shown
+            percent = None if not total else done * 100 // total
+            if percent != shown or total is None:
+                shown = percent
+                progress.update(task, completed=done)
+                progress.refresh()
+
+        progress.refresh()
+        yield advance

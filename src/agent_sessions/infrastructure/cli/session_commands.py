@@ -1,0 +1,189 @@
+"""``agent-sessions sessions list|show|files|events|delete``: read and delete stored sessions.
+
+``sessions export`` and ``sessions import`` live in :mod:`.transfer_commands`. The service
+checks every value given on the command line; ``main`` names the option in its errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, TextIO
+
+from agent_sessions.domain.entities import FileEventType
+from agent_sessions.domain.export_format import message_record
+from agent_sessions.infrastructure.cli.rendering import (
+    event_records,
+    events_by_message,
+    events_table,
+    print_conversation,
+    print_json,
+    print_table,
+    sequences_by_message,
+    session_json,
+    sessions_table,
+    touch_record,
+    touches_table,
+)
+
+if TYPE_CHECKING:
+    from agent_sessions.application.services import PersistentSessionService
+
+__all__ = ["add_delete_command", "add_session_commands", "open_service"]
+
+
+def open_service(url: str, *, migrate: bool = False) -> PersistentSessionService:
+    """Open the service on ``url`` as ``from_url`` does (importing the database adapter now)."""
+    from agent_sessions import PersistentSessionService
+
+    return PersistentSessionService.from_url(url, migrate=migrate)
+
+
+def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``list``, ``show``, ``files`` and ``events`` to the ``sessions`` group."""
+    listing = commands.add_parser("list", help="list sessions, newest first")
+    listing.add_argument(
+        "--actor", dest="actor_name", metavar="ACTOR", help="only this actor's sessions"
+    )
+    listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
+    listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
+    listing.add_argument(
+        "--after",
+        metavar="CURSOR",
+        help="the page after the one whose cursor this is (a page ends with it); not with --offset",
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument(
+        "--with-cursor",
+        action="store_true",
+        help='with --json: print {"sessions": [...], "next_cursor": ...} instead of the array',
+    )
+    listing.set_defaults(handler=sessions_list)
+
+    show = commands.add_parser("show", help="show a session, its messages and their file events")
+    show.add_argument("session_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=sessions_show)
+
+    files = commands.add_parser(
+        "files", help="list the files a session touched, with event counts by type"
+    )
+    files.add_argument("session_id", metavar="ID")
+    files.add_argument("--json", action="store_true", help="print JSON")
+    files.set_defaults(handler=sessions_files)
+
+    events = commands.add_parser(
+        "events", help="list a session's file events in the order recorded"
+    )
+    events.add_argument("session_id", metavar="ID")
+    kinds = [kind.value for kind in FileEventType]
+    event_type = events.add_argument(
+        "--type",
+        dest="event_type",
+        metavar="TYPE",
+        help=f"only events of this type ({', '.join(kinds)})",
+    )
+    event_type.completer = lambda **_: kinds  # type: ignore[attr-defined]  # argcomplete's hook
+    events.add_argument("--path", dest="file_path", metavar="PATH", help="only events on PATH")
+    events.add_argument("--limit", type=int, default=None, help="page size (default: all)")
+    events.add_argument("--offset", type=int, default=0, help="events to skip (default 0)")
+    events.add_argument("--json", action="store_true", help="print JSON")
+    events.set_defaults(handler=sessions_events)
+
+
+def add_delete_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``delete`` to the ``sessions`` group."""
+    remove = commands.add_parser(
+        "delete", help="delete a session, its messages and their file events"
+    )
+    remove.add_argument("session_id", metavar="ID")
+    remove.set_defaults(handler=sessions_delete)
+
+
+def sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """List a page of sessions, as a table (ending with the next page's cursor) or as JSON."""
+    with open_service(url) as service:
+        sessions = service.list(
+            actor_name=arguments.actor_name,
+            limit=arguments.limit,
+            offset=arguments.offset,
+            after=arguments.after,
+        )
+    if arguments.json:
+        records = [session_json(session) for session in sessions]
+        if arguments.with_cursor:
+            print_json({"sessions": records, "next_cursor": sessions.next_cursor}, out)
+        else:
+            print_json(records, out)
+        return 0
+    if not sessions:
+        print("no sessions", file=out)
+        return 0
+    print_table(sessions_table(sessions), out)
+    if sessions.next_cursor is not None:
+        print(f"next page: --after {sessions.next_cursor}", file=out)
+    return 0
+
+
+def sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """Show a session and its messages, each with its file events."""
+    with open_service(url) as service:
+        session = service.get(arguments.session_id)
+        # Events before messages: every event's message is then among the messages read.
+        events = events_by_message(service.list_file_events(session.id))
+        messages = service.get_messages(session.id)
+    if arguments.json:
+        sequence_of = sequences_by_message(messages)
+        document = session_json(session)
+        document["messages"] = [
+            {
+                **message_record(message),
+                "file_events": event_records(events.get(message.id, ()), sequence_of),
+            }
+            for message in messages
+        ]
+        print_json(document, out)
+        return 0
+    print_conversation(session, messages, out, events)
+    return 0
+
+
+def sessions_files(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """List the paths a session's file events name, with counts by type."""
+    with open_service(url) as service:
+        touches = service.files_touched(arguments.session_id)
+    if arguments.json:
+        print_json([touch_record(touch) for touch in touches], out)
+    elif not touches:
+        print("no files touched", file=out)
+    else:
+        print_table(touches_table(touches), out)
+    return 0
+
+
+def sessions_events(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """List a session's file events, optionally of one type or on one path, a page at a time."""
+    with open_service(url) as service:
+        events = service.list_file_events(
+            arguments.session_id,
+            event_type=arguments.event_type,
+            file_path=arguments.file_path,
+            limit=arguments.limit,
+            offset=arguments.offset,
+        )
+        # Read after the events, so that every event's message is among them.
+        sequence_of = sequences_by_message(service.get_messages(arguments.session_id))
+    if arguments.json:
+        print_json(event_records(events, sequence_of), out)
+    elif not events:
+        print("no file events", file=out)
+    else:
+        print_table(events_table(events, sequence_of), out)
+    return 0
+
+
+def sessions_delete(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
+    """Delete a session, its messages and their file events."""
+    with open_service(url) as service:
+        service.delete(arguments.session_id)
+    print(f"deleted session {arguments.session_id.upper()}", file=out)
+    return 0
