@@ -55,20 +55,18 @@ def add_db_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser])
 def run_on_engine(url: str, action: Callable[[Engine], int], *, creates: bool = False) -> int:
     """Run ``action`` on an engine for ``url``, then dispose of it.
 
-    A SQLite file that does not exist is refused unless ``creates``. This is the command
-    line's one translation of SQLAlchemy errors into :class:`DatabaseError`, with the URL's
-    password hidden.
+    A SQLite file that does not exist is refused unless ``creates``. SQLAlchemy errors become
+    the library's typed :class:`DatabaseError` through the adapter's one translation
+    (``translate_error``), with the URL's password hidden.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from agent_sessions.domain.errors import DatabaseError
     from agent_sessions.infrastructure.database.engine import (
         create_database_engine,
         redact_url,
-        scrub_secrets,
         sqlite_file_missing,
     )
-    from agent_sessions.infrastructure.database.unit_of_work import describe_error
+    from agent_sessions.infrastructure.database.error_translation import translate_error
 
     engine = create_database_engine(url)
     if not creates and sqlite_file_missing(engine):
@@ -79,8 +77,7 @@ def run_on_engine(url: str, action: Callable[[Engine], int], *, creates: bool = 
     try:
         return action(engine)
     except SQLAlchemyError as exc:
-        detail = scrub_secrets(describe_error(exc), url)
-        raise DatabaseError(f"database error on {redact_url(url)}: {detail}") from exc
+        raise translate_error(exc, url) from exc
     finally:
         engine.dispose()
 

@@ -8,14 +8,12 @@ from sqlalchemy import Connection
 
 from agent_sessions.domain import ports
 
-# The command line imports describe_error from here until it calls translate_error.
-from agent_sessions.infrastructure.database.error_translation import describe_error
 from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
 from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.session_repository import SessionRepository
 from agent_sessions.infrastructure.database.verification import SqlAlchemySessionVerifier
 
-__all__ = ["SqlAlchemyUnitOfWork", "describe_error"]
+__all__ = ["SqlAlchemyUnitOfWork"]
 
 
 class SqlAlchemyUnitOfWork(ports.UnitOfWork):
