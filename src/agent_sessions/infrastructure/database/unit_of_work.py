@@ -7,7 +7,6 @@ import functools
 from sqlalchemy import Connection
 
 from agent_sessions.domain import ports
-
 from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
 from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.session_repository import SessionRepository
