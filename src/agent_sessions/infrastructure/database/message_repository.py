@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, func, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
-from agent_sessions.domain.errors import DatabaseError
+from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
@@ -186,10 +186,7 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
             .with_for_update()
         ).first()
         if row is None:
-            raise DatabaseError(
-                f"session {session_id} counts {sequence} messages but holds none at sequence "
-                f"{sequence}; nothing was removed (run verify to see what is damaged)"
-            )
+            raise missing_last_message(session_id, sequence)
         message = message_from_row(row)
         connection.execute(delete(FILE_EVENTS).where(FILE_EVENTS.c.message_id == message.id))
         connection.execute(delete(MESSAGES).where(MESSAGES.c.id == message.id))

@@ -15,24 +15,23 @@ from typing import Any
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import Session, SessionMessage
 from agent_sessions.domain.verification import (
-    DUPLICATE_SEQUENCE,
-    MESSAGE_COUNT_MISMATCH,
-    MISATTRIBUTED_FILE_EVENT,
-    ORPHAN_MESSAGE,
+    METADATA_NOT_JSON,
+    METADATA_NOT_OBJECT,
     PROBLEM_KINDS,
-    SEQUENCE_GAP,
-    TOKENS_BELOW_MESSAGES,
-    UNDECODABLE_JSON,
     VerificationProblem,
     VerificationReport,
+    duplicate_sequence,
+    message_count_mismatch,
+    misattributed_file_events,
+    orphan_messages,
+    sequence_gap,
+    tokens_below_messages,
+    undecodable_message_metadata,
+    undecodable_session_metadata,
 )
 from agent_sessions.infrastructure.memory.tables import MemoryTables
 
 __all__ = ["InMemorySessionVerifier"]
-
-
-def _span(first: int, last: int) -> str:
-    return f"sequence {first}" if first == last else f"sequences {first} to {last}"
 
 
 def _metadata_fault(metadata: Any) -> str | None:
@@ -40,8 +39,8 @@ def _metadata_fault(metadata: Any) -> str | None:
     try:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError):
-        return "is not valid JSON"
-    return None if isinstance(metadata, dict) else "is JSON but not an object"
+        return METADATA_NOT_JSON
+    return None if isinstance(metadata, dict) else METADATA_NOT_OBJECT
 
 
 class InMemorySessionVerifier(ports.SessionVerifier):
@@ -86,18 +85,12 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             previous = 0
             for message in messages:
                 if message.sequence > previous + 1:
-                    verb = "is" if message.sequence - previous == 2 else "are"
-                    missing = _span(previous + 1, message.sequence - 1)
-                    yield VerificationProblem(SEQUENCE_GAP, owner, f"{missing} {verb} missing")
+                    yield sequence_gap(owner, previous + 1, message.sequence - 1)
                 previous = message.sequence
             held = Counter(message.sequence for message in messages)
             for sequence, count in sorted(held.items()):
                 if count > 1:
-                    yield VerificationProblem(
-                        DUPLICATE_SEQUENCE,
-                        owner,
-                        f"sequence {sequence} is held by {count} messages",
-                    )
+                    yield duplicate_sequence(owner, sequence, count)
 
     def _count_and_token_problems(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -105,21 +98,12 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             messages = by_session.get(session.id, [])
             if session.message_count != len(messages):
-                yield VerificationProblem(
-                    MESSAGE_COUNT_MISMATCH,
-                    session.id,
-                    f"message_count is {session.message_count} but {len(messages)} messages "
-                    f"are stored",
-                )
+                yield message_count_mismatch(session.id, session.message_count, len(messages))
             counted = [m.token_count for m in messages if m.token_count is not None]
             totals = session.prompt_tokens + session.completion_tokens
             if counted and totals < sum(counted):
-                yield VerificationProblem(
-                    TOKENS_BELOW_MESSAGES,
-                    session.id,
-                    f"prompt_tokens + completion_tokens = {session.prompt_tokens} + "
-                    f"{session.completion_tokens} = {totals}, below the {sum(counted)} tokens "
-                    f"recorded on its messages",
+                yield tokens_below_messages(
+                    session.id, session.prompt_tokens, session.completion_tokens, sum(counted)
                 )
 
     def _orphans(
@@ -128,13 +112,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for owner, messages in by_session.items():
             if owner in self._tables.sessions:
                 continue
-            count = len(messages)
-            held = "1 message" if count == 1 else f"{count} messages"
-            verb = "belongs" if count == 1 else "belong"
-            span = _span(messages[0].sequence, messages[-1].sequence)
-            yield VerificationProblem(
-                ORPHAN_MESSAGE, owner, f"{held} ({span}) {verb} to no stored session"
-            )
+            first, last = messages[0].sequence, messages[-1].sequence
+            yield orphan_messages(owner, len(messages), first, last)
 
     def _undecodable_metadata(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -142,19 +121,12 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             fault = _metadata_fault(session.metadata)
             if fault is not None:
-                yield VerificationProblem(
-                    UNDECODABLE_JSON, session.id, f"the session's metadata {fault}"
-                )
+                yield undecodable_session_metadata(session.id, fault)
         for owner, messages in by_session.items():
             for message in messages:
                 fault = _metadata_fault(message.metadata)
                 if fault is not None:
-                    yield VerificationProblem(
-                        UNDECODABLE_JSON,
-                        owner,
-                        f"the metadata of message {message.id} (sequence {message.sequence}) "
-                        f"{fault}",
-                    )
+                    yield undecodable_message_metadata(owner, message.id, message.sequence, fault)
 
     def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
         pairs: Counter[tuple[str, str]] = Counter()
@@ -167,9 +139,4 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             ):
                 pairs[(event.session_id, message.session_id)] += 1
         for (owner, other), count in sorted(pairs.items()):
-            held = "1 file event" if count == 1 else f"{count} file events"
-            yield VerificationProblem(
-                MISATTRIBUTED_FILE_EVENT,
-                owner,
-                f"{held} of this session name a message of session {other}",
-            )
+            yield misattributed_file_events(owner, count, other)
