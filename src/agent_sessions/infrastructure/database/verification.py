@@ -30,20 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from agent_sessions.domain import ports
+from agent_sessions.domain import verification as problems
 from agent_sessions.domain.verification import (
-    METADATA_NOT_JSON,
-    METADATA_NOT_OBJECT,
     PROBLEM_KINDS,
     VerificationProblem,
     VerificationReport,
-    duplicate_sequence,
-    message_count_mismatch,
-    misattributed_file_events,
-    orphan_messages,
-    sequence_gap,
-    tokens_below_messages,
-    undecodable_message_metadata,
-    undecodable_session_metadata,
 )
 from agent_sessions.infrastructure.database.models import (
     SessionFileEventModel,
@@ -116,7 +107,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(ordered.c.session_id, ordered.c.sequence)
         )
         for owner, before, after in self._connection.execute(query):
-            yield sequence_gap(owner, int(before) + 1, int(after) - 1)
+            yield problems.sequence_gap(owner, int(before) + 1, int(after) - 1)
 
     def _duplicate_sequences(self, session_id: str | None) -> Iterator[VerificationProblem]:
         holders = func.count().label("holders")
@@ -129,7 +120,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_MESSAGES.c.session_id, _MESSAGES.c.sequence)
         )
         for owner, sequence, count in self._connection.execute(query):
-            yield duplicate_sequence(owner, int(sequence), int(count))
+            yield problems.duplicate_sequence(owner, int(sequence), int(count))
 
     def _message_count_mismatches(self, session_id: str | None) -> Iterator[VerificationProblem]:
         stored = _per_session(func.count().label("stored"), session_id)
@@ -141,7 +132,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_SESSIONS.c.id)
         )
         for owner, count, actual in self._connection.execute(query):
-            yield message_count_mismatch(owner, int(count), int(actual))
+            yield problems.message_count_mismatch(owner, int(count), int(actual))
 
     def _orphan_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
         query = (
@@ -159,7 +150,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             query = query.where(_MESSAGES.c.session_id == session_id)
         for owner, count, first, last in self._connection.execute(query):
-            yield orphan_messages(owner, int(count), int(first), int(last))
+            yield problems.orphan_messages(owner, int(count), int(first), int(last))
 
     def _undecodable_metadata(self, session_id: str | None) -> Iterator[VerificationProblem]:
         dialect = self._connection.dialect.name
@@ -168,7 +159,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             select(_SESSIONS.c.id, session_fault).where(session_fault.is_not(None)), session_id
         ).order_by(_SESSIONS.c.id)
         for owner, fault in self._connection.execute(query):
-            yield undecodable_session_metadata(owner, fault)
+            yield problems.undecodable_session_metadata(owner, fault)
         message_fault = _metadata_fault(_MESSAGES.c["metadata"], dialect)
         of_messages = (
             select(_MESSAGES.c.session_id, _MESSAGES.c.sequence, _MESSAGES.c.id, message_fault)
@@ -178,7 +169,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             of_messages = of_messages.where(_MESSAGES.c.session_id == session_id)
         for owner, sequence, message_id, fault in self._connection.execute(of_messages):
-            yield undecodable_message_metadata(owner, message_id, int(sequence), fault)
+            yield problems.undecodable_message_metadata(owner, message_id, int(sequence), fault)
 
     def _tokens_below_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
         recorded = _per_session(func.sum(_MESSAGES.c.token_count).label("recorded"), session_id)
@@ -194,7 +185,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_SESSIONS.c.id)
         )
         for owner, prompt, completion, total in self._connection.execute(query):
-            yield tokens_below_messages(owner, int(prompt), int(completion), int(total))
+            yield problems.tokens_below_messages(owner, int(prompt), int(completion), int(total))
 
     def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
         query = (
@@ -207,7 +198,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             query = query.where(_FILE_EVENTS.c.session_id == session_id)
         for owner, other, count in self._connection.execute(query):
-            yield misattributed_file_events(owner, int(count), other)
+            yield problems.misattributed_file_events(owner, int(count), other)
 
 
 def _sessions_of(query: Select[Any], session_id: str | None) -> Select[Any]:
@@ -241,9 +232,9 @@ def _metadata_fault(column: Any, dialect: str) -> ColumnElement[Any]:
     """
     if dialect == "postgresql":
         kind = func.jsonb_typeof(cast(column, postgresql.JSONB))
-        return case((kind != "object", literal(METADATA_NOT_OBJECT)), else_=None)
+        return case((kind != "object", literal(problems.METADATA_NOT_OBJECT)), else_=None)
     return case(
-        (func.json_valid(column) == 0, literal(METADATA_NOT_JSON)),
-        (func.lower(func.json_type(column)) != "object", literal(METADATA_NOT_OBJECT)),
+        (func.json_valid(column) == 0, literal(problems.METADATA_NOT_JSON)),
+        (func.lower(func.json_type(column)) != "object", literal(problems.METADATA_NOT_OBJECT)),
         else_=None,
     )

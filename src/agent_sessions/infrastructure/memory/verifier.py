@@ -13,21 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent_sessions.domain import ports
+from agent_sessions.domain import verification as problems
 from agent_sessions.domain.entities import Session, SessionMessage
 from agent_sessions.domain.verification import (
-    METADATA_NOT_JSON,
-    METADATA_NOT_OBJECT,
     PROBLEM_KINDS,
     VerificationProblem,
     VerificationReport,
-    duplicate_sequence,
-    message_count_mismatch,
-    misattributed_file_events,
-    orphan_messages,
-    sequence_gap,
-    tokens_below_messages,
-    undecodable_message_metadata,
-    undecodable_session_metadata,
 )
 from agent_sessions.infrastructure.memory.tables import MemoryTables
 
@@ -39,8 +30,8 @@ def _metadata_fault(metadata: Any) -> str | None:
     try:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError):
-        return METADATA_NOT_JSON
-    return None if isinstance(metadata, dict) else METADATA_NOT_OBJECT
+        return problems.METADATA_NOT_JSON
+    return None if isinstance(metadata, dict) else problems.METADATA_NOT_OBJECT
 
 
 class InMemorySessionVerifier(ports.SessionVerifier):
@@ -85,12 +76,12 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             previous = 0
             for message in messages:
                 if message.sequence > previous + 1:
-                    yield sequence_gap(owner, previous + 1, message.sequence - 1)
+                    yield problems.sequence_gap(owner, previous + 1, message.sequence - 1)
                 previous = message.sequence
             held = Counter(message.sequence for message in messages)
             for sequence, count in sorted(held.items()):
                 if count > 1:
-                    yield duplicate_sequence(owner, sequence, count)
+                    yield problems.duplicate_sequence(owner, sequence, count)
 
     def _count_and_token_problems(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -98,11 +89,13 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             messages = by_session.get(session.id, [])
             if session.message_count != len(messages):
-                yield message_count_mismatch(session.id, session.message_count, len(messages))
+                yield problems.message_count_mismatch(
+                    session.id, session.message_count, len(messages)
+                )
             counted = [m.token_count for m in messages if m.token_count is not None]
             totals = session.prompt_tokens + session.completion_tokens
             if counted and totals < sum(counted):
-                yield tokens_below_messages(
+                yield problems.tokens_below_messages(
                     session.id, session.prompt_tokens, session.completion_tokens, sum(counted)
                 )
 
@@ -113,7 +106,7 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             if owner in self._tables.sessions:
                 continue
             first, last = messages[0].sequence, messages[-1].sequence
-            yield orphan_messages(owner, len(messages), first, last)
+            yield problems.orphan_messages(owner, len(messages), first, last)
 
     def _undecodable_metadata(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -121,12 +114,14 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             fault = _metadata_fault(session.metadata)
             if fault is not None:
-                yield undecodable_session_metadata(session.id, fault)
+                yield problems.undecodable_session_metadata(session.id, fault)
         for owner, messages in by_session.items():
             for message in messages:
                 fault = _metadata_fault(message.metadata)
                 if fault is not None:
-                    yield undecodable_message_metadata(owner, message.id, message.sequence, fault)
+                    yield problems.undecodable_message_metadata(
+                        owner, message.id, message.sequence, fault
+                    )
 
     def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
         pairs: Counter[tuple[str, str]] = Counter()
@@ -139,4 +134,4 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             ):
                 pairs[(event.session_id, message.session_id)] += 1
         for (owner, other), count in sorted(pairs.items()):
-            yield misattributed_file_events(owner, count, other)
+            yield problems.misattributed_file_events(owner, count, other)
