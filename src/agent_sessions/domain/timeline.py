@@ -1,6 +1,6 @@
 """The rules of a session's timeline: how its ``updated_at`` moves and when its events happen.
 
-Every adapter of the repository ports keeps these two rules, and this module states them once:
+Every adapter of the repository ports keeps these rules, and this module states them once:
 
 - :func:`not_before`: a session's ``updated_at`` never moves back. A write that touches a
   session moves it to the write's time only when that is later, so a caller's clock that runs
@@ -9,14 +9,20 @@ Every adapter of the repository ports keeps these two rules, and this module sta
 - :func:`event_time`: a file event happens at the time the caller asked for, or one microsecond
   past the session's ``updated_at`` when that asked-for time is not later, so the events of a
   session strictly follow everything recorded before them, in the order recorded.
+- :func:`appended_messages`: the messages of one append take the sequences reserved for them
+  from the session's counter, consecutively in the order given, and all take the session's
+  new ``updated_at`` as their time, so times never go back along the sequence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-__all__ = ["event_time", "not_before"]
+from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
+
+__all__ = ["appended_messages", "event_time", "not_before"]
 
 _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 """The smallest step between two times of a session: the stores keep microseconds."""
@@ -53,3 +59,43 @@ def event_time(requested: datetime, session_updated_at: datetime) -> datetime:
     if requested > session_updated_at:
         return requested
     return session_updated_at + _ONE_MICROSECOND
+
+
+def appended_messages(
+    session_id: str,
+    *,
+    first_sequence: int,
+    message_ids: Sequence[str],
+    messages: Sequence[NewMessage],
+    stored_at: datetime,
+) -> list[SessionMessage]:
+    """Return the messages of one append as they are stored, once their sequences are reserved.
+
+    Args:
+        session_id: the session they are appended to.
+        first_sequence: the first sequence reserved for them (the old ``message_count`` + 1).
+        message_ids: their ids, one per message, fixed before the first attempt.
+        messages: what to append, in order.
+        stored_at: the session's new ``updated_at``: :func:`not_before` of its old one and the
+            time of the append.
+
+    Returns:
+        One :class:`~agent_sessions.domain.entities.SessionMessage` per message, at
+        consecutive sequences from ``first_sequence``, all created at ``stored_at``, with the
+        role as a :class:`~agent_sessions.domain.entities.MessageRole` and no metadata as
+        ``{}``.
+
+    """
+    return [
+        SessionMessage(
+            id=message_id,
+            session_id=session_id,
+            sequence=first_sequence + offset,
+            role=MessageRole(message.role),
+            content=message.content,
+            metadata=message.metadata or {},
+            token_count=message.token_count,
+            created_at=stored_at,
+        )
+        for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
+    ]

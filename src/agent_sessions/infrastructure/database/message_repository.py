@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, func, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
+from agent_sessions.domain.timeline import appended_messages
 from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
@@ -108,20 +109,13 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         if reserved is None:
             return None
         last, stored_at = reserved
-        first = last - len(messages) + 1
-        stored = [
-            SessionMessage(
-                id=message_id,
-                session_id=session_id,
-                sequence=first + offset,
-                role=MessageRole(message.role),
-                content=message.content,
-                metadata=message.metadata or {},
-                token_count=message.token_count,
-                created_at=stored_at,
-            )
-            for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
-        ]
+        stored = appended_messages(
+            session_id,
+            first_sequence=last - len(messages) + 1,
+            message_ids=message_ids,
+            messages=messages,
+            stored_at=stored_at,
+        )
         DIRECT_INSERT_MESSAGE.run_many(self._connection, [message_to_values(m) for m in stored])
         return stored
 

@@ -27,7 +27,7 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
-from agent_sessions.domain.timeline import event_time, not_before
+from agent_sessions.domain.timeline import appended_messages, event_time, not_before
 from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
 
@@ -191,19 +191,13 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         reserved = self._advance(
             session, created_at, message_count=session.message_count + len(messages)
         )
-        stored = [
-            SessionMessage(
-                id=message_id,
-                session_id=session_id,
-                sequence=first + offset,
-                role=MessageRole(message.role),
-                content=message.content,
-                metadata=message.metadata or {},
-                token_count=message.token_count,
-                created_at=reserved.updated_at,
-            )
-            for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
-        ]
+        stored = appended_messages(
+            session_id,
+            first_sequence=first,
+            message_ids=message_ids,
+            messages=messages,
+            stored_at=reserved.updated_at,
+        )
         for message in stored:
             self._tables.insert_message(message)
         return [detached(message) for message in stored]
