@@ -22,6 +22,7 @@ removing a message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -46,6 +47,7 @@ __all__ = [
     "misattributed_file_events",
     "missing_last_message",
     "orphan_messages",
+    "report",
     "sequence_gap",
     "tokens_below_messages",
     "undecodable_message_metadata",
@@ -169,6 +171,35 @@ class VerificationReport:
     def render(self) -> str:
         """Return the report as text: one line per problem, then the summary line."""
         return "\n".join([*(problem.render() for problem in self.problems), self.summary()])
+
+
+def report(
+    found: Iterable[VerificationProblem],
+    *,
+    sessions_checked: int,
+    messages_checked: int,
+    session_id: str | None,
+) -> VerificationReport:
+    """Return the report of a verification, its problems in the report's order.
+
+    Args:
+        found: every problem the checks found, each check's in the order it found them.
+        sessions_checked: how many session rows were checked.
+        messages_checked: how many message rows were checked (orphans included).
+        session_id: the one session that was checked, or None for the whole store.
+
+    Returns:
+        The report, with the problems grouped by session id (ascending) and, within a session,
+        in the order of :data:`PROBLEM_KINDS`; problems of one kind keep the order found.
+
+    """
+    ordered = sorted(found, key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
+    return VerificationReport(
+        sessions_checked=sessions_checked,
+        messages_checked=messages_checked,
+        problems=tuple(ordered),
+        session_id=session_id,
+    )
 
 
 # --- one constructor per kind of problem: the one place each detail is worded ---------------

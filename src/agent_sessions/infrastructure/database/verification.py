@@ -31,11 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from agent_sessions.domain import ports
 from agent_sessions.domain import verification as problems
-from agent_sessions.domain.verification import (
-    PROBLEM_KINDS,
-    VerificationProblem,
-    VerificationReport,
-)
+from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 from agent_sessions.infrastructure.database.models import (
     SessionFileEventModel,
     SessionMessageModel,
@@ -70,13 +66,10 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             self._tokens_below_messages,
             self._misattributed_file_events,
         )
-        found = [problem for check in checks for problem in check(session_id)]
-        # Group by session; within a session the checks' order (that of PROBLEM_KINDS) stays.
-        found.sort(key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
-        return VerificationReport(
+        return problems.report(
+            (problem for check in checks for problem in check(session_id)),
             sessions_checked=sessions_checked,
             messages_checked=messages_checked,
-            problems=tuple(found),
             session_id=session_id,
         )
 

@@ -15,11 +15,7 @@ from typing import Any
 from agent_sessions.domain import ports
 from agent_sessions.domain import verification as problems
 from agent_sessions.domain.entities import Session, SessionMessage
-from agent_sessions.domain.verification import (
-    PROBLEM_KINDS,
-    VerificationProblem,
-    VerificationReport,
-)
+from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 from agent_sessions.infrastructure.memory.tables import MemoryTables
 
 __all__ = ["InMemorySessionVerifier"]
@@ -59,12 +55,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             *self._undecodable_metadata(sessions, by_session),
             *self._misattributed_file_events(session_id),
         ]
-        found.sort(key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
-        return VerificationReport(
-            sessions_checked=len(sessions),
-            messages_checked=checked,
-            problems=tuple(found),
-            session_id=session_id,
+        return problems.report(
+            found, sessions_checked=len(sessions), messages_checked=checked, session_id=session_id
         )
 
     def _sequence_problems(
