@@ -1,8 +1,12 @@
 """Repository ports and the transaction boundary that the application layer codes against.
 
 Adapters implement these ABCs (the SQLAlchemy ones live in
-``agent_sessions.infrastructure.database``). Their docstrings are the contract: what each method
-returns, in which order, and what it does when a row is absent.
+``agent_sessions.infrastructure.database``, the in-memory ones in
+``agent_sessions.infrastructure.memory``). Their docstrings are the contract: what each method
+returns, in which order, and what it does when a row is absent. The rules of a session's times
+that every write keeps are functions of :mod:`agent_sessions.domain.timeline`
+(:func:`~agent_sessions.domain.timeline.not_before`,
+:func:`~agent_sessions.domain.timeline.event_time`), which the adapters call or, in SQL, mirror.
 """
 
 from __future__ import annotations
@@ -114,9 +118,10 @@ class SessionRepository(ABC):
     ) -> Session | None:
         """Add to the token counters in SQL (never read-modify-write) and return the new row.
 
-        ``updated_at`` becomes the session's ``updated_at`` unless that is already later.
-        With a ``usage_key`` the same transaction records the call under that key (see
-        :meth:`recorded_token_usage`). Returns None when the session does not exist.
+        ``updated_at`` becomes the session's ``updated_at`` unless that is already later
+        (:func:`~agent_sessions.domain.timeline.not_before`). With a ``usage_key`` the same
+        transaction records the call under that key (see :meth:`recorded_token_usage`).
+        Returns None when the session does not exist.
         """
 
     @abstractmethod
@@ -149,8 +154,9 @@ class SessionMessageRepository(ABC):
         In the same transaction it locks the session row, bumps ``message_count`` and moves
         ``updated_at`` forward, so concurrent appenders (threads or processes) get consecutive,
         unique sequences. The stored ``created_at`` is ``created_at`` or, if the session was
-        already updated later, that later time, so times never go backwards along the sequence.
-        Returns None when the session does not exist.
+        already updated later, that later time, so times never go backwards along the sequence
+        (both are :func:`~agent_sessions.domain.timeline.not_before`). Returns None when the
+        session does not exist.
         """
 
     @abstractmethod
@@ -176,12 +182,15 @@ class SessionMessageRepository(ABC):
 
         In the same transaction it first locks the session row, as :meth:`append` does, by
         stepping ``message_count`` back by one and moving ``updated_at`` to ``updated_at``
-        unless that is already later; then it deletes the message at the old count and its
-        file events. The next append therefore reuses that sequence, and concurrent appenders
-        and poppers queue on the lock. Token totals are not touched. Returns None, writing
-        nothing, when the session does not exist or holds no messages. Raises
-        :class:`~agent_sessions.domain.errors.DatabaseError` when no message holds the
-        sequence ``message_count`` names (a damaged store: ``verify`` reports it).
+        unless that is already later (:func:`~agent_sessions.domain.timeline.not_before`);
+        then it deletes the message at the old count and its file events. The next append
+        therefore reuses that sequence, and concurrent appenders and poppers queue on the lock.
+        Token totals are not touched. Returns None, writing nothing, when the session does not
+        exist or holds no messages. Raises
+        :class:`~agent_sessions.domain.errors.DatabaseError`, the one
+        :func:`~agent_sessions.domain.verification.missing_last_message` builds, when no
+        message holds the sequence ``message_count`` names (a damaged store: ``verify``
+        reports it), and removes nothing.
         """
 
     @abstractmethod
@@ -241,9 +250,9 @@ class FileEventRepository(ABC):
 
         In the same transaction it locks the session row and moves its ``updated_at`` to the
         event's time, which is ``created_at`` or, if the session was already updated at or
-        after it, one microsecond past that, so the events' times strictly increase along the
-        order recorded. Returns None when the session does not exist; the caller has checked
-        that the message belongs to the session.
+        after it, one microsecond past that (:func:`~agent_sessions.domain.timeline.event_time`),
+        so the events' times strictly increase along the order recorded. Returns None when the
+        session does not exist; the caller has checked that the message belongs to the session.
         """
 
     @abstractmethod

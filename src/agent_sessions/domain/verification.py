@@ -12,16 +12,27 @@ A healthy store keeps these invariants, and a verifier reports each broken one a
   ``token_count`` recorded on the session's messages;
 - ``misattributed_file_event``: file events of a session whose message belongs to another
   session.
+
+The wording of each kind is defined here once, by one constructor function per kind
+(:func:`sequence_gap`, :func:`duplicate_sequence`, ...): every verifier, whatever it reads,
+builds its problems through them, so two stores report the same damage in the same words.
+:func:`missing_last_message` is the error a store raises when it finds such damage while
+removing a message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+
+from agent_sessions.domain.errors import DatabaseError
 
 __all__ = [
     "DUPLICATE_SEQUENCE",
     "MESSAGE_COUNT_MISMATCH",
+    "METADATA_NOT_JSON",
+    "METADATA_NOT_OBJECT",
     "MISATTRIBUTED_FILE_EVENT",
     "ORPHAN_MESSAGE",
     "PROBLEM_KINDS",
@@ -31,6 +42,16 @@ __all__ = [
     "ProblemKind",
     "VerificationProblem",
     "VerificationReport",
+    "duplicate_sequence",
+    "message_count_mismatch",
+    "misattributed_file_events",
+    "missing_last_message",
+    "orphan_messages",
+    "report",
+    "sequence_gap",
+    "tokens_below_messages",
+    "undecodable_message_metadata",
+    "undecodable_session_metadata",
 ]
 
 ProblemKind = Literal[
@@ -62,6 +83,12 @@ PROBLEM_KINDS: Final[tuple[ProblemKind, ...]] = (
     MISATTRIBUTED_FILE_EVENT,
 )
 """Every kind of problem a verifier reports, in the order it checks them."""
+
+METADATA_NOT_JSON: Final = "is not valid JSON"
+"""What is wrong with a ``metadata`` value that does not parse as JSON."""
+
+METADATA_NOT_OBJECT: Final = "is JSON but not an object"
+"""What is wrong with a ``metadata`` value that parses as JSON other than an object."""
 
 
 def _plural(count: int, noun: str) -> str:
@@ -144,3 +171,136 @@ class VerificationReport:
     def render(self) -> str:
         """Return the report as text: one line per problem, then the summary line."""
         return "\n".join([*(problem.render() for problem in self.problems), self.summary()])
+
+
+def report(
+    found: Iterable[VerificationProblem],
+    *,
+    sessions_checked: int,
+    messages_checked: int,
+    session_id: str | None,
+) -> VerificationReport:
+    """Return the report of a verification, its problems in the report's order.
+
+    Args:
+        found: every problem the checks found, each check's in the order it found them.
+        sessions_checked: how many session rows were checked.
+        messages_checked: how many message rows were checked (orphans included).
+        session_id: the one session that was checked, or None for the whole store.
+
+    Returns:
+        The report, with the problems grouped by session id (ascending) and, within a session,
+        in the order of :data:`PROBLEM_KINDS`; problems of one kind keep the order found.
+
+    """
+    ordered = sorted(found, key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
+    return VerificationReport(
+        sessions_checked=sessions_checked,
+        messages_checked=messages_checked,
+        problems=tuple(ordered),
+        session_id=session_id,
+    )
+
+
+# --- one constructor per kind of problem: the one place each detail is worded ---------------
+
+
+def _span(first: int, last: int) -> str:
+    return f"sequence {first}" if first == last else f"sequences {first} to {last}"
+
+
+def sequence_gap(session_id: str, first_missing: int, last_missing: int) -> VerificationProblem:
+    """Return the problem of a session whose sequences skip ``first_missing..last_missing``.
+
+    The detail reads ``"sequence 3 is missing"`` or ``"sequences 3 to 5 are missing"``.
+    """
+    verb = "is" if first_missing == last_missing else "are"
+    detail = f"{_span(first_missing, last_missing)} {verb} missing"
+    return VerificationProblem(SEQUENCE_GAP, session_id, detail)
+
+
+def duplicate_sequence(session_id: str, sequence: int, holders: int) -> VerificationProblem:
+    """Return the problem of ``holders`` (two or more) messages of a session at one sequence."""
+    detail = f"sequence {sequence} is held by {holders} messages"
+    return VerificationProblem(DUPLICATE_SEQUENCE, session_id, detail)
+
+
+def message_count_mismatch(session_id: str, message_count: int, stored: int) -> VerificationProblem:
+    """Return the problem of a session whose ``message_count`` is not its ``stored`` messages."""
+    detail = f"message_count is {message_count} but {stored} messages are stored"
+    return VerificationProblem(MESSAGE_COUNT_MISMATCH, session_id, detail)
+
+
+def orphan_messages(session_id: str, count: int, first: int, last: int) -> VerificationProblem:
+    """Return the problem of ``count`` messages, sequences ``first..last``, of an absent session.
+
+    The detail reads ``"1 message (sequence 4) belongs to no stored session"`` or
+    ``"2 messages (sequences 1 to 2) belong to no stored session"``.
+    """
+    verb = "belongs" if count == 1 else "belong"
+    detail = f"{_plural(count, 'message')} ({_span(first, last)}) {verb} to no stored session"
+    return VerificationProblem(ORPHAN_MESSAGE, session_id, detail)
+
+
+def undecodable_session_metadata(session_id: str, fault: str) -> VerificationProblem:
+    """Return the problem of a session's ``metadata`` that is not a JSON object.
+
+    Args:
+        session_id: the session.
+        fault: :data:`METADATA_NOT_JSON` or :data:`METADATA_NOT_OBJECT`.
+
+    """
+    return VerificationProblem(UNDECODABLE_JSON, session_id, f"the session's metadata {fault}")
+
+
+def undecodable_message_metadata(
+    session_id: str, message_id: str, sequence: int, fault: str
+) -> VerificationProblem:
+    """Return the problem of a message's ``metadata`` that is not a JSON object.
+
+    Args:
+        session_id: the session the message names.
+        message_id: the message.
+        sequence: its sequence.
+        fault: :data:`METADATA_NOT_JSON` or :data:`METADATA_NOT_OBJECT`.
+
+    """
+    detail = f"the metadata of message {message_id} (sequence {sequence}) {fault}"
+    return VerificationProblem(UNDECODABLE_JSON, session_id, detail)
+
+
+def tokens_below_messages(
+    session_id: str, prompt_tokens: int, completion_tokens: int, recorded: int
+) -> VerificationProblem:
+    """Return the problem of token totals below the ``recorded`` sum of the messages' counts."""
+    detail = (
+        f"prompt_tokens + completion_tokens = {prompt_tokens} + {completion_tokens} = "
+        f"{prompt_tokens + completion_tokens}, below the {recorded} tokens recorded on its "
+        f"messages"
+    )
+    return VerificationProblem(TOKENS_BELOW_MESSAGES, session_id, detail)
+
+
+def misattributed_file_events(
+    session_id: str, count: int, other_session_id: str
+) -> VerificationProblem:
+    """Return the problem of ``count`` events of a session naming a message of another one."""
+    detail = (
+        f"{_plural(count, 'file event')} of this session name a message of session "
+        f"{other_session_id}"
+    )
+    return VerificationProblem(MISATTRIBUTED_FILE_EVENT, session_id, detail)
+
+
+def missing_last_message(session_id: str, message_count: int) -> DatabaseError:
+    """Return the error of removing the newest message when none is at ``message_count``.
+
+    A store raises it from ``pop_last`` (see
+    :meth:`~agent_sessions.domain.ports.SessionMessageRepository.pop_last`) and writes
+    nothing: the counter and the messages disagree, which :func:`sequence_gap` or
+    :func:`message_count_mismatch` then reports.
+    """
+    return DatabaseError(
+        f"session {session_id} counts {message_count} messages but holds none at sequence "
+        f"{message_count}; nothing was removed (run verify to see what is damaged)"
+    )

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, insert, literal, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import FileEvent, FileEventType, FileTouch
+from agent_sessions.domain.timeline import event_time
 from agent_sessions.infrastructure.database.mapping import (
     file_event_from_row,
     file_event_to_values,
@@ -29,8 +30,6 @@ from agent_sessions.infrastructure.database.statements import (
 from agent_sessions.infrastructure.database.types import UTCDateTime
 
 __all__ = ["FileEventRepository"]
-
-_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class FileEventRepository(BoundRepository, ports.FileEventRepository):
@@ -51,9 +50,9 @@ class FileEventRepository(BoundRepository, ports.FileEventRepository):
     ) -> FileEvent | None:
         """Lock the session row, time the event after everything before it, and insert it.
 
-        The event's time is ``created_at``, or one microsecond past the session's
-        ``updated_at`` when that is not earlier; the session's ``updated_at`` moves to it.
-        Returns None when the session does not exist.
+        The event's time is :func:`~agent_sessions.domain.timeline.event_time` of
+        ``created_at`` and the locked ``updated_at``; the session's ``updated_at`` moves to
+        it. Returns None when the session does not exist.
         """
         connection = self._connection
         row = connection.execute(
@@ -61,8 +60,7 @@ class FileEventRepository(BoundRepository, ports.FileEventRepository):
         ).first()
         if row is None:
             return None
-        updated_at: datetime = row.updated_at
-        moment = created_at if created_at > updated_at else updated_at + _ONE_MICROSECOND
+        moment = event_time(created_at, row.updated_at)
         connection.execute(
             update(SESSIONS)
             .where(SESSIONS.c.id == session_id)

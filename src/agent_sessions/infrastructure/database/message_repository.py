@@ -14,7 +14,8 @@ from sqlalchemy import and_, delete, func, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
-from agent_sessions.domain.errors import DatabaseError
+from agent_sessions.domain.timeline import appended_messages
+from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
@@ -108,20 +109,13 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         if reserved is None:
             return None
         last, stored_at = reserved
-        first = last - len(messages) + 1
-        stored = [
-            SessionMessage(
-                id=message_id,
-                session_id=session_id,
-                sequence=first + offset,
-                role=MessageRole(message.role),
-                content=message.content,
-                metadata=message.metadata or {},
-                token_count=message.token_count,
-                created_at=stored_at,
-            )
-            for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
-        ]
+        stored = appended_messages(
+            session_id,
+            first_sequence=last - len(messages) + 1,
+            message_ids=message_ids,
+            messages=messages,
+            stored_at=stored_at,
+        )
         DIRECT_INSERT_MESSAGE.run_many(self._connection, [message_to_values(m) for m in stored])
         return stored
 
@@ -186,10 +180,7 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
             .with_for_update()
         ).first()
         if row is None:
-            raise DatabaseError(
-                f"session {session_id} counts {sequence} messages but holds none at sequence "
-                f"{sequence}; nothing was removed (run verify to see what is damaged)"
-            )
+            raise missing_last_message(session_id, sequence)
         message = message_from_row(row)
         connection.execute(delete(FILE_EVENTS).where(FILE_EVENTS.c.message_id == message.id))
         connection.execute(delete(MESSAGES).where(MESSAGES.c.id == message.id))

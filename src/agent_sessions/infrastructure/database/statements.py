@@ -1,4 +1,4 @@
-"""The tables and the prebuilt statements the repositories run, and the SQL rules they share.
+"""The tables and the prebuilt statements the repositories run, and the SQL form of a domain rule.
 
 The hot path's statements are built once: executing a prebuilt statement with a parameter
 dict skips SQLAlchemy's per-call construction and cache-key walk, which cost more than
@@ -59,11 +59,13 @@ FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
 def never_before(
     column: ColumnElement[datetime], moment: datetime | ColumnElement[datetime]
 ) -> ColumnElement[datetime]:
-    """Return SQL for ``max(column, moment)``: the one rule that ``updated_at`` never moves back.
+    """Return SQL for ``max(column, moment)``: the SQL form of "``updated_at`` never moves back".
 
-    Every write that touches a session sets its ``updated_at`` through this, so a caller's
-    clock that runs behind the stored time leaves the stored time as it is. ``CASE`` rather
-    than ``GREATEST``, which SQLite lacks.
+    The rule is :func:`agent_sessions.domain.timeline.not_before`; this applies it inside the
+    ``UPDATE``, against the stored value under the row lock. Every write of this adapter that
+    touches a session sets its ``updated_at`` through this, so a caller's clock that runs
+    behind the stored time leaves the stored time as it is. ``CASE`` rather than
+    ``GREATEST``, which SQLite lacks.
     """
     value = moment if isinstance(moment, ColumnElement) else literal(moment, UTCDateTime())
     return case((column < value, value), else_=column)

@@ -30,18 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from agent_sessions.domain import ports
-from agent_sessions.domain.verification import (
-    DUPLICATE_SEQUENCE,
-    MESSAGE_COUNT_MISMATCH,
-    MISATTRIBUTED_FILE_EVENT,
-    ORPHAN_MESSAGE,
-    PROBLEM_KINDS,
-    SEQUENCE_GAP,
-    TOKENS_BELOW_MESSAGES,
-    UNDECODABLE_JSON,
-    VerificationProblem,
-    VerificationReport,
-)
+from agent_sessions.domain import verification as problems
+from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 from agent_sessions.infrastructure.database.models import (
     SessionFileEventModel,
     SessionMessageModel,
@@ -53,15 +43,6 @@ __all__ = ["SqlAlchemySessionVerifier"]
 _SESSIONS: Table = SessionModel.__table__  # type: ignore[assignment]
 _MESSAGES: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 _FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
-
-_NOT_JSON = "is not valid JSON"
-_NOT_OBJECT = "is JSON but not an object"
-
-
-def _sequences(first: int, last: int) -> str:
-    if first == last:
-        return f"sequence {first}"
-    return f"sequences {first} to {last}"
 
 
 class SqlAlchemySessionVerifier(ports.SessionVerifier):
@@ -85,13 +66,10 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             self._tokens_below_messages,
             self._misattributed_file_events,
         )
-        found = [problem for check in checks for problem in check(session_id)]
-        # Group by session; within a session the checks' order (that of PROBLEM_KINDS) stays.
-        found.sort(key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
-        return VerificationReport(
+        return problems.report(
+            (problem for check in checks for problem in check(session_id)),
             sessions_checked=sessions_checked,
             messages_checked=messages_checked,
-            problems=tuple(found),
             session_id=session_id,
         )
 
@@ -122,9 +100,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(ordered.c.session_id, ordered.c.sequence)
         )
         for owner, before, after in self._connection.execute(query):
-            missing = _sequences(int(before) + 1, int(after) - 1)
-            verb = "is" if int(after) - int(before) == 2 else "are"
-            yield VerificationProblem(SEQUENCE_GAP, owner, f"{missing} {verb} missing")
+            yield problems.sequence_gap(owner, int(before) + 1, int(after) - 1)
 
     def _duplicate_sequences(self, session_id: str | None) -> Iterator[VerificationProblem]:
         holders = func.count().label("holders")
@@ -137,9 +113,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_MESSAGES.c.session_id, _MESSAGES.c.sequence)
         )
         for owner, sequence, count in self._connection.execute(query):
-            yield VerificationProblem(
-                DUPLICATE_SEQUENCE, owner, f"sequence {sequence} is held by {count} messages"
-            )
+            yield problems.duplicate_sequence(owner, int(sequence), int(count))
 
     def _message_count_mismatches(self, session_id: str | None) -> Iterator[VerificationProblem]:
         stored = _per_session(func.count().label("stored"), session_id)
@@ -151,11 +125,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_SESSIONS.c.id)
         )
         for owner, count, actual in self._connection.execute(query):
-            yield VerificationProblem(
-                MESSAGE_COUNT_MISMATCH,
-                owner,
-                f"message_count is {count} but {actual} messages are stored",
-            )
+            yield problems.message_count_mismatch(owner, int(count), int(actual))
 
     def _orphan_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
         query = (
@@ -173,13 +143,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             query = query.where(_MESSAGES.c.session_id == session_id)
         for owner, count, first, last in self._connection.execute(query):
-            held = "1 message" if count == 1 else f"{count} messages"
-            verb = "belongs" if count == 1 else "belong"
-            yield VerificationProblem(
-                ORPHAN_MESSAGE,
-                owner,
-                f"{held} ({_sequences(first, last)}) {verb} to no stored session",
-            )
+            yield problems.orphan_messages(owner, int(count), int(first), int(last))
 
     def _undecodable_metadata(self, session_id: str | None) -> Iterator[VerificationProblem]:
         dialect = self._connection.dialect.name
@@ -188,7 +152,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             select(_SESSIONS.c.id, session_fault).where(session_fault.is_not(None)), session_id
         ).order_by(_SESSIONS.c.id)
         for owner, fault in self._connection.execute(query):
-            yield VerificationProblem(UNDECODABLE_JSON, owner, f"the session's metadata {fault}")
+            yield problems.undecodable_session_metadata(owner, fault)
         message_fault = _metadata_fault(_MESSAGES.c["metadata"], dialect)
         of_messages = (
             select(_MESSAGES.c.session_id, _MESSAGES.c.sequence, _MESSAGES.c.id, message_fault)
@@ -198,11 +162,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             of_messages = of_messages.where(_MESSAGES.c.session_id == session_id)
         for owner, sequence, message_id, fault in self._connection.execute(of_messages):
-            yield VerificationProblem(
-                UNDECODABLE_JSON,
-                owner,
-                f"the metadata of message {message_id} (sequence {sequence}) {fault}",
-            )
+            yield problems.undecodable_message_metadata(owner, message_id, int(sequence), fault)
 
     def _tokens_below_messages(self, session_id: str | None) -> Iterator[VerificationProblem]:
         recorded = _per_session(func.sum(_MESSAGES.c.token_count).label("recorded"), session_id)
@@ -218,13 +178,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             .order_by(_SESSIONS.c.id)
         )
         for owner, prompt, completion, total in self._connection.execute(query):
-            yield VerificationProblem(
-                TOKENS_BELOW_MESSAGES,
-                owner,
-                f"prompt_tokens + completion_tokens = {prompt} + {completion} = "
-                f"{int(prompt) + int(completion)}, below the {int(total)} tokens recorded on "
-                f"its messages",
-            )
+            yield problems.tokens_below_messages(owner, int(prompt), int(completion), int(total))
 
     def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
         query = (
@@ -237,12 +191,7 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         if session_id is not None:
             query = query.where(_FILE_EVENTS.c.session_id == session_id)
         for owner, other, count in self._connection.execute(query):
-            held = "1 file event" if count == 1 else f"{count} file events"
-            yield VerificationProblem(
-                MISATTRIBUTED_FILE_EVENT,
-                owner,
-                f"{held} of this session name a message of session {other}",
-            )
+            yield problems.misattributed_file_events(owner, int(count), other)
 
 
 def _sessions_of(query: Select[Any], session_id: str | None) -> Select[Any]:
@@ -268,14 +217,17 @@ def _per_session(aggregate: ColumnElement[Any], session_id: str | None) -> Subqu
 def _metadata_fault(column: Any, dialect: str) -> ColumnElement[Any]:
     """Return SQL that is NULL for a JSON object and otherwise says what is wrong.
 
+    What it says is :data:`~agent_sessions.domain.verification.METADATA_NOT_JSON` or
+    :data:`~agent_sessions.domain.verification.METADATA_NOT_OBJECT`, the domain's words.
+
     ``CASE`` evaluates its branches in order, so the type of a value is asked only once it is
     known to be valid JSON (SQLite's ``json_type`` fails on malformed text).
     """
     if dialect == "postgresql":
         kind = func.jsonb_typeof(cast(column, postgresql.JSONB))
-        return case((kind != "object", literal(_NOT_OBJECT)), else_=None)
+        return case((kind != "object", literal(problems.METADATA_NOT_OBJECT)), else_=None)
     return case(
-        (func.json_valid(column) == 0, literal(_NOT_JSON)),
-        (func.lower(func.json_type(column)) != "object", literal(_NOT_OBJECT)),
+        (func.json_valid(column) == 0, literal(problems.METADATA_NOT_JSON)),
+        (func.lower(func.json_type(column)) != "object", literal(problems.METADATA_NOT_OBJECT)),
         else_=None,
     )

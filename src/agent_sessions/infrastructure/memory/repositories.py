@@ -3,8 +3,10 @@
 Each repository works inside the store's transaction (the store holds its lock and the tables'
 undo log around the work), so a method reads and writes the tables directly: the "row lock" of
 the SQL repositories is the store's one lock. The rules the ports state (sequences from the
-session's counter, ``updated_at`` never moving back, events strictly later than everything
-before them, cascades) live here; the constraints live in the tables.
+session's counter, cascades) are kept here; those of a session's timeline (``updated_at``
+never moving back, events strictly later than everything before them) are the domain's
+:mod:`agent_sessions.domain.timeline`, which these call as the SQL adapter does; the
+constraints live in the tables.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from agent_sessions.domain import ports
@@ -25,7 +27,8 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
-from agent_sessions.domain.errors import DatabaseError
+from agent_sessions.domain.timeline import appended_messages, event_time, not_before
+from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
 
 __all__ = [
@@ -33,8 +36,6 @@ __all__ = [
     "InMemorySessionMessageRepository",
     "InMemorySessionRepository",
 ]
-
-_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 def _newest_first(sessions: builtins.list[Session]) -> builtins.list[Session]:
@@ -52,7 +53,7 @@ class _Repository:
     def _advance(self, session: Session, moment: datetime, **changes: Any) -> Session:
         """Store ``session`` with ``changes`` and ``updated_at`` moved to ``moment`` if later."""
         advanced = dataclasses.replace(
-            session, updated_at=max(session.updated_at, moment), **changes
+            session, updated_at=not_before(session.updated_at, moment), **changes
         )
         self._tables.put_session(advanced)
         return advanced
@@ -190,19 +191,13 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         reserved = self._advance(
             session, created_at, message_count=session.message_count + len(messages)
         )
-        stored = [
-            SessionMessage(
-                id=message_id,
-                session_id=session_id,
-                sequence=first + offset,
-                role=MessageRole(message.role),
-                content=message.content,
-                metadata=message.metadata or {},
-                token_count=message.token_count,
-                created_at=reserved.updated_at,
-            )
-            for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
-        ]
+        stored = appended_messages(
+            session_id,
+            first_sequence=first,
+            message_ids=message_ids,
+            messages=messages,
+            stored_at=reserved.updated_at,
+        )
         for message in stored:
             self._tables.insert_message(message)
         return [detached(message) for message in stored]
@@ -217,10 +212,7 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         self._advance(session, updated_at, message_count=sequence - 1)
         message = tables.message_at(session_id, sequence)
         if message is None:
-            raise DatabaseError(
-                f"session {session_id} counts {sequence} messages but holds none at sequence "
-                f"{sequence}; nothing was removed (run verify to see what is damaged)"
-            )
+            raise missing_last_message(session_id, sequence)
         for event in builtins.list(tables.events_of_message(message.id)):
             tables.delete_file_event(event.id)
         tables.delete_message(message.id)
@@ -282,8 +274,7 @@ class InMemoryFileEventRepository(_Repository, ports.FileEventRepository):
         session = self._tables.sessions.get(session_id)
         if session is None:
             return None
-        updated_at = session.updated_at
-        moment = created_at if created_at > updated_at else updated_at + _ONE_MICROSECOND
+        moment = event_time(created_at, session.updated_at)
         self._advance(session, moment)
         event = FileEvent(
             id=event_id,

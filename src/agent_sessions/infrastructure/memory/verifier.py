@@ -13,26 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent_sessions.domain import ports
+from agent_sessions.domain import verification as problems
 from agent_sessions.domain.entities import Session, SessionMessage
-from agent_sessions.domain.verification import (
-    DUPLICATE_SEQUENCE,
-    MESSAGE_COUNT_MISMATCH,
-    MISATTRIBUTED_FILE_EVENT,
-    ORPHAN_MESSAGE,
-    PROBLEM_KINDS,
-    SEQUENCE_GAP,
-    TOKENS_BELOW_MESSAGES,
-    UNDECODABLE_JSON,
-    VerificationProblem,
-    VerificationReport,
-)
+from agent_sessions.domain.verification import VerificationProblem, VerificationReport
 from agent_sessions.infrastructure.memory.tables import MemoryTables
 
 __all__ = ["InMemorySessionVerifier"]
-
-
-def _span(first: int, last: int) -> str:
-    return f"sequence {first}" if first == last else f"sequences {first} to {last}"
 
 
 def _metadata_fault(metadata: Any) -> str | None:
@@ -40,8 +26,8 @@ def _metadata_fault(metadata: Any) -> str | None:
     try:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError):
-        return "is not valid JSON"
-    return None if isinstance(metadata, dict) else "is JSON but not an object"
+        return problems.METADATA_NOT_JSON
+    return None if isinstance(metadata, dict) else problems.METADATA_NOT_OBJECT
 
 
 class InMemorySessionVerifier(ports.SessionVerifier):
@@ -69,12 +55,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             *self._undecodable_metadata(sessions, by_session),
             *self._misattributed_file_events(session_id),
         ]
-        found.sort(key=lambda p: (p.session_id, PROBLEM_KINDS.index(p.kind)))
-        return VerificationReport(
-            sessions_checked=len(sessions),
-            messages_checked=checked,
-            problems=tuple(found),
-            session_id=session_id,
+        return problems.report(
+            found, sessions_checked=len(sessions), messages_checked=checked, session_id=session_id
         )
 
     def _sequence_problems(
@@ -86,18 +68,12 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             previous = 0
             for message in messages:
                 if message.sequence > previous + 1:
-                    verb = "is" if message.sequence - previous == 2 else "are"
-                    missing = _span(previous + 1, message.sequence - 1)
-                    yield VerificationProblem(SEQUENCE_GAP, owner, f"{missing} {verb} missing")
+                    yield problems.sequence_gap(owner, previous + 1, message.sequence - 1)
                 previous = message.sequence
             held = Counter(message.sequence for message in messages)
             for sequence, count in sorted(held.items()):
                 if count > 1:
-                    yield VerificationProblem(
-                        DUPLICATE_SEQUENCE,
-                        owner,
-                        f"sequence {sequence} is held by {count} messages",
-                    )
+                    yield problems.duplicate_sequence(owner, sequence, count)
 
     def _count_and_token_problems(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -105,21 +81,14 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             messages = by_session.get(session.id, [])
             if session.message_count != len(messages):
-                yield VerificationProblem(
-                    MESSAGE_COUNT_MISMATCH,
-                    session.id,
-                    f"message_count is {session.message_count} but {len(messages)} messages "
-                    f"are stored",
+                yield problems.message_count_mismatch(
+                    session.id, session.message_count, len(messages)
                 )
             counted = [m.token_count for m in messages if m.token_count is not None]
             totals = session.prompt_tokens + session.completion_tokens
             if counted and totals < sum(counted):
-                yield VerificationProblem(
-                    TOKENS_BELOW_MESSAGES,
-                    session.id,
-                    f"prompt_tokens + completion_tokens = {session.prompt_tokens} + "
-                    f"{session.completion_tokens} = {totals}, below the {sum(counted)} tokens "
-                    f"recorded on its messages",
+                yield problems.tokens_below_messages(
+                    session.id, session.prompt_tokens, session.completion_tokens, sum(counted)
                 )
 
     def _orphans(
@@ -128,13 +97,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for owner, messages in by_session.items():
             if owner in self._tables.sessions:
                 continue
-            count = len(messages)
-            held = "1 message" if count == 1 else f"{count} messages"
-            verb = "belongs" if count == 1 else "belong"
-            span = _span(messages[0].sequence, messages[-1].sequence)
-            yield VerificationProblem(
-                ORPHAN_MESSAGE, owner, f"{held} ({span}) {verb} to no stored session"
-            )
+            first, last = messages[0].sequence, messages[-1].sequence
+            yield problems.orphan_messages(owner, len(messages), first, last)
 
     def _undecodable_metadata(
         self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
@@ -142,18 +106,13 @@ class InMemorySessionVerifier(ports.SessionVerifier):
         for session in sessions:
             fault = _metadata_fault(session.metadata)
             if fault is not None:
-                yield VerificationProblem(
-                    UNDECODABLE_JSON, session.id, f"the session's metadata {fault}"
-                )
+                yield problems.undecodable_session_metadata(session.id, fault)
         for owner, messages in by_session.items():
             for message in messages:
                 fault = _metadata_fault(message.metadata)
                 if fault is not None:
-                    yield VerificationProblem(
-                        UNDECODABLE_JSON,
-                        owner,
-                        f"the metadata of message {message.id} (sequence {message.sequence}) "
-                        f"{fault}",
+                    yield problems.undecodable_message_metadata(
+                        owner, message.id, message.sequence, fault
                     )
 
     def _misattributed_file_events(self, session_id: str | None) -> Iterator[VerificationProblem]:
@@ -167,9 +126,4 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             ):
                 pairs[(event.session_id, message.session_id)] += 1
         for (owner, other), count in sorted(pairs.items()):
-            held = "1 file event" if count == 1 else f"{count} file events"
-            yield VerificationProblem(
-                MISATTRIBUTED_FILE_EVENT,
-                owner,
-                f"{held} of this session name a message of session {other}",
-            )
+            yield problems.misattributed_file_events(owner, count, other)
