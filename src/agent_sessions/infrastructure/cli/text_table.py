@@ -191,7 +191,9 @@ def _natural(table: Table, compact: bool, measure: Callable[[str], int]) -> list
     """Return each column's width with its values whole (up to its ``longest``)."""
     widths = []
     for index, column in enumerate(table.columns):
-        longest = max((measure(_cell(row[index], compact=compact)) for row in table.rows), default=0)
+        longest = max(
+            (measure(_cell(row[index], compact=compact)) for row in table.rows), default=0
+        )
         if column.longest is not None:
             longest = min(longest, column.longest)
         widths.append(max(measure(_header(table, index, compact)), longest))
