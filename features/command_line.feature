@@ -147,15 +147,16 @@ Feature: Command line
     And a session of actor "an actor whose name is long" titled "Kyoto trip"
     When I run "agent-sessions --url {database} sessions list" on a terminal <width> columns wide
     Then every line of the output fits in <width> columns, the title's cut with "…"
-    And each session's line shows its whole id and its title's first 12 characters, escaped
+    And each session's line shows its whole id and its title's first <shown> characters, escaped
     When I run "agent-sessions --url {database} sessions list"
     Then the output shows the whole title, escaped
 
     Examples:
-      | width |
-      | 140   |
-      | 80    |
-      | 60    |
+      | width | shown |
+      | 140   | 30    |
+      | 80    | 15    |
+      | 60    | 30    |
+      | 40    | 8     |
 
   Scenario: sessions show keeps a message's lines, escaping what would drive the terminal
     Given the session "poet" with the message "first line\nsecond \x1b[31mline"
