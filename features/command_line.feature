@@ -154,7 +154,7 @@ Feature: Command line
     Examples:
       | width | shown |
       | 140   | 30    |
-      | 80    | 15    |
+      | 80    | 20    |
       | 60    | 30    |
       | 40    | 8     |
 

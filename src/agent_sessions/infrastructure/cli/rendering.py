@@ -268,7 +268,7 @@ def sessions_table(sessions: Sequence[Session]) -> Table:
         Column("TOKENS", 8, right=True, drop=1),
         Column("CREATED", _TIME_WIDTH, drop=5),
         *([Column("EXTERNAL ID", shrinks=12, drop=3)] if shown else []),
-        Column("TITLE", shrinks=16),
+        Column("TITLE", shrinks=16, share=2),
     ]
     rows: list[list[Cell]] = [
         [

@@ -5,10 +5,13 @@ are fixed columns, two spaces apart, every value whole (:meth:`Table.lines`): sc
 them. On a terminal the table is fitted to the terminal's width (:func:`fit`), in this order:
 
 1. all columns as wide as their widest value, when that fits;
-2. else the columns that shrink (titles, actors, paths, commands) are cut with ``…``, the
-   widest first, down to their ``shrinks`` width; ids, numbers and times are never cut;
-3. else times show to the minute in UTC (``2026-12-04 18:41``), the header saying ``(UTC)``;
-4. else the columns with a ``drop`` rank are left out, lowest rank first, until it fits;
+2. else times show to the minute in UTC (``2026-12-04 18:41``), the header saying ``(UTC)``:
+   microseconds are of no use to a reader, a title is;
+3. if the columns that shrink (titles, actors, paths, commands) cannot fit even at their
+   ``shrinks`` width, the columns with a ``drop`` rank are left out, lowest rank first, until
+   they can;
+4. the columns that shrink are cut with ``…``, the widest first (for its ``share``), down to
+   their ``shrinks`` width; ids, numbers and times are never cut;
 5. a terminal narrower than what is left still gets lines of its width, cut with ``…``.
 
 ``rich`` measures the cells (a wide character takes two) and draws; it is imported only when a
@@ -47,6 +50,9 @@ class Column:
             column may be cut with ``…``. None: the column is never cut.
         drop: on a terminal too narrow even so, the columns with a rank are left out, the
             lowest rank first. None: the column always shows.
+        share: how much width the column keeps, against the others, when they are cut: a
+            column with 2 is cut only when it is over twice as wide as one with 1 (the title,
+            which a person reads, against the actor).
 
     """
 
@@ -56,6 +62,7 @@ class Column:
     longest: int | None = None
     shrinks: int | None = None
     drop: int | None = None
+    share: int = 1
 
 
 Cell = str | datetime
@@ -165,7 +172,7 @@ def fit(table: Table, width: int, measure: Callable[[str], int] = len) -> Fitted
     shown = list(range(len(table.columns)))
     compact = False
     natural = _natural(table, compact, measure)
-    if _total(_floors(table, shown, natural)) > width:
+    if _total(natural) > width:
         compact = any(table.is_time(index) for index in shown)
         natural = _natural(table, compact, measure)
     ranked = sorted(
@@ -182,7 +189,7 @@ def fit(table: Table, width: int, measure: Callable[[str], int] = len) -> Fitted
         cut = [index for index in shown if widths[index] > floors[index]]
         if not cut:
             break
-        widths[max(cut, key=lambda index: widths[index])] -= 1
+        widths[max(cut, key=lambda index: widths[index] / table.columns[index].share)] -= 1
         excess -= 1
     return Fitted(tuple(shown), tuple(widths[index] for index in shown), compact)
 
