@@ -142,13 +142,21 @@ Feature: Command line
     Then it printed the usage and loaded neither SQLAlchemy nor Alembic
     And every public name of agent_sessions was there, RetryPolicy once asked for
 
-  Scenario: On a terminal a table's lines fit its width; through a pipe they are whole
-    Given the session "wide" titled "Fix \x1b[2J the parser" and 100 more characters
-    When I run "agent-sessions --url {database} sessions list" on a terminal 140 columns wide
-    Then every line of the output fits in 140 columns, the title's cut with "…"
-    And the output shows "Fix \x1b[2J the parser"
+  Scenario Outline: On a terminal <width> columns wide a table fits, ids whole; through a pipe its lines are whole
+    Given the session "wide" titled "[bold]Fix[/bold] \x1b[2J the parser" and 100 more characters
+    And a session of actor "an actor whose name is long" titled "Kyoto trip"
+    When I run "agent-sessions --url {database} sessions list" on a terminal <width> columns wide
+    Then every line of the output fits in <width> columns, the title's cut with "…"
+    And each session's line shows its whole id and its title's first <shown> characters, escaped
     When I run "agent-sessions --url {database} sessions list"
     Then the output shows the whole title, escaped
+
+    Examples:
+      | width | shown |
+      | 140   | 30    |
+      | 80    | 20    |
+      | 60    | 30    |
+      | 40    | 8     |
 
   Scenario: sessions show keeps a message's lines, escaping what would drive the terminal
     Given the session "poet" with the message "first line\nsecond \x1b[31mline"

@@ -327,6 +327,18 @@ def step_lines_fit(context, width):
     assert any(line.endswith("…") for line in lines), lines
 
 
+@then("each session's line shows its whole id and its title's first {count:d} characters, escaped")
+def step_id_and_title_shown(context, count):
+    assert context.cli_status == 0, context.cli_stderr
+    lines = context.cli_stdout.splitlines()
+    sessions = context.service.list()
+    assert len(sessions) == len(lines) - 1, lines
+    for session in sessions:
+        (line,) = [line for line in lines if line.startswith(session.id + " ")]
+        beginning = session.title.replace("\x1b", "\\x1b")[:count]
+        assert beginning in line, (beginning, line)
+
+
 @then("the output shows the whole title, escaped")
 def step_whole_title(context):
     assert context.cli_status == 0, context.cli_stderr

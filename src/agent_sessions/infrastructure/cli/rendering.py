@@ -2,14 +2,15 @@
 
 Text output is for a person at a terminal. Whatever users stored (titles, actor names,
 external ids, paths, commands, message content) is shown through :func:`printable`, so that a
-control character can neither break a table's line nor drive the terminal. On a terminal, a
-table's lines are cut to its width (:func:`print_table`); through a pipe they are whole, so
-that scripts see every character. Long commands are cut, and diffs are summarised by their
-line counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
+control character can neither break a table's line nor drive the terminal. The tables
+(:func:`sessions_table`, :func:`touches_table`, :func:`events_table`) are
+:class:`~agent_sessions.infrastructure.cli.text_table.Table` values: fitted to a terminal's
+width, whole through a pipe. Long commands are cut, and diffs are summarised by their line
+counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
 standard error only when it is a terminal.
 
-``rich`` measures and draws for the terminal; it is imported only when a table meets a terminal
-or a bar is shown, so that the command line starts quickly.
+``rich`` draws for the terminal; it is imported only when a table meets a terminal or a bar is
+shown, so that the command line starts quickly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -34,6 +34,7 @@ from agent_sessions.domain.export_format import (
     format_timestamp,
     session_record,
 )
+from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
 
 __all__ = [
     "COMMAND_SHOWN_CHARACTERS",
@@ -45,7 +46,6 @@ __all__ = [
     "events_table",
     "print_conversation",
     "print_json",
-    "print_table",
     "printable",
     "progress_bar",
     "sequences_by_message",
@@ -62,6 +62,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u206
 """Characters that would break a line of a table or reorder the terminal's text."""
 _HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _TIME_WIDTH = 27  # 2024-05-01T12:00:00.000000Z
+_SHRINKS = 20
+"""The least a title, a path or a command is cut to on a narrow terminal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,37 +179,60 @@ def touch_record(touch: FileTouch) -> dict[str, Any]:
     }
 
 
-def touches_table(touches: Sequence[FileTouch]) -> list[str]:
-    """Return the lines of the files-touched table: counts by type, total, last event, path."""
-    headers = [kind.value.upper() for kind in FileEventType] + ["TOTAL"]
-    widths = [max(len(header), 5) for header in headers]
-    lines = [
-        "  ".join(f"{header:>{width}}" for header, width in zip(headers, widths, strict=True))
-        + f"  {'LAST EVENT':{_TIME_WIDTH}}  PATH"
-    ]
-    for touch in touches:
-        numbers = [touch.counts.get(kind, 0) for kind in FileEventType] + [touch.total]
-        lines.append(
-            "  ".join(f"{number:>{width}}" for number, width in zip(numbers, widths, strict=True))
-            + f"  {format_timestamp(touch.last_event_at):{_TIME_WIDTH}}  "
-            + printable(touch.file_path)
+def touches_table(touches: Sequence[FileTouch]) -> Table:
+    """Return the files-touched table: counts by type, total, last event, path.
+
+    On a narrow terminal the last event goes first, then the counts of the rarer types.
+    """
+    dropped = [FileEventType.RENAME, FileEventType.DELETE, FileEventType.COMMAND]
+    dropped += [FileEventType.READ, FileEventType.EDIT, FileEventType.WRITE]
+    counts = [
+        Column(
+            kind.value.upper(), max(len(kind.value), 5), right=True, drop=2 + dropped.index(kind)
         )
-    return lines
+        for kind in FileEventType
+    ]
+    columns = [
+        *counts,
+        Column("TOTAL", 5, right=True),
+        Column("LAST EVENT", _TIME_WIDTH, drop=1),
+        Column("PATH", shrinks=_SHRINKS),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            *(str(touch.counts.get(kind, 0)) for kind in FileEventType),
+            str(touch.total),
+            touch.last_event_at,
+            printable(touch.file_path),
+        ]
+        for touch in touches
+    ]
+    return Table(columns, rows)
 
 
-def events_table(events: Sequence[FileEvent], sequence_of: Mapping[str, int]) -> list[str]:
-    """Return the lines of the events table: time, message sequence, type, diff lines, target."""
-    lines = [
-        f"{'TIME':{_TIME_WIDTH}}  {'MESSAGE':>7}  {'TYPE':7}  {'DIFF LINES':>10}  PATH OR COMMAND"
+def events_table(events: Sequence[FileEvent], sequence_of: Mapping[str, int]) -> Table:
+    """Return the events table: time, message sequence, type, diff lines, target.
+
+    On a narrow terminal the diff lines go first, then the message, then the time.
+    """
+    columns = [
+        Column("TIME", _TIME_WIDTH, drop=3),
+        Column("MESSAGE", 7, right=True, drop=2),
+        Column("TYPE", 7),
+        Column("DIFF LINES", 10, right=True, drop=1),
+        Column("PATH OR COMMAND", shrinks=_SHRINKS),
     ]
-    for event in events:
-        size = "-" if event.diff is None else str(diff_size(event.diff).lines)
-        lines.append(
-            f"{format_timestamp(event.created_at):{_TIME_WIDTH}}  "
-            f"{sequence_of[event.message_id]:>7}  {event.event_type.value:7}  {size:>10}  "
-            f"{_target(event)}"
-        )
-    return lines
+    rows: list[list[Cell]] = [
+        [
+            event.created_at,
+            str(sequence_of[event.message_id]),
+            event.event_type.value,
+            "-" if event.diff is None else str(diff_size(event.diff).lines),
+            _target(event),
+        ]
+        for event in events
+    ]
+    return Table(columns, rows)
 
 
 def event_line(event: FileEvent) -> str:
@@ -228,41 +253,36 @@ def print_json(value: Any, out: TextIO) -> None:
     out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def sessions_table(sessions: Sequence[Session]) -> list[str]:
-    """Return the lines of the sessions table; EXTERNAL ID only when a session has one."""
+def sessions_table(sessions: Sequence[Session]) -> Table:
+    """Return the sessions table; EXTERNAL ID only when a session has one.
+
+    The id is never cut (people copy it), nor are the numbers. On a narrow terminal the tokens
+    go first, then the messages, the external id, the actor, and the creation time.
+    """
     external_ids = [printable(session.external_id or "") for session in sessions]
     shown = any(external_ids)
-    width = max(len("EXTERNAL ID"), *(len(external_id) for external_id in external_ids))
-    header = f"{'EXTERNAL ID':{width}}  " if shown else ""
-    lines = [
-        f"{'ID':26}  {'ACTOR':20}  {'MESSAGES':>8}  {'TOKENS':>8}  {'CREATED':27}  {header}TITLE"
+    columns = [
+        Column("ID", 26),
+        Column("ACTOR", 20, longest=20, shrinks=8, drop=4),
+        Column("MESSAGES", 8, right=True, drop=2),
+        Column("TOKENS", 8, right=True, drop=1),
+        Column("CREATED", _TIME_WIDTH, drop=5),
+        *([Column("EXTERNAL ID", shrinks=12, drop=3)] if shown else []),
+        Column("TITLE", shrinks=16, share=2),
     ]
-    for session, external_id in zip(sessions, external_ids, strict=True):
-        cell = f"{external_id:{width}}  " if shown else ""
-        lines.append(
-            f"{session.id:26}  {printable(session.actor_name)[:20]:20}  "
-            f"{session.message_count:>8}  {session.total_tokens:>8}  "
-            f"{format_timestamp(session.created_at):27}  {cell}{printable(session.title or '')}"
-        )
-    return lines
-
-
-def print_table(lines: Iterable[str], out: TextIO) -> None:
-    """Print a table's lines, each cut to the terminal's width with ``…`` when ``out`` is one.
-
-    The columns of the tables are fixed but their last one (title, path, command), so a cut
-    line loses the end of that column. Through a pipe or into a file, lines are whole.
-    """
-    if not out.isatty():
-        print("\n".join(lines), file=out)
-        return
-    from rich.cells import cell_len, set_cell_size
-
-    width = shutil.get_terminal_size().columns
-    for line in lines:
-        if cell_len(line) > width:
-            line = set_cell_size(line, width - 1).rstrip() + "…"
-        print(line, file=out)
+    rows: list[list[Cell]] = [
+        [
+            session.id,
+            printable(session.actor_name),
+            str(session.message_count),
+            str(session.total_tokens),
+            session.created_at,
+            *([external_id] if shown else []),
+            printable(session.title or ""),
+        ]
+        for session, external_id in zip(sessions, external_ids, strict=True)
+    ]
+    return Table(columns, rows)
 
 
 def print_conversation(

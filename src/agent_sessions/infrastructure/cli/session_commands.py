@@ -17,13 +17,13 @@ from agent_sessions.infrastructure.cli.rendering import (
     events_table,
     print_conversation,
     print_json,
-    print_table,
     sequences_by_message,
     session_json,
     sessions_table,
     touch_record,
     touches_table,
 )
+from agent_sessions.infrastructure.cli.text_table import print_table
 
 if TYPE_CHECKING:
     from agent_sessions.application.services import PersistentSessionService
