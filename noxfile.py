@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -217,8 +218,10 @@ def bench_compare(session: nox.Session) -> None:
 def mutation(session: nox.Session) -> None:
     """Mutation-test domain/ and application/ with mutmut; fail under an 80% score (not default)."""
     session.install("-e", ".[asyncio]", *_group("mutation"))
-    env = {"AGENT_SESSIONS_TEST_BACKEND": "sqlite", "PYTHONPATH": str(ROOT)}
-    children = str(max(1, (os.cpu_count() or 1)))
+    env = {"AGENT_SESSIONS_TEST_BACKEND": "sqlite"}
+    if not session.posargs:  # mutmut keeps verdicts across runs, even when tests were added
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    children = str(os.cpu_count() or 1)
     session.run("mutmut", "run", "--max-children", children, *session.posargs, env=env)
     session.run("mutmut", "export-cicd-stats", env=env)
     stats = json.loads((ROOT / "mutants" / "mutmut-cicd-stats.json").read_text())

@@ -1,0 +1,141 @@
+"""How the services are opened, and the kinds of stream a JSON Lines import reads.
+
+``from_url`` hands its URL and options to the store opener the package root registered; a
+test registers its own and puts the real one back. An import reads a binary or a text stream,
+seekable or not (a pipe), and a retried import reads the stream again from its start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agent_sessions import (
+    AsyncPersistentSessionService,
+    PersistentSessionService,
+    register_async_store_opener,
+    register_store_opener,
+)
+from agent_sessions.infrastructure.database import open_async_store, open_store
+from agent_sessions.infrastructure.memory import DirectRunner, InMemorySessionStore
+
+ACTOR = "stream-bot"
+
+
+@pytest.fixture
+def opened() -> Iterator[list[tuple[str, bool, dict[str, Any]]]]:
+    """Register openers of in-memory stores that note their calls; restore the real ones."""
+    calls: list[tuple[str, bool, dict[str, Any]]] = []
+
+    def opener(url: str, *, migrate: bool, **options: Any) -> InMemorySessionStore:
+        calls.append((url, migrate, options))
+        return InMemorySessionStore()
+
+    async def async_opener(
+        url: str, *, migrate: bool, **options: Any
+    ) -> tuple[InMemorySessionStore, DirectRunner]:
+        return opener(url, migrate=migrate, **options), DirectRunner()
+
+    register_store_opener(opener)
+    register_async_store_opener(async_opener)
+    try:
+        yield calls
+    finally:
+        register_store_opener(open_store)
+        register_async_store_opener(open_async_store)
+
+
+def test_from_url_opens_the_store_of_the_registered_opener(opened) -> None:
+    with PersistentSessionService.from_url("memory://a", migrate=True, pool_size=3) as service:
+        assert repr(service) == "PersistentSessionService(InMemorySessionStore())"
+        assert service.create(ACTOR).actor_name == ACTOR
+    with PersistentSessionService.from_url("memory://b"):
+        pass
+    assert opened == [("memory://a", True, {"pool_size": 3}), ("memory://b", False, {})]
+
+
+def test_the_async_from_url_opens_the_store_of_the_registered_opener(opened) -> None:
+    async def use() -> str:
+        service = await AsyncPersistentSessionService.from_url("memory://c", retry=1)
+        async with service:
+            assert repr(service) == "AsyncPersistentSessionService(InMemorySessionStore())"
+            created = await service.create(ACTOR, title="async")
+            messages = [m async for m in service.iter_messages(created.id)]
+            assert messages == []
+            return (await service.get(created.id)).title or ""
+
+    assert asyncio.run(use()) == "async"
+    assert opened == [("memory://c", False, {"retry": 1})]
+
+
+class Pipe(io.RawIOBase):
+    """A binary stream that cannot seek, as a pipe or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _exported(service: PersistentSessionService) -> tuple[str, bytes]:
+    session = service.create(ACTOR, title="caf\u00e9")
+    message = service.append_message(session.id, "user", "\u00e9t\u00e9 " * 3)
+    service.record_file_event(session.id, message.id, "command", command="make test")
+    stream = io.BytesIO()
+    service.export_session_to(session.id, stream)
+    return session.id, stream.getvalue()
+
+
+def _same_content(service: PersistentSessionService, original: str, copy: str) -> None:
+    assert service.get(copy).title == service.get(original).title
+    assert [m.content for m in service.get_messages(copy)] == [
+        m.content for m in service.get_messages(original)
+    ]
+    assert [e.command for e in service.list_file_events(copy)] == ["make test"]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["bytes", "pipe", "text", "text over a pipe", "text in memory"],
+)
+def test_every_kind_of_stream_imports_the_same_session(kind: str) -> None:
+    store = InMemorySessionStore()
+    service = PersistentSessionService(store)
+    original, data = _exported(service)
+    stream = {
+        "bytes": lambda: io.BytesIO(data),
+        "pipe": lambda: io.BufferedReader(Pipe(data)),
+        "text": lambda: io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+        "text over a pipe": lambda: io.TextIOWrapper(
+            io.BufferedReader(Pipe(data)), encoding="utf-8"
+        ),
+        "text in memory": lambda: io.StringIO(data.decode("utf-8")),
+    }[kind]()
+    # The first try fails before its commit: the retry must read the stream from its start.
+    store.fail_next(committed=False)
+    copy = service.import_session_from(stream)
+    assert store.pending_faults == 0
+    _same_content(service, original, copy.id)
+    assert len(store.tables.sessions) == 2
+
+
+def test_an_export_writes_to_a_text_stream_as_to_a_binary_one() -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    original, data = _exported(service)
+    text = io.StringIO()
+    service.export_session_to(original, text)
+    lines, written = data.decode("utf-8").splitlines(), text.getvalue().splitlines()
+    assert len(written) == len(lines) == 4  # header, message, event, trailer
+    assert written[1:3] == lines[1:3]
+    copy = service.import_session_from(io.StringIO(text.getvalue()))
+    _same_content(service, original, copy.id)
