@@ -180,3 +180,45 @@ def test_the_checksum_is_checked_last_and_exactly(exported: Document) -> None:
         f"(stated {flipped}, computed {exported['checksum']})"
     )
     assert _sealed(exported)["checksum"] == exported["checksum"]
+
+
+def _canonical_size(document: Document) -> int:
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode())
+
+
+def test_a_document_holds_at_most_64_mib_of_canonical_json(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    document = copy.deepcopy(exported)
+    document["messages"] = [document["messages"][0]] * 10  # shared: fill them as one
+    document["messages"] = [dict(m, sequence=i + 1) for i, m in enumerate(document["messages"])]
+    document["session"]["message_count"] = 10
+    room = 64 * 1024 * 1024 - _canonical_size(document)
+    for index, message in enumerate(document["messages"]):
+        message["content"] += "a" * (room // 10 + (room % 10 if index == 0 else 0))
+    assert _canonical_size(document) == 64 * 1024 * 1024
+    wrong = "sha256:" + "0" * 64
+    # At the limit the size passes and the checksum is compared; one byte more is refused.
+    with pytest.raises(ImportIntegrityError, match="checksum mismatch"):
+        service.import_session({**document, "checksum": wrong})
+    document["messages"][0]["content"] += "a"
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**document, "checksum": wrong})
+    assert str(raised.value) == (
+        f"the export document is {64 * 1024 * 1024 + 1} bytes of canonical JSON; an import "
+        f"takes at most {64 * 1024 * 1024} (64 MiB)"
+    )
+
+
+@pytest.mark.parametrize(("name", "most"), [("messages", 100_000), ("file_events", 1_000_000)])
+def test_a_document_holds_at_most_so_many_items(exported: Document, name: str, most: int) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    broken = {"broken": True}
+    # At the limit the count passes and the first item is checked (and refused here).
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**exported, name: [broken] * most})
+    assert str(raised.value).startswith(f"{name}[0] lacks the field(s) ")
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**exported, name: [broken] * (most + 1)})
+    assert str(raised.value) == f"{name} holds {most + 1} items; an import takes at most {most}"

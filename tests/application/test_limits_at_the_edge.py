@@ -127,8 +127,33 @@ def test_every_write_takes_the_write_lock(
         "get_messages": lambda: service.get_messages(session.id),
         "export_session": lambda: service.export_session(session.id),
         "verify": lambda: service.verify(),
+        "get_by_external_id": lambda: service.get_by_external_id(ACTOR, "e-1"),
+        "iter_messages": lambda: list(service.iter_messages(session.id, batch_size=1)),
+        "recent_messages": lambda: service.recent_messages(session.id, 2),
+        "list_file_events": lambda: service.list_file_events(session.id),
+        "files_touched": lambda: service.files_touched(session.id),
+        "sessions_touching": lambda: service.sessions_touching("a.py"),
     }
     assert {name: last_mode(call) for name, call in reads.items()} == dict.fromkeys(reads, False)
+
+
+def test_get_or_create_finds_an_existing_session_without_the_write_lock(
+    service: PersistentSessionService, store: LockCheckingStore
+) -> None:
+    made = service.get_or_create(ACTOR, "ticket-9", title="first")
+    store.modes.clear()
+    found = service.get_or_create(ACTOR, "ticket-9", title="ignored")
+    assert found == made and found.title == "first"
+    assert store.modes == [False]
+    assert service.get_by_external_id(ACTOR, "ticket-9") == made
+    assert service.get_by_external_id(ACTOR, "ticket-8") is None
+    assert service.get_by_external_id("other-bot", "ticket-9") is None
+    with pytest.raises(InvalidInputError) as raised:
+        service.get_or_create(ACTOR, None)  # type: ignore[arg-type]
+    assert (raised.value.argument, raised.value.reason) == (
+        "external_id",
+        "must be a string, got NoneType",
+    )
 
 
 # --- token totals ---------------------------------------------------------------------------
@@ -319,3 +344,18 @@ def test_a_tampered_document_writes_nothing(
     assert _rows(store) == before
     copy = service.import_session(document, on_conflict="new_external_id")
     assert copy.external_id is None and copy.id != session.id
+
+
+def test_a_file_event_names_a_message_of_its_own_session(
+    service: PersistentSessionService,
+) -> None:
+    mine, other = service.create(ACTOR), service.create(ACTOR)
+    message = service.append_message(other.id, "user", "elsewhere")
+    with pytest.raises(InvalidInputError) as raised:
+        service.record_file_event(mine.id, message.id, "read", file_path="a.py")
+    assert (raised.value.argument, raised.value.reason) == (
+        "message_id",
+        f"{message.id} is not a message of session {mine.id}",
+    )
+    with pytest.raises(SessionNotFoundError):
+        service.record_file_event(UNKNOWN_ID, message.id, "read", file_path="a.py")

@@ -102,13 +102,16 @@ def test_limit_names_the_argument_it_checks() -> None:
 
 
 def test_a_huge_integer_is_shown_by_its_size_not_its_digits() -> None:
-    with refused("offset", "an integer of about 301 digits") as raised:
+    with refused("offset", "got an integer of about 301 digits") as raised:
         validate_offset(10**300)
     assert len(raised.value.reason) < 120
     with refused("offset", "got -an integer of about 40 digits"):
         validate_offset(-(10**39))
-    with refused("offset", f"got {-(10**29)}"):
-        validate_offset(-(10**29))
+    # Up to 30 digits the number is shown whole; from 10**30 on, by its size.
+    with refused("offset", f"got {-(10**30) + 1}"):
+        validate_offset(-(10**30) + 1)
+    with refused("offset", "got an integer of about 31 digits"):
+        validate_offset(10**30)
 
 
 def test_token_figures_accept_zero_and_the_largest_count() -> None:
@@ -216,6 +219,10 @@ def test_diff_and_command_hold_their_most_bytes_and_not_one_more() -> None:
         validate_file_event("command", None, None, command + "c")
     with refused("diff", "must be a string or None, got int"):
         validate_file_event("edit", "a.py", 3, None)
+    with refused("diff", "contains a NUL character"):
+        validate_file_event("edit", "a.py", "+\x00", None)
+    with refused("command", "contains a lone surrogate"):
+        validate_file_event("command", None, None, "echo \udc80")
 
 
 def test_file_event_types_need_what_they_name() -> None:
@@ -231,8 +238,9 @@ def test_file_event_types_need_what_they_name() -> None:
         None,
         "make",
     )
-    with refused("command", "is required (non-blank) for a command event"):
+    with refused("command", "is required (non-blank) for a command event") as raised:
         validate_file_event("command", None, None, "  ")
+    assert raised.value.reason == "is required (non-blank) for a command event"
     with refused("command", "is required"):
         validate_file_event("command", None, None, None)
     with refused("file_path", "is required for an edit event"):
@@ -378,8 +386,8 @@ def test_a_bad_field_of_a_batch_is_named_by_its_place() -> None:
         validate_new_messages([{"role": "user", "content": "", "metadata": {"x": math.nan}}])
     with refused("messages[2].token_count", "must be 0 or more"):
         validate_new_messages([good, good, {**good, "token_count": -1}])
-    with refused("messages[0]", "has unknown field(s) 'colour'"):
-        validate_new_messages([{**good, "colour": "red"}])
+    with refused("messages[0]", "has unknown field(s) 'colour', 'size'"):
+        validate_new_messages([{**good, "size": 1, "colour": "red"}])
     with refused("messages[0]", "lacks the field 'content'"):
         validate_new_messages([{"role": "user"}])
     with refused("messages[0]", "lacks the field 'role'"):

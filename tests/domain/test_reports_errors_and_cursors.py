@@ -177,6 +177,12 @@ def test_anything_list_did_not_make_is_refused_as_after(value: str) -> None:
     assert raised.value.reason.endswith("is not a cursor returned by list()")
 
 
+def test_a_refused_cursor_is_shown_in_the_error() -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        decode_cursor("<b>no</b>")
+    assert raised.value.reason == "'<b>no</b>' is not a cursor returned by list()"
+
+
 def test_a_cursor_that_is_not_text_is_named_by_its_type() -> None:
     with pytest.raises(InvalidInputError) as raised:
         decode_cursor(42)
