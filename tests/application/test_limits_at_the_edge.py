@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -44,7 +44,8 @@ class LockCheckingStore(InMemorySessionStore):
         super().__init__()
         self.modes: list[bool] = []
 
-    def _rows(self) -> tuple[dict[Any, Any], ...]:
+    def snapshot(self) -> tuple[dict[Any, Any], ...]:
+        """Return copies of the tables' rows (the rows are frozen: copying the dicts will do)."""
         tables = self.tables
         return (
             dict(tables.sessions),
@@ -57,31 +58,16 @@ class LockCheckingStore(InMemorySessionStore):
         self.modes.append(writes)
         if writes:
             return super().transaction(work, writes=writes)
-        before = self._rows()
+        before = self.snapshot()
         result = super().transaction(work, writes=writes)
-        assert self._rows() == before, "a transaction opened without the write lock wrote"
+        assert self.snapshot() == before, "a transaction opened without the write lock wrote"
         return result
 
 
 @pytest.fixture
 def store() -> LockCheckingStore:
+    """The store of this module's tests; the ``service`` of ``conftest.py`` wraps it."""
     return LockCheckingStore()
-
-
-@pytest.fixture
-def service(store: LockCheckingStore) -> Iterator[PersistentSessionService]:
-    with PersistentSessionService(store) as opened:
-        yield opened
-
-
-def _rows(store: InMemorySessionStore) -> tuple[int, int, int, int]:
-    tables = store.tables
-    return (
-        len(tables.sessions),
-        len(tables.messages),
-        len(tables.file_events),
-        len(tables.token_usage),
-    )
 
 
 def test_every_write_takes_the_write_lock(
@@ -166,7 +152,7 @@ def test_token_totals_reach_the_largest_count_and_not_one_more(
     service.update_token_usage(session.id, prompt_tokens=MAX_TOKEN_COUNT - 1)
     at_the_limit = service.update_token_usage(session.id, prompt_tokens=1, completion_tokens=5)
     assert at_the_limit.prompt_tokens == MAX_TOKEN_COUNT
-    before = _rows(store)
+    before = store.snapshot()
     with pytest.raises(InvalidInputError) as raised:
         service.update_token_usage(session.id, prompt_tokens=1)
     assert raised.value.argument == "prompt_tokens"
@@ -174,7 +160,7 @@ def test_token_totals_reach_the_largest_count_and_not_one_more(
         raised.value
     )
     assert "nothing was added" in str(raised.value)
-    assert _rows(store) == before
+    assert store.snapshot() == before
     assert service.get(session.id).prompt_tokens == MAX_TOKEN_COUNT
 
 
@@ -243,14 +229,14 @@ def test_nan_and_infinity_are_refused_and_nothing_is_written(
     service: PersistentSessionService, store: LockCheckingStore, number: float
 ) -> None:
     session = service.create(ACTOR)
-    before = _rows(store)
+    before = store.snapshot()
     with pytest.raises(InvalidInputError) as raised:
         service.append_message(session.id, "user", "x", metadata={"score": number})
     assert raised.value.argument == "metadata"
     with pytest.raises(InvalidInputError) as raised:
         service.create(ACTOR, metadata={"nested": [number]})
     assert raised.value.argument == "metadata"
-    assert _rows(store) == before
+    assert store.snapshot() == before
 
 
 # --- imports --------------------------------------------------------------------------------
@@ -282,11 +268,11 @@ def test_a_stream_line_of_the_largest_size_is_read_and_not_one_byte_more(
     assert len(widest) == MAX_LINE_BYTES
     imported = service.import_session_from(_resealed([widest, *rest]))
     assert imported.title == "wide" and imported.message_count == 1
-    before = _rows(store)
+    before = store.snapshot()
     too_wide = header[:-1] + b" " * (padding + 1) + b"\n"
     with pytest.raises(ImportIntegrityError, match=f"line 1 is longer than {MAX_LINE_BYTES} bytes"):
         service.import_session_from(_resealed([too_wide, *rest]))
-    assert _rows(store) == before
+    assert store.snapshot() == before
 
 
 def test_a_damaged_stream_writes_nothing(
@@ -296,7 +282,7 @@ def test_a_damaged_stream_writes_nothing(
     message = service.append_message(session.id, "user", "hello")
     service.record_file_event(session.id, message.id, "edit", file_path="a.py", diff="+1")
     lines = _stream_of(service, session.id).getvalue().splitlines(keepends=True)
-    before = _rows(store)
+    before = store.snapshot()
     changed = [lines[0], lines[1].replace(b"hello", b"HELLO"), *lines[2:]]
     with pytest.raises(ImportIntegrityError, match="checksum mismatch"):
         service.import_session_from(io.BytesIO(b"".join(changed)))
@@ -309,7 +295,7 @@ def test_a_damaged_stream_writes_nothing(
     upper = lines[-1].replace(b"sha256:", b"SHA256:")
     with pytest.raises(ImportIntegrityError, match="64 lower-case hex digits"):
         service.import_session_from(io.BytesIO(b"".join([*lines[:-1], upper])))
-    assert _rows(store) == before
+    assert store.snapshot() == before
     copy = service.import_session_from(io.BytesIO(b"".join(lines)))
     assert service.list_file_events(copy.id)[0].diff == "+1"
 
@@ -332,7 +318,7 @@ def test_a_tampered_document_writes_nothing(
     session = service.create(ACTOR, external_id="ticket-1")
     service.append_message(session.id, "user", "hello")
     document = service.export_session(session.id)
-    before = _rows(store)
+    before = store.snapshot()
     tampered = {**document, "messages": [{**document["messages"][0], "content": "bye"}]}
     with pytest.raises(ImportIntegrityError, match="checksum mismatch"):
         service.import_session(tampered)
@@ -341,7 +327,7 @@ def test_a_tampered_document_writes_nothing(
         service.import_session(upper)
     with pytest.raises(ImportIntegrityError, match="already names session"):
         service.import_session(document)
-    assert _rows(store) == before
+    assert store.snapshot() == before
     copy = service.import_session(document, on_conflict="new_external_id")
     assert copy.external_id is None and copy.id != session.id
 
