@@ -262,17 +262,24 @@ def test_a_stream_line_of_the_largest_size_is_read_and_not_one_byte_more(
 ) -> None:
     session = service.create(ACTOR, title="wide")
     service.append_message(session.id, "user", "hello")
-    header, *rest = _stream_of(service, session.id).getvalue().splitlines(keepends=True)
-    padding = MAX_LINE_BYTES - len(header)  # JSON allows white space before the newline
-    widest = header[:-1] + b" " * padding + b"\n"
-    assert len(widest) == MAX_LINE_BYTES
-    imported = service.import_session_from(_resealed([widest, *rest]))
-    assert imported.title == "wide" and imported.message_count == 1
-    before = store.snapshot()
-    too_wide = header[:-1] + b" " * (padding + 1) + b"\n"
-    with pytest.raises(ImportIntegrityError, match=f"line 1 is longer than {MAX_LINE_BYTES} bytes"):
-        service.import_session_from(_resealed([too_wide, *rest]))
-    assert store.snapshot() == before
+    lines = _stream_of(service, session.id).getvalue().splitlines(keepends=True)
+
+    def widened(line: bytes, size: int) -> bytes:  # JSON allows white space before the newline
+        return line[:-1] + b" " * (size - len(line)) + b"\n"
+
+    for number in (1, 2):  # the header, then a message
+        at_the_limit = list(lines)
+        at_the_limit[number - 1] = widened(lines[number - 1], MAX_LINE_BYTES)
+        imported = service.import_session_from(_resealed(at_the_limit))
+        assert imported.title == "wide" and imported.message_count == 1
+        before = store.snapshot()
+        too_wide = list(lines)
+        too_wide[number - 1] = widened(lines[number - 1], MAX_LINE_BYTES + 1)
+        with pytest.raises(
+            ImportIntegrityError, match=f"line {number} is longer than {MAX_LINE_BYTES} bytes"
+        ):
+            service.import_session_from(_resealed(too_wide))
+        assert store.snapshot() == before
 
 
 def test_a_damaged_stream_writes_nothing(

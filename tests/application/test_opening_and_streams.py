@@ -8,7 +8,9 @@ seekable or not (a pipe), and a retried import reads the stream again from its s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 
 from agent_sessions import (
     AsyncPersistentSessionService,
+    ImportIntegrityError,
     PersistentSessionService,
     register_async_store_opener,
     register_store_opener,
@@ -139,3 +142,65 @@ def test_an_export_writes_to_a_text_stream_as_to_a_binary_one() -> None:
     assert written[1:3] == lines[1:3]
     copy = service.import_session_from(io.StringIO(text.getvalue()))
     _same_content(service, original, copy.id)
+
+
+def test_a_stream_longer_than_a_batch_imports_whole() -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    session = service.create(ACTOR)
+    messages = service.append_messages(
+        session.id, [{"role": "user", "content": f"m{i}"} for i in range(1001)]
+    )
+    for index in range(1001):
+        service.record_file_event(session.id, messages[index].id, "read", file_path=f"f{index}.py")
+    stream = io.BytesIO()
+    service.export_session_to(session.id, stream)
+    stream.seek(0)
+    copy = service.import_session_from(stream)
+    assert [m.content for m in service.get_messages(copy.id)] == [f"m{i}" for i in range(1001)]
+    events = service.list_file_events(copy.id)
+    assert [e.file_path for e in events] == [f"f{i}.py" for i in range(1001)]
+    assert [e.message_id for e in events] == [m.id for m in service.get_messages(copy.id)]
+
+
+def _lines(service: PersistentSessionService) -> list[bytes]:
+    _, data = _exported(service)
+    return data.splitlines(keepends=True)
+
+
+def _trailer(lines: list[bytes], **changes: object) -> list[bytes]:
+    record = json.loads(lines[-1])
+    record.update(changes)
+    return [*lines[:-1], json.dumps(record).encode() + b"\n"]
+
+
+def test_the_trailer_states_what_the_stream_holds() -> None:
+    store = InMemorySessionStore()
+    service = PersistentSessionService(store)
+    lines = _lines(service)
+    before = len(store.tables.sessions)
+
+    def refusal(stream_lines: list[bytes]) -> str:
+        with pytest.raises(ImportIntegrityError) as raised:
+            service.import_session_from(io.BytesIO(b"".join(stream_lines)))
+        return str(raised.value)
+
+    assert refusal(_trailer(lines, messages=2)) == (
+        "line 4 states 2 messages and 1 file events, but the stream holds 1 and 1"
+    )
+    assert refusal(_trailer(lines, file_events=0)) == (
+        "line 4 states 1 messages and 0 file events, but the stream holds 1 and 1"
+    )
+    assert (
+        refusal(_trailer(lines, extra=True)) == "line 4 (the trailer) has unknown field(s) 'extra'"
+    )
+    assert refusal(_trailer(lines, checksum="sha256:XYZ")).endswith(
+        "64 lower-case hex digits, got 'sha256:XYZ'"
+    )
+    header = json.loads(lines[0])
+    header["session"]["message_count"] = 2
+    resealed = [json.dumps(header).encode() + b"\n", *lines[1:-1]]
+    digest = "sha256:" + hashlib.sha256(b"".join(resealed)).hexdigest()
+    assert refusal(_trailer([*resealed, lines[-1]], checksum=digest)) == (
+        "session.message_count is 2 but the stream holds 1 messages"
+    )
+    assert len(store.tables.sessions) == before
