@@ -36,7 +36,7 @@ def _sealed(document: Document) -> Document:
 @pytest.fixture(scope="module")
 def exported() -> Document:
     service = PersistentSessionService(InMemorySessionStore())
-    session = service.create("import-bot", title="t", external_id="x-1", metadata={"k": 1})
+    session = service.create("import-bot", title="caf\u00e9", external_id="x-1", metadata={"k": 1})
     first = service.append_message(session.id, "user", "one", token_count=2)
     service.append_message(session.id, "assistant", "two")
     service.record_file_event(session.id, first.id, "edit", file_path="a.py", diff="+a")

@@ -204,3 +204,46 @@ def test_the_trailer_states_what_the_stream_holds() -> None:
         "session.message_count is 2 but the stream holds 1 messages"
     )
     assert len(store.tables.sessions) == before
+
+
+def _sealed_stream(lines: list[bytes]) -> bytes:
+    """Return ``lines`` with a trailer whose checksum and counts match them."""
+    trailer = {
+        "checksum": "sha256:" + hashlib.sha256(b"".join(lines)).hexdigest(),
+        "messages": sum(line.startswith(b'{"message"') for line in lines),
+        "file_events": sum(line.startswith(b'{"file_event"') for line in lines),
+    }
+    return b"".join([*lines, json.dumps(trailer).encode() + b"\n"])
+
+
+def test_a_damaged_line_is_named_by_its_number() -> None:
+    store = InMemorySessionStore()
+    service = PersistentSessionService(store)
+    header, message, event, _ = _lines(service)
+    before = len(store.tables.sessions)
+    header_record = json.loads(header)
+    del header_record["exported_at"]
+    role = json.loads(message)
+    role["message"]["role"] = "robot"
+    cases = {
+        b"[1]\n": "line 1: format is [1], expected 'agent-sessions/export-jsonl': not an "
+        "agent-sessions JSON Lines export",
+        b'{"format": "x"}\n': "line 1: format is 'x', expected",
+        json.dumps(header_record).encode() + b"\n": "line 1 (the header) lacks the field(s) "
+        "exported_at",
+        _sealed_stream([header, b"{oops\n"]): "line 2 is not valid JSON: ",
+        _sealed_stream([header, b'{"note": 1, "n": 2}\n']): "line 2 is neither a message, a file "
+        "event nor the trailer (keys 'n', 'note')",
+        _sealed_stream([header, b"[]\n"]): "line 2 must be a JSON object, got list",
+        _sealed_stream([header, event, message]): "line 3 a message comes after a file event; "
+        "messages come first",
+        _sealed_stream([header, json.dumps(role).encode() + b"\n"]): "line 2: message.role: "
+        "'robot' is not one of",
+        b"".join([header, message, event, b'{"checksum": "sha256:0"}\n']): "line 4 (the trailer) "
+        "lacks the field(s) file_events, messages",
+    }
+    for stream, expected in cases.items():
+        with pytest.raises(ImportIntegrityError) as raised:
+            service.import_session_from(io.BytesIO(stream))
+        assert str(raised.value).startswith(expected), stream[:60]
+    assert len(store.tables.sessions) == before
