@@ -352,3 +352,11 @@ def test_a_file_event_names_a_message_of_its_own_session(
     )
     with pytest.raises(SessionNotFoundError):
         service.record_file_event(UNKNOWN_ID, message.id, "read", file_path="a.py")
+
+
+def test_a_page_holds_50_sessions_unless_told(service: PersistentSessionService) -> None:
+    for _ in range(51):
+        service.create(ACTOR)
+    page = service.list()
+    assert len(page) == 50 and page.next_cursor is not None
+    assert len(service.list(after=page.next_cursor)) == 1
