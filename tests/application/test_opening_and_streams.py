@@ -20,6 +20,7 @@ from agent_sessions import (
     AsyncPersistentSessionService,
     ImportIntegrityError,
     PersistentSessionService,
+    UnsupportedSchemaVersionError,
     register_async_store_opener,
     register_store_opener,
 )
@@ -247,3 +248,41 @@ def test_a_damaged_line_is_named_by_its_number() -> None:
             service.import_session_from(io.BytesIO(stream))
         assert str(raised.value).startswith(expected), stream[:60]
     assert len(store.tables.sessions) == before
+
+
+def test_a_stream_header_names_its_version_and_events_keep_their_order() -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    session = service.create(ACTOR)
+    message = service.append_message(session.id, "user", "hi")
+    service.record_file_event(session.id, message.id, "read", file_path="a.py")
+    service.record_file_event(session.id, message.id, "read", file_path="b.py")
+    stream = io.BytesIO()
+    service.export_session_to(session.id, stream)
+    header, first, event, later, _ = stream.getvalue().splitlines(keepends=True)
+
+    def refusal(lines: list[bytes]) -> Exception:
+        with pytest.raises((ImportIntegrityError, UnsupportedSchemaVersionError)) as raised:
+            service.import_session_from(io.BytesIO(_sealed_stream(lines)))
+        return raised.value
+
+    record = json.loads(header)
+    for version, kind in (("2", "str"), (True, "bool")):
+        changed = json.dumps({**record, "schema_version": version}).encode() + b"\n"
+        assert str(refusal([changed, first])) == (
+            f"line 1: schema_version must be an integer, got {kind}"
+        )
+    newer = json.dumps({**record, "schema_version": 3}).encode() + b"\n"
+    unsupported = refusal([newer, first])
+    assert isinstance(unsupported, UnsupportedSchemaVersionError)
+    assert (unsupported.found, unsupported.supported) == (3, (2,))
+    timeless = json.dumps({**record, "exported_at": "now"}).encode() + b"\n"
+    assert (
+        str(refusal([timeless, first])) == "line 1: exported_at is not an ISO 8601 timestamp: 'now'"
+    )
+    same_time = json.loads(later)
+    same_time["file_event"]["created_at"] = json.loads(event)["file_event"]["created_at"]
+    repeated = json.dumps(same_time).encode() + b"\n"
+    assert str(refusal([header, first, event, repeated])).startswith(
+        "line 4: file_event.created_at is not later than the event before it"
+    )
+    assert str(refusal([header, first, b"{}\n"])) == "line 3 must be a JSON object, got dict"
