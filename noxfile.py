@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -16,6 +18,7 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 COVERAGE_DIR = ROOT / "build" / "coverage"
+MUTATION_SCORE_GOAL = 80.0
 
 
 def _group(name: str) -> list[str]:
@@ -209,6 +212,29 @@ def bench_compare(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONPATH": str(ROOT)},
     )
+
+
+@nox.session(default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation-test domain/ and application/ with mutmut; fail under an 80% score (not default)."""
+    session.install("-e", ".[asyncio]", *_group("mutation"))
+    env = {"AGENT_SESSIONS_TEST_BACKEND": "sqlite"}
+    if not session.posargs:  # mutmut keeps verdicts across runs, even when tests were added
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    children = str(os.cpu_count() or 1)
+    session.run("mutmut", "run", "--max-children", children, *session.posargs, env=env)
+    session.run("mutmut", "export-cicd-stats", env=env)
+    stats = json.loads((ROOT / "mutants" / "mutmut-cicd-stats.json").read_text())
+    killed = stats["killed"] + stats["timeout"]
+    total = stats["total"] - stats["skipped"]
+    score = 100.0 * killed / total if total else 0.0
+    session.log(
+        f"mutation score of domain/ and application/: {killed} killed of {total} mutants "
+        f"({score:.1f}%); {stats['survived']} survived, {stats['no_tests']} reached by no test"
+    )
+    if score < MUTATION_SCORE_GOAL:
+        session.run("mutmut", "results", env=env)
+        session.error(f"mutation score {score:.1f}% is under {MUTATION_SCORE_GOAL:.0f}%")
 
 
 @nox.session(

@@ -1,0 +1,224 @@
+"""Every check of an imported document, one broken field at a time, with a valid checksum.
+
+Each case changes one field of a real export and seals it again (the checksum recomputed
+here, from the rules of ``docs/reference/export_format.md``), so that the field check itself
+must refuse it. The error names the field by its path, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agent_sessions import (
+    ImportIntegrityError,
+    PersistentSessionService,
+    UnsupportedSchemaVersionError,
+)
+from agent_sessions.infrastructure.memory import InMemorySessionStore
+
+Document = dict[str, Any]
+
+
+def _sealed(document: Document) -> Document:
+    """Return ``document`` with the checksum of its canonical JSON."""
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {**body, "checksum": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()}
+
+
+@pytest.fixture(scope="module")
+def exported() -> Document:
+    service = PersistentSessionService(InMemorySessionStore())
+    session = service.create("import-bot", title="caf\u00e9", external_id="x-1", metadata={"k": 1})
+    first = service.append_message(session.id, "user", "one", token_count=2)
+    service.append_message(session.id, "assistant", "two")
+    service.record_file_event(session.id, first.id, "edit", file_path="a.py", diff="+a")
+    service.record_file_event(session.id, first.id, "command", command="pytest")
+    return service.export_session(session.id)
+
+
+def _set(path: str, value: object) -> Callable[[Document], None]:
+    """Return a change that sets the field at ``path`` (dotted, with list indexes)."""
+
+    def change(document: Document) -> None:
+        *parents, last = path.split(".")
+        target: Any = document
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        if value is _DROP:
+            del target[last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+_DROP = object()
+
+CASES: list[tuple[str, Callable[[Document], None], str]] = [
+    ("wrong format", _set("format", "other"), "format is 'other', expected "),
+    ("no schema_version", _set("schema_version", _DROP), "schema_version is missing"),
+    ("text version", _set("schema_version", "2"), "schema_version must be an integer, got str"),
+    ("bool version", _set("schema_version", True), "schema_version must be an integer, got bool"),
+    ("unknown field", _set("extra", 1), "the export document has unknown field(s) 'extra'"),
+    ("no messages", _set("messages", _DROP), "the export document lacks the field(s) messages"),
+    ("messages not a list", _set("messages", {}), "messages must be a list, got dict"),
+    ("events not a list", _set("file_events", None), "file_events must be a list, got NoneType"),
+    ("bad exported_at", _set("exported_at", "soon"), "exported_at is not an ISO 8601 timestamp"),
+    ("session not an object", _set("session", []), "session must be a JSON object, got list"),
+    ("bad session id", _set("session.id", "nope"), "session.id: 'nope' is not a 26-character"),
+    ("blank actor", _set("session.actor_name", " "), "session.actor_name: must not be empty"),
+    ("long title", _set("session.title", "t" * 501), "session.title: is 501 characters long"),
+    ("nan metadata", _set("session.metadata", {"x": math.nan}), "session.metadata: metadata['x']"),
+    ("negative tokens", _set("session.prompt_tokens", -1), "session.prompt_tokens: must be 0"),
+    ("bool tokens", _set("session.completion_tokens", True), "session.completion_tokens: must be"),
+    ("blank external id", _set("session.external_id", ""), "session.external_id: must not be"),
+    ("count too high", _set("session.message_count", 3), "session.message_count is 3 but the"),
+    ("count not a number", _set("session.message_count", "2"), "session.message_count: must be"),
+    ("no time zone", _set("session.created_at", "2026-01-01T00:00:00"), "has no time zone"),
+    ("time not text", _set("session.updated_at", 0), "session.updated_at must be an ISO 8601"),
+    ("bad message id", _set("messages.0.id", 7), "messages[0].id: must be a 26-character"),
+    ("sequence gap", _set("messages.1.sequence", 3), "messages[1].sequence is 3, expected 2"),
+    ("text sequence", _set("messages.0.sequence", "1"), "messages[0].sequence must be an integer"),
+    ("bool sequence", _set("messages.0.sequence", True), "messages[0].sequence must be an int"),
+    ("bad role", _set("messages.0.role", "robot"), "messages[0].role: 'robot' is not one of"),
+    ("bad content", _set("messages.1.content", None), "messages[1].content: must be a string"),
+    ("bad token count", _set("messages.0.token_count", -2), "messages[0].token_count: must be 0"),
+    ("message field", _set("messages.0.colour", "red"), "messages[0] has unknown field(s)"),
+    (
+        "message lacks",
+        _set("messages.0.metadata", _DROP),
+        "messages[0] lacks the field(s) metadata",
+    ),
+    ("message time", _set("messages.0.created_at", "x"), "messages[0].created_at is not an ISO"),
+    ("event id", _set("file_events.0.id", ""), "file_events[0].id: '' is not a 26-character"),
+    ("event names 0", _set("file_events.0.message_sequence", 0), "names no message of the doc"),
+    ("event names 3", _set("file_events.1.message_sequence", 3), "(it holds 2)"),
+    ("event bool", _set("file_events.0.message_sequence", True), "must be an integer, got bool"),
+    ("event type", _set("file_events.0.event_type", "move"), "file_events[0].event_type: 'move'"),
+    ("event path", _set("file_events.0.file_path", None), "file_events[0].file_path: is required"),
+    ("event field", _set("file_events.0.size", 1), "file_events[0] has unknown field(s) 'size'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+)
+def test_a_broken_field_is_refused_by_its_path(
+    exported: Document, change: Callable[[Document], None], expected: str
+) -> None:
+    store = InMemorySessionStore()
+    service = PersistentSessionService(store)
+    document = copy.deepcopy(exported)
+    change(document)
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session(_sealed(document))
+    assert expected in str(raised.value)
+    assert not store.tables.sessions and not store.tables.messages
+
+
+def test_events_must_come_in_the_order_recorded_and_before_the_session_changed(
+    exported: Document,
+) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    same_time = copy.deepcopy(exported)
+    events = same_time["file_events"]
+    events[1]["created_at"] = events[0]["created_at"]
+    with pytest.raises(ImportIntegrityError, match=r"file_events\[1\].created_at is not later"):
+        service.import_session(_sealed(same_time))
+    late = copy.deepcopy(exported)
+    late["file_events"][1]["created_at"] = "2999-01-01T00:00:00.000000Z"
+    with pytest.raises(ImportIntegrityError, match=r"is later than session\.updated_at"):
+        service.import_session(_sealed(late))
+    at_the_update = copy.deepcopy(exported)
+    at_the_update["file_events"][1]["created_at"] = exported["session"]["updated_at"]
+    copied = service.import_session(_sealed(at_the_update))
+    assert len(service.list_file_events(copied.id)) == 2
+
+
+def test_what_is_not_a_document_is_named(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    with pytest.raises(ImportIntegrityError, match="must be a JSON object, got list"):
+        service.import_session([])  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedSchemaVersionError) as raised:
+        service.import_session(_sealed({**exported, "schema_version": 3}))
+    assert raised.value.found == 3
+
+
+def test_a_version_1_document_has_no_file_events_nor_external_id(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    version_1 = copy.deepcopy(exported)
+    version_1["schema_version"] = 1
+    with pytest.raises(ImportIntegrityError, match=r"has unknown field.*'file_events'"):
+        service.import_session(_sealed(version_1))
+    del version_1["file_events"]
+    with pytest.raises(ImportIntegrityError, match=r"session has unknown field\(s\) 'external_id'"):
+        service.import_session(_sealed(version_1))
+    del version_1["session"]["external_id"]
+    imported = service.import_session(_sealed(version_1))
+    assert imported.external_id is None and imported.message_count == 2
+    assert service.list_file_events(imported.id) == []
+
+
+def test_the_checksum_is_checked_last_and_exactly(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    for stated in (None, "sha256:" + "A" * 64, "sha256:" + "a" * 63, "md5:" + "a" * 64):
+        with pytest.raises(ImportIntegrityError, match="'sha256:' and 64 lower-case hex"):
+            service.import_session({**exported, "checksum": stated})
+    flipped = exported["checksum"][:-1] + ("0" if exported["checksum"][-1] != "0" else "1")
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**exported, "checksum": flipped})
+    assert str(raised.value) == (
+        "checksum mismatch: the document was changed or damaged after export "
+        f"(stated {flipped}, computed {exported['checksum']})"
+    )
+    assert _sealed(exported)["checksum"] == exported["checksum"]
+
+
+def _canonical_size(document: Document) -> int:
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode())
+
+
+def test_a_document_holds_at_most_64_mib_of_canonical_json(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    document = copy.deepcopy(exported)
+    document["messages"] = [document["messages"][0]] * 10  # shared: fill them as one
+    document["messages"] = [dict(m, sequence=i + 1) for i, m in enumerate(document["messages"])]
+    document["session"]["message_count"] = 10
+    room = 64 * 1024 * 1024 - _canonical_size(document)
+    for index, message in enumerate(document["messages"]):
+        message["content"] += "a" * (room // 10 + (room % 10 if index == 0 else 0))
+    assert _canonical_size(document) == 64 * 1024 * 1024
+    wrong = "sha256:" + "0" * 64
+    # At the limit the size passes and the checksum is compared; one byte more is refused.
+    with pytest.raises(ImportIntegrityError, match="checksum mismatch"):
+        service.import_session({**document, "checksum": wrong})
+    document["messages"][0]["content"] += "a"
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**document, "checksum": wrong})
+    assert str(raised.value) == (
+        f"the export document is {64 * 1024 * 1024 + 1} bytes of canonical JSON; an import "
+        f"takes at most {64 * 1024 * 1024} (64 MiB)"
+    )
+
+
+@pytest.mark.parametrize(("name", "most"), [("messages", 100_000), ("file_events", 1_000_000)])
+def test_a_document_holds_at_most_so_many_items(exported: Document, name: str, most: int) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    broken = {"broken": True}
+    # At the limit the count passes and the first item is checked (and refused here).
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**exported, name: [broken] * most})
+    assert str(raised.value).startswith(f"{name}[0] lacks the field(s) ")
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session({**exported, name: [broken] * (most + 1)})
+    assert str(raised.value) == f"{name} holds {most + 1} items; an import takes at most {most}"
