@@ -24,7 +24,7 @@ from agent_sessions import (
     register_async_store_opener,
     register_store_opener,
 )
-from agent_sessions.infrastructure.database import open_async_store, open_store
+from agent_sessions.application import store_openers
 from agent_sessions.infrastructure.memory import DirectRunner, InMemorySessionStore
 
 ACTOR = "stream-bot"
@@ -44,13 +44,23 @@ def opened() -> Iterator[list[tuple[str, bool, dict[str, Any]]]]:
     ) -> tuple[InMemorySessionStore, DirectRunner]:
         return opener(url, migrate=migrate, **options), DirectRunner()
 
+    registered, registered_async = store_openers.store_opener(), store_openers.async_store_opener()
     register_store_opener(opener)
     register_async_store_opener(async_opener)
     try:
         yield calls
     finally:
-        register_store_opener(open_store)
-        register_async_store_opener(open_async_store)
+        register_store_opener(registered)
+        register_async_store_opener(registered_async)
+
+
+def test_without_a_registered_opener_from_url_says_how_to_register_one(monkeypatch) -> None:
+    monkeypatch.setattr(store_openers._sync, "_opener", None)
+    monkeypatch.setattr(store_openers._async, "_opener", None)
+    with pytest.raises(RuntimeError, match=r"no store opener is registered.*register_store_opener"):
+        PersistentSessionService.from_url("sqlite://")
+    with pytest.raises(RuntimeError, match=r"call register_async_store_opener\(opener\) first"):
+        asyncio.run(AsyncPersistentSessionService.from_url("sqlite://"))
 
 
 def test_from_url_opens_the_store_of_the_registered_opener(opened) -> None:
