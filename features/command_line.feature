@@ -140,7 +140,7 @@ Feature: Command line
   Scenario: Importing agent_sessions and asking for --help load no database library
     When a new Python process imports agent_sessions and runs "agent-sessions --help"
     Then it printed the usage and loaded neither SQLAlchemy nor Alembic
-    And every public name of agent_sessions was there, RetryPolicy once asked for
+    And every public name of agent_sessions was there and listed, RetryPolicy once asked for
 
   Scenario Outline: On a terminal <width> columns wide a table fits, ids whole; through a pipe its lines are whole
     Given the session "wide" titled "[bold]Fix[/bold] \x1b[2J the parser" and 100 more characters

@@ -281,7 +281,7 @@ def step_driver_raises(context, driver, error):
     if driver != "python":
         raised = DBAPIError.instance("SELECT 1", {}, raised, type(raised))
     context.transient = is_transient_error(raised)
-    context.raised = raised
+    context.driver_error = raised
 
 
 @then("the library {verdict} the whole transaction")
@@ -299,15 +299,12 @@ def step_store_raises(context, error_name):
 
     def work(_unit_of_work):
         attempts.append(len(attempts) + 1)
-        raise context.raised
+        raise context.driver_error
 
     try:
-        store.transaction(work, writes=False)
-    except Exception as exc:  # the class is what the step checks
-        caught = exc
-    else:
-        raise AssertionError("the transaction did not fail")
+        attempt(context, lambda: store.transaction(work, writes=False))
     finally:
         store.close()
+    caught = expected_error(context, Exception)
     assert type(caught).__name__ == error_name, repr(caught)
     assert len(attempts) == (2 if context.transient else 1), attempts

@@ -86,6 +86,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """List the public names, ``RetryPolicy`` included before its first use."""
+    return sorted({*globals(), *__all__})
+
+
 __version__ = "0.3.0"
 
 __all__ = [

@@ -78,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _remember_parsers(parser: argparse.ArgumentParser) -> None:
-    """Give each command's arguments the parser it was declared on, to name its options."""
+    """Give each command's arguments the parser it was declared on, to name its options.
+
+    argparse offers no public way to walk its sub-commands, so this reads ``_actions`` and
+    ``_SubParsersAction``, stable since Python 3.2; the command-line scenarios would catch a
+    change.
+    """
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for command in action.choices.values():
