@@ -52,11 +52,12 @@ Feature: Streaming exports, imports and session pages on the command line
     And 1 session is stored
 
     Examples:
-      | damage                              | error                                  |
-      | one changed character in a message  | checksum mismatch                      |
-      | its trailer cut off                 | cut short                              |
-      | a header that is not JSON           | line 1 is not valid JSON               |
-      | a file event naming message 99      | line 32: file_event.message_sequence   |
+      | damage                                       | error                                                                   |
+      | one changed character in a message           | checksum mismatch                                                       |
+      | its trailer cut off                          | cut short                                                               |
+      | a header that is not JSON                    | line 1 is not valid JSON                                                |
+      | a file event naming message 99               | line 32: file_event.message_sequence                                    |
+      | a message's content written twice, re-signed | line 2 is not valid JSON: the key 'content' appears twice in one object |
 
   Scenario Outline: Importing a <format> export whose external id is taken: refused unless asked for a copy
     Given I run "agent-sessions --url {database} sessions export {session} --format <format> -o {file}"

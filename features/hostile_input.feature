@@ -220,8 +220,8 @@ Feature: Hostile and malformed input is refused before anything is written
       | an export with invalid UTF-8 inside a content               | is not UTF-8 text                    |
       | an export with the format key twice                         | the key 'format' appears twice       |
       | an export holding NaN                                       | NaN is not a JSON number             |
-      | an export holding an integer of 5000 digits                 | is not a valid export document       |
-      | JSON nested 100000 levels deep                              | is not a valid export document       |
+      | an export holding an integer of 5000 digits                 | is not valid JSON: Exceeds the limit |
+      | JSON nested 100000 levels deep                              | is not valid JSON: maximum recursion |
       | a JSON list                                                 | must be a JSON object                |
       | an export with a message removed, re-signed                 | messages[1].sequence                 |
       | an export with a changed content, signed over plain json.dumps | checksum mismatch                 |

@@ -11,7 +11,7 @@ import re
 
 from behave import given, then, when
 
-from agent_sessions.domain.export_format import format_timestamp
+from agent_sessions.domain.export_records import format_timestamp
 from features.session_world import parse_names, parse_sequences
 
 _ESCAPE = re.compile(r"\\(n|t|x[0-9a-f]{2})")

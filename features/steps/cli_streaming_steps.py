@@ -176,6 +176,11 @@ def step_damaged_export(context: Context, damage: str) -> None:
         lines[0] = lines[0].replace(b'"format":', b'"format"', 1)
     elif damage == "a file event naming message 99":
         _edit(lines, 31, lambda record: record["file_event"].update(message_sequence=99))
+    elif damage == "a message's content written twice, re-signed":
+        # A reader that kept the last value would import "INJECTED" under a valid checksum.
+        lines[1] = lines[1].rstrip(b"\n")[:-2] + b',"content":"INJECTED"}}\n'
+        digest = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+        _edit(lines, len(lines) - 1, lambda record: record.update(checksum=f"sha256:{digest}"))
     else:
         raise AssertionError(f"the steps know no damage {damage!r}")
     _scratch_file(context).write_bytes(b"".join(lines))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import math
 from collections.abc import Callable
@@ -222,3 +223,85 @@ def test_a_document_holds_at_most_so_many_items(exported: Document, name: str, m
     with pytest.raises(ImportIntegrityError) as raised:
         service.import_session({**exported, name: [broken] * (most + 1)})
     assert str(raised.value) == f"{name} holds {most + 1} items; an import takes at most {most}"
+
+
+def _stream_lines() -> list[bytes]:
+    """Return the lines of a real JSON Lines export: header, two messages, two events, trailer."""
+    service = PersistentSessionService(InMemorySessionStore())
+    session = service.create("stream-bot")
+    first = service.append_message(session.id, "user", "hi")
+    service.append_message(session.id, "assistant", "hello")
+    service.record_file_event(session.id, first.id, "edit", file_path="a.py", diff="+a")
+    service.record_file_event(session.id, first.id, "command", command="pytest")
+    out = io.BytesIO()
+    service.export_session_to(session.id, out)
+    return out.getvalue().splitlines(keepends=True)
+
+
+def _resealed(lines: list[bytes]) -> bytes:
+    """Return the stream of ``lines`` (the trailer last) with its checksum recomputed."""
+    *body, trailer = lines
+    record = json.loads(trailer)
+    record["checksum"] = "sha256:" + hashlib.sha256(b"".join(body)).hexdigest()
+    return b"".join([*body, json.dumps(record).encode() + b"\n"])
+
+
+def _key_twice(line: bytes, key: str, value: str) -> bytes:
+    """Return ``line`` with ``"key": value`` written again at the end of its innermost record."""
+    return line.rstrip(b"\n")[:-2] + f',"{key}":{json.dumps(value)}}}}}\n'.encode()
+
+
+STREAM_CASES: list[tuple[str, int, Callable[[bytes], bytes], str]] = [
+    (
+        "content twice",
+        1,
+        lambda line: _key_twice(line, "content", "INJECTED"),
+        "line 2 is not valid JSON: the key 'content' appears twice in one object",
+    ),
+    (
+        "actor twice in the header",
+        0,
+        lambda line: _key_twice(line, "actor_name", "someone-else"),
+        "line 1 is not valid JSON: the key 'actor_name' appears twice in one object",
+    ),
+    (
+        "NaN token count",
+        2,
+        lambda line: line.replace(b'"token_count":null', b'"token_count":NaN'),
+        "line 3 is not valid JSON: NaN is not a JSON number",
+    ),
+    (
+        "Infinity in metadata",
+        1,
+        lambda line: line.replace(b'"metadata":{}', b'"metadata":{"x":-Infinity}'),
+        "line 2 is not valid JSON: -Infinity is not a JSON number",
+    ),
+    (
+        "metadata nested past the parser",
+        1,
+        lambda line: line.replace(b'"metadata":{}', b'"metadata":' + b"[" * 10**5 + b"]" * 10**5),
+        "line 2 is not valid JSON: maximum recursion depth exceeded",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("at", "change", "expected"),
+    [case[1:] for case in STREAM_CASES],
+    ids=[c[0] for c in STREAM_CASES],
+)
+def test_a_stream_is_read_with_the_strict_json_of_a_document(
+    at: int, change: Callable[[bytes], bytes], expected: str
+) -> None:
+    lines = _stream_lines()
+    changed = change(lines[at])
+    assert changed != lines[at]
+    store = InMemorySessionStore()
+    service = PersistentSessionService(store)
+    with pytest.raises(ImportIntegrityError) as raised:
+        service.import_session_from(io.BytesIO(_resealed([*lines[:at], changed, *lines[at + 1 :]])))
+    assert str(raised.value).startswith(expected)
+    assert not store.tables.sessions and not store.tables.messages
+    assert not store.tables.file_events
+    # The same stream, resealed but unchanged, imports: only the strict JSON refused it.
+    assert service.import_session_from(io.BytesIO(_resealed(lines))).message_count == 2

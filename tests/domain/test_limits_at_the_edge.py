@@ -41,6 +41,7 @@ from agent_sessions.domain.validation import (
     validate_new_messages,
     validate_offset,
     validate_on_conflict,
+    validate_required_external_id,
     validate_role,
     validate_title,
     validate_token_count,
@@ -150,6 +151,7 @@ def test_a_batch_holds_at_most_the_message_limit() -> None:
     [
         (validate_actor_name, "actor_name", MAX_ACTOR_NAME_LENGTH),
         (validate_external_id, "external_id", MAX_EXTERNAL_ID_LENGTH),
+        (validate_required_external_id, "external_id", MAX_EXTERNAL_ID_LENGTH),
         (validate_idempotency_key, "idempotency_key", MAX_IDEMPOTENCY_KEY_LENGTH),
     ],
 )
@@ -164,10 +166,15 @@ def test_names_hold_their_most_characters_and_not_one_more(rule, argument, maxim
         rule("")
 
 
-def test_external_id_may_be_none_and_says_so_when_it_is_not_text() -> None:
+def test_external_id_may_be_none_unless_required_and_says_so_when_it_is_not_text() -> None:
     assert validate_external_id(None) is None
     with refused("external_id", "must be a string or None, got int"):
         validate_external_id(42)
+    with refused("external_id", "must be a string, got NoneType"):
+        validate_required_external_id(None)
+    with refused("external_id", "must be a string, got int"):
+        validate_required_external_id(42)
+    assert validate_required_external_id("ticket-9") == "ticket-9"
     with refused("actor_name", "must be a string, got NoneType"):
         validate_actor_name(None)
 

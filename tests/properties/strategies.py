@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from agent_sessions import FileEventType, MessageRole
-from agent_sessions.domain.export_format import canonical_json, format_timestamp, parse_timestamp
+from agent_sessions.domain.export_records import canonical_json, format_timestamp, parse_timestamp
 from agent_sessions.domain.validation import (
     MAX_EXTERNAL_ID_LENGTH,
     MAX_FILE_PATH_BYTES,

@@ -10,9 +10,8 @@ change on import) and the session's ``external_id``; version 1 documents are sti
 
 The checksum is the SHA-256 of the canonical JSON (sorted keys, no insignificant white space,
 UTF-8, non-ASCII kept as is) of every field but ``checksum``. The records inside, their checks
-and the checksum's rules live in ``export_records`` (shared with the JSON Lines stream); the
-names this module has always offered are re-exported from there. See
-``docs/reference/export_format.md``.
+and the checksum's rules live in ``export_records`` (shared with the JSON Lines stream): import
+them from there. See ``docs/reference/export_format.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from agent_sessions.domain.export_records import (
     SCHEMA_VERSION,
     ExportChecksum,
     ExportedFileEvent,
-    ExportedMessage,
     ExportedSession,
     canonical_json,
     check_keys,
@@ -49,23 +47,10 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_DOCUMENT_FILE_EVENTS",
     "MAX_DOCUMENT_MESSAGES",
-    "SCHEMA_VERSION",
     "SUPPORTED_SCHEMA_VERSIONS",
-    "ExportedFileEvent",
-    "ExportedMessage",
-    "ExportedSession",
     "build_export_document",
-    "canonical_json",
     "compute_checksum",
-    "file_event_record",
-    "format_timestamp",
-    "message_record",
     "parse_export_document",
-    "parse_file_event_record",
-    "parse_message_record",
-    "parse_session_record",
-    "parse_timestamp",
-    "session_record",
 ]
 
 EXPORT_FORMAT = "agent-sessions/export"

@@ -5,7 +5,8 @@ JSON, sign them with a ``"sha256:<hex>"`` checksum and refuse a record with a mi
 unknown field. This module is the one home of those rules: writing a record
 (:func:`session_record`, :func:`message_record`, :func:`file_event_record`), checking one read
 back (:func:`parse_session_record` and its siblings), the key check (:func:`check_keys`) and
-the checksum's form and comparison (:class:`ExportChecksum`). ``export_format`` wraps the
+the checksum's form and comparison (:class:`ExportChecksum`), and the strict JSON that both
+forms are read with (:func:`load_json`). ``export_format`` wraps the
 records in one document and ``export_stream`` in lines. See ``docs/reference/export_format.md``.
 """
 
@@ -57,6 +58,7 @@ __all__ = [
     "checked_schema_version",
     "file_event_record",
     "format_timestamp",
+    "load_json",
     "message_record",
     "parse_file_event_record",
     "parse_message_record",
@@ -183,6 +185,34 @@ class ExportChecksum:
                 f"checksum mismatch: the {what} was changed or damaged after export "
                 f"(stated {stated}, computed {computed})"
             )
+
+
+def load_json(text: str | bytes, where: str) -> Any:
+    """Parse the strict JSON of an export document or of one line of a stream.
+
+    Bytes must be UTF-8. A key repeated in one object is refused rather than resolved to its
+    last value, and so are ``NaN``, ``Infinity`` and ``-Infinity``. Every failure, nesting
+    and integers past what Python's parser takes included, raises
+    :class:`ImportIntegrityError` whose message starts with ``where`` ("line 3", a file name).
+    """
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        return json.loads(decoded, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError too
+        raise ImportIntegrityError(f"{where} is not valid JSON: {exc}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise ValueError(f"the key {abbreviated_repr(key)} appears twice in one object")
+        record[key] = value
+    return record
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def check_keys(raw: Mapping[Any, Any], expected: frozenset[str], where: str) -> None:

@@ -11,13 +11,13 @@ A stream is one JSON object per line (UTF-8, a newline after each)::
 The records inside are those of the JSON export document (``session_record``,
 ``message_record``, ``file_event_record``, from ``export_records``). The checksum is the
 SHA-256 of every byte before the trailer line, exactly as written, so that a reader checks it
-while it reads, in constant memory. The writer emits canonical JSON; a reader accepts any JSON
-that hashes right. See ``docs/reference/export_format.md``.
+while it reads, in constant memory. The writer emits canonical JSON; a reader accepts any
+strict JSON (``load_json``: no key twice, no NaN, as for a document) that hashes right.
+See ``docs/reference/export_format.md``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +36,7 @@ from agent_sessions.domain.export_records import (
     checked_schema_version,
     file_event_record,
     format_timestamp,
+    load_json,
     message_record,
     parse_file_event_record,
     parse_message_record,
@@ -225,10 +226,7 @@ class ExportStreamReader:
             raise self._error(f"is longer than {MAX_LINE_BYTES} bytes")
         if hashed:
             self._checksum.update(line)
-        try:
-            return json.loads(line)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise self._error(f"is not valid JSON: {exc}") from None
+        return load_json(line, f"line {self._line_number}")
 
     def _within(self, parse: Callable[[], _T]) -> _T:
         try:

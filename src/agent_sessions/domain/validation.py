@@ -51,6 +51,7 @@ __all__ = [
     "validate_new_messages",
     "validate_offset",
     "validate_on_conflict",
+    "validate_required_external_id",
     "validate_role",
     "validate_title",
     "validate_token_count",
@@ -215,6 +216,14 @@ def validate_external_id(value: object) -> str | None:
     if value is None:
         return None
     return _bounded_text(value, "external_id", MAX_EXTERNAL_ID_LENGTH, or_none=True)
+
+
+def validate_required_external_id(value: object) -> str:
+    """Return the external id if it is a non-blank string of at most 255 characters (not None).
+
+    The rule of a look-up by external id (``get_by_external_id``, ``get_or_create``).
+    """
+    return _bounded_text(value, "external_id", MAX_EXTERNAL_ID_LENGTH)
 
 
 def validate_event_type(value: object) -> FileEventType:

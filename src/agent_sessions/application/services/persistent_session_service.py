@@ -34,6 +34,7 @@ from agent_sessions.domain.validation import (
     validate_limit,
     validate_metadata,
     validate_offset,
+    validate_required_external_id,
     validate_title,
     validate_token_delta,
     validate_ulid,
@@ -142,7 +143,7 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
     def get_by_external_id(self, actor_name: str, external_id: str) -> Session | None:
         """Return the actor's session that carries ``external_id``, or None."""
         actor = validate_actor_name(actor_name)
-        wanted = self._required_external_id(external_id)
+        wanted = validate_required_external_id(external_id)
         return self._store.transaction(
             lambda uow: uow.sessions.get_by_external_id(actor, wanted), writes=False
         )
@@ -161,7 +162,7 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
         and the unique index on ``(actor_name, external_id)`` settle a race: the loser's
         insert is refused and it returns the winner's session.
         """
-        wanted = self._required_external_id(external_id)
+        wanted = validate_required_external_id(external_id)
         session = self._new_session(actor_name, title, metadata, wanted)
         actor = session.actor_name
         found = self._store.transaction(
@@ -194,13 +195,6 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
             updated_at=now,
             external_id=external_id,
         )
-
-    @staticmethod
-    def _required_external_id(external_id: object) -> str:
-        checked = validate_external_id(external_id)
-        if checked is None:
-            raise InvalidInputError("external_id", "must be a string, got NoneType")
-        return checked
 
     def get(self, session_id: str) -> Session:
         """Return the session, or raise ``SessionNotFoundError``."""

@@ -29,7 +29,7 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
-from agent_sessions.domain.export_format import (
+from agent_sessions.domain.export_records import (
     file_event_record,
     format_timestamp,
     session_record,

@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from agent_sessions.domain.entities import FileEventType
-from agent_sessions.domain.export_format import message_record
+from agent_sessions.domain.export_records import message_record
 from agent_sessions.infrastructure.cli.rendering import (
     event_records,
     events_by_message,

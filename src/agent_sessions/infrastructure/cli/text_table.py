@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from agent_sessions.domain.export_format import format_timestamp
+from agent_sessions.domain.export_records import format_timestamp
 
 __all__ = ["Cell", "Column", "Fitted", "Table", "fit", "print_table"]
 

@@ -18,6 +18,7 @@ from typing import IO, Any, BinaryIO, TextIO
 
 from agent_sessions.domain.errors import ImportIntegrityError
 from agent_sessions.domain.export_format import MAX_DOCUMENT_BYTES
+from agent_sessions.domain.export_records import load_json
 from agent_sessions.domain.export_stream import MAX_LINE_BYTES
 from agent_sessions.domain.validation import abbreviated_repr
 from agent_sessions.infrastructure.cli.command_error import CommandError
@@ -219,8 +220,9 @@ def _parse_document(name: str, data: bytes) -> Any:
     """Parse the JSON export document read from ``name``, before any database work.
 
     ``data`` holds at most :data:`MAX_DOCUMENT_FILE_BYTES` + 1 bytes; one more than the limit is
-    refused. The file must be UTF-8 JSON without duplicate keys, NaN or infinity; anything else
-    raises :class:`ImportIntegrityError`.
+    refused. The file must be UTF-8 and then the strict JSON of
+    :func:`~agent_sessions.domain.export_records.load_json` (no key twice in one object, no NaN
+    or infinity); anything else raises :class:`ImportIntegrityError`.
     """
     limit = MAX_DOCUMENT_FILE_BYTES
     if len(data) > limit:
@@ -233,22 +235,4 @@ def _parse_document(name: str, data: bytes) -> Any:
         raise ImportIntegrityError(
             f"{name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
         ) from exc
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise ImportIntegrityError(f"{name} is not valid JSON: {exc}") from exc
-    except (ValueError, RecursionError) as exc:
-        raise ImportIntegrityError(f"{name} is not a valid export document: {exc}") from exc
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            raise ValueError(f"the key {abbreviated_repr(key)} appears twice in one object")
-        document[key] = value
-    return document
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    return load_json(text, name)
