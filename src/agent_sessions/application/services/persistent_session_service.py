@@ -199,10 +199,7 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
     def get(self, session_id: str) -> Session:
         """Return the session, or raise ``SessionNotFoundError``."""
         wanted = validate_ulid(session_id, "session_id")
-        found = self._store.transaction(lambda uow: uow.sessions.get_by_id(wanted), writes=False)
-        if found is None:
-            raise SessionNotFoundError(wanted)
-        return found
+        return self._on_session(wanted, lambda uow: uow.sessions.get_by_id(wanted), writes=False)
 
     def list(
         self,
@@ -289,10 +286,7 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
                 )
             return uow.sessions.get_by_id(wanted)
 
-        updated = self._store.transaction(record, writes=True)
-        if updated is None:
-            raise SessionNotFoundError(wanted)
-        return updated
+        return self._on_session(wanted, record, writes=True)
 
     def verify(self, session_id: str | None = None) -> VerificationReport:
         """Check the stored sessions' integrity (all, or one) and return the report."""

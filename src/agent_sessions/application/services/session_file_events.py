@@ -10,7 +10,7 @@ import builtins
 
 from agent_sessions.application.services.store_backed_service import StoreBackedService
 from agent_sessions.domain.entities import FileEvent, FileEventType, FileTouch, Session
-from agent_sessions.domain.errors import InvalidInputError, SessionNotFoundError
+from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.domain.validation import (
     MAX_LIST_LIMIT,
@@ -70,10 +70,7 @@ class SessionFileEvents(StoreBackedService):
                 created_at=now,
             )
 
-        event = self._store.transaction(record, writes=True)
-        if event is None:
-            raise SessionNotFoundError(wanted)
-        return event
+        return self._on_session(wanted, record, writes=True)
 
     def list_file_events(
         self,

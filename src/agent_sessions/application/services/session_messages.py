@@ -64,10 +64,7 @@ class SessionMessages(StoreBackedService):
                 created_at=now,
             )
 
-        message = self._store.transaction(append, writes=True)
-        if message is None:
-            raise SessionNotFoundError(wanted)
-        return message
+        return self._on_session(wanted, append, writes=True)
 
     def append_messages(
         self,
@@ -95,10 +92,7 @@ class SessionMessages(StoreBackedService):
                 wanted, message_ids=message_ids, messages=batch, created_at=now
             )
 
-        stored = self._store.transaction(append, writes=True)
-        if stored is None:
-            raise SessionNotFoundError(wanted)
-        return stored
+        return self._on_session(wanted, append, writes=True)
 
     def pop_message(self, session_id: str) -> SessionMessage | None:
         """Remove the session's newest message and its file events, atomically, and return it.

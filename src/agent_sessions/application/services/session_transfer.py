@@ -131,10 +131,7 @@ class SessionTransfer(StoreBackedService):
             ]
             return session, messages, events
 
-        found = self._store.transaction(read, writes=False)
-        if found is None:
-            raise SessionNotFoundError(wanted)
-        session, messages, events = found
+        session, messages, events = self._on_session(wanted, read, writes=False)
         return build_export_document(session, messages, self._clock(), events)
 
     def import_session(self, document: dict[str, Any], *, on_conflict: str = "error") -> Session:

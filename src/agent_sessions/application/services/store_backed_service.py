@@ -50,6 +50,19 @@ class StoreBackedService(SessionService):
             functools.partial(_page_after, session_id, after_sequence, size), writes=False
         )
 
+    def _on_session(
+        self, session_id: str, work: Callable[[UnitOfWork], _T | None], *, writes: bool
+    ) -> _T:
+        """Run ``work`` in one transaction; its None means the session does not exist.
+
+        The one place where a unit of work's "no such session" becomes
+        ``SessionNotFoundError``, for the reads and writes of one session.
+        """
+        found = self._store.transaction(work, writes=writes)
+        if found is None:
+            raise SessionNotFoundError(session_id)
+        return found
+
     def _read_for_session(
         self,
         session_id: str,
@@ -63,7 +76,4 @@ class StoreBackedService(SessionService):
                 return None
             return messages
 
-        found = self._store.transaction(read_checked, writes=False)
-        if found is None:
-            raise SessionNotFoundError(session_id)
-        return found
+        return self._on_session(session_id, read_checked, writes=False)
