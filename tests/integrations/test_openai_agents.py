@@ -374,6 +374,28 @@ async def test_get_items_returns_the_newest_limit_items_in_order(
 
 
 @pytest.mark.asyncio
+async def test_get_items_cut_at_a_tool_result_still_returns_exactly_limit(
+    service: AsyncPersistentSessionService,
+) -> None:
+    session = AgentSessionsSession(new_id(), service)
+    call = {"type": "function_call", "call_id": "c1", "name": "lookup", "arguments": "{}"}
+    outputs = [
+        {"type": "function_call_output", "call_id": "c1", "output": f"result {n}"}
+        for n in range(1, 4)
+    ]
+    items = [user("look it up"), call, *outputs]
+    await session.add_items(items)
+    stored = await session.stored_session()
+    assert stored is not None
+    # The service's window reaches back to the call; the SDK's contract is the newest two.
+    assert len(await service.recent_messages(stored.id, 2)) == 4
+
+    assert await session.get_items(2) == outputs[-2:]
+    assert await session.get_items(3) == outputs
+    assert await session.get_items(4) == [call, *outputs]
+
+
+@pytest.mark.asyncio
 async def test_session_settings_limit_applies_when_no_limit_is_given(
     service: AsyncPersistentSessionService,
 ) -> None:

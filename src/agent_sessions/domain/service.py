@@ -174,7 +174,14 @@ class SessionService(ABC):
 
     @abstractmethod
     def recent_messages(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
-        """Return the last ``n`` messages (1 to 100000) in ascending sequence."""
+        """Return the last ``n`` messages (1 to 100000) in ascending sequence.
+
+        The window never starts with a ``tool`` message: when the ``n``-th newest message is a
+        tool result, it reaches back to the nearest earlier message that is not one (the
+        assistant turn whose calls those results answer), so it may hold more than ``n``
+        messages. A session with only tool results before the cut returns from its first
+        message. See :func:`~agent_sessions.domain.windows.reach_back`.
+        """
 
     @abstractmethod
     def export_session(self, session_id: str) -> dict[str, Any]:

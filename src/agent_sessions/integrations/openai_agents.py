@@ -292,7 +292,10 @@ class AgentSessionsSession:
 
     async def _read(self, stored_id: str, limit: int | None) -> list[SessionMessage]:
         if limit is not None and limit <= MAX_MESSAGE_LIMIT:
-            return await self._service.recent_messages(stored_id, limit)
+            # recent_messages reaches back past tool results to the call they answer, so it
+            # may return more than ``limit``; the SDK's get_items(limit) promises exactly the
+            # newest ``limit`` items, so keep only those.
+            return (await self._service.recent_messages(stored_id, limit))[-limit:]
         messages = await self._service.get_messages(stored_id)
         return messages if limit is None else messages[-limit:]
 

@@ -7,6 +7,7 @@ reads a session's ordered messages; the session row's counters move in the same 
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from agent_sessions.domain.validation import (
     validate_token_count,
     validate_ulid,
 )
+from agent_sessions.domain.windows import reach_back
 
 __all__ = ["SessionMessages"]
 
@@ -154,9 +156,35 @@ class SessionMessages(StoreBackedService):
         )
 
     def recent_messages(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
-        """Return the last ``n`` messages in ascending sequence."""
+        """Return the last ``n`` messages in ascending sequence, reaching back past tool results.
+
+        A window that would start on a tool result grows back to the assistant turn those
+        results answer (:func:`~agent_sessions.domain.windows.reach_back`), reading the extra
+        messages in the same transaction; otherwise it costs the one read of the last ``n``.
+        """
         wanted = validate_ulid(session_id, "session_id")
         count = validate_limit(n, maximum=MAX_MESSAGE_LIMIT, argument="n")
         return self._read_for_session(
-            wanted, lambda uow: uow.messages.recent_for_session(wanted, count)
+            wanted,
+            lambda uow: reach_back(
+                uow.messages.recent_for_session(wanted, count),
+                functools.partial(_page_before, uow),
+            ),
         )
+
+
+_BACK_PAGE = 32
+"""How many messages one read back past a window's tool results fetches."""
+
+
+def _page_before(uow: UnitOfWork, message: SessionMessage) -> builtins.list[SessionMessage]:
+    """Return up to :data:`_BACK_PAGE` messages just before ``message``, ascending.
+
+    A keyset read by sequence range along the ``(session_id, sequence)`` index, so it costs
+    the same however deep into the session the window starts.
+    """
+    if message.sequence <= 1:
+        return []
+    lowest = max(message.sequence - 1 - _BACK_PAGE, 0)
+    page = uow.messages.page_after(message.session_id, lowest, message.sequence - 1 - lowest)
+    return [earlier for earlier in page if earlier.sequence < message.sequence]

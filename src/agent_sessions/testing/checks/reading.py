@@ -151,6 +151,46 @@ def recent_messages_last_n(service: SessionService) -> None:
         )
 
 
+def _session_of_roles(service: SessionService, roles: str) -> str:
+    """Create a session whose messages have these roles, one letter each (s, u, a, t)."""
+    names = {"s": "system", "u": "user", "a": "assistant", "t": "tool"}
+    session = service.create(ACTOR)
+    batch = [NewMessage(names[letter], f"{names[letter]} {n}") for n, letter in enumerate(roles)]
+    service.append_messages(session.id, batch)
+    return session.id
+
+
+@conformance_check
+def recent_messages_reach_back_past_tool_results(service: SessionService) -> None:
+    """recent_messages(n) never starts on a tool message: it reaches back to the nearest earlier message of another role, so it may return more than n; it returns exactly n when the n-th newest is not a tool result, and from the first message when only tool results precede the cut."""  # noqa: E501
+    session_id = _session_of_roles(service, "uat" + "t" * 40 + "a")
+    window = service.recent_messages(session_id, 2)
+    expect_equal(
+        [(m.sequence, m.role) for m in window[:2]],
+        [(2, MessageRole.ASSISTANT), (3, MessageRole.TOOL)],
+        "recent_messages(2) whose oldest would be a tool result: its first two",
+    )
+    expect_equal(window, service.get_messages(session_id)[1:], "recent_messages(2) grown back")
+    expect_equal(_sequences(service.recent_messages(session_id, 1)), [44], "recent_messages(1)")
+    expect_equal(
+        _sequences(service.recent_messages(session_id, 43)),
+        list(range(2, 45)),
+        "recent_messages(43) starting on the assistant message",
+    )
+    orphans = _session_of_roles(service, "tttta")
+    expect_equal(
+        service.recent_messages(orphans, 3),
+        service.get_messages(orphans),
+        "recent_messages(3) of a session that starts with tool results",
+    )
+    only_tools = _session_of_roles(service, "t" * 3)
+    expect_equal(
+        _sequences(service.recent_messages(only_tools, 1)),
+        [1, 2, 3],
+        "recent_messages(1) of a session of tool results only",
+    )
+
+
 @conformance_check
 def iter_messages_in_batches(service: SessionService) -> None:
     """iter_messages(batch_size) yields every message in ascending sequence; an unknown session raises SessionNotFoundError at the call, a batch_size outside 1 to 100000 InvalidInputError."""  # noqa: E501
