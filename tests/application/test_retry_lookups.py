@@ -116,6 +116,24 @@ WRITES = [
         lambda service, session_id, _: service.get_messages(session_id)[1:],
     ),
     Write(
+        "append_message with expected_sequence",
+        lambda service: _with_messages(service, 1),
+        lambda service, session_id: service.append_message(
+            session_id, "assistant", "hi", expected_sequence=1
+        ),
+        (1, 2, 0, 0),
+        lambda service, session_id, _: service.get_messages(session_id)[-1],
+    ),
+    Write(
+        "append_messages with expected_sequence",
+        lambda service: _with_messages(service, 1),
+        lambda service, session_id: service.append_messages(
+            session_id, [NewMessage("user", "a"), NewMessage("assistant", "b")], expected_sequence=1
+        ),
+        (1, 3, 0, 0),
+        lambda service, session_id, _: service.get_messages(session_id)[1:],
+    ),
+    Write(
         "pop_message",
         lambda service: _with_messages(service, 3),
         lambda service, session_id: service.pop_message(session_id),
