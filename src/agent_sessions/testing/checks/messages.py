@@ -118,12 +118,12 @@ def expected_sequence_guards_appends(service: SessionService) -> None:
         )
         for expected in (0, 2, 4)
     ]
-    for batch in ([NewMessage("user", "x")], []):
+    for shown, messages in (("[one message]", [NewMessage("user", "x")]), ("[]", [])):
         stale.append(
             (
-                f"append_messages({batch!r}, expected_sequence=2)",
+                f"append_messages({shown}, expected_sequence=2)",
                 2,
-                calling(service.append_messages, session.id, batch, expected_sequence=2),
+                calling(service.append_messages, session.id, messages, expected_sequence=2),
             )
         )
     for what, expected, call in stale:
