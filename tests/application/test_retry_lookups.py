@@ -77,6 +77,30 @@ def _stream(document_service: PersistentSessionService) -> bytes:
     return buffer.getvalue()
 
 
+def _appends(label: str, **options: Any) -> list[Write]:
+    """The two appends to a session of one message, given ``options`` (an expected_sequence)."""
+    return [
+        Write(
+            f"append_message{label}",
+            lambda service: _with_messages(service, 1),
+            lambda service, session_id: service.append_message(
+                session_id, "assistant", "hi", **options
+            ),
+            (1, 2, 0, 0),
+            lambda service, session_id, _: service.get_messages(session_id)[-1],
+        ),
+        Write(
+            f"append_messages{label}",
+            lambda service: _with_messages(service, 1),
+            lambda service, session_id: service.append_messages(
+                session_id, [NewMessage("user", "a"), NewMessage("assistant", "b")], **options
+            ),
+            (1, 3, 0, 0),
+            lambda service, session_id, _: service.get_messages(session_id)[1:],
+        ),
+    ]
+
+
 WRITES = [
     Write(
         "create",
@@ -99,22 +123,8 @@ WRITES = [
         (1, 0, 0, 0),
         lambda service, _, made: service.get_by_external_id(ACTOR, "ses_y"),
     ),
-    Write(
-        "append_message",
-        lambda service: _with_messages(service, 1),
-        lambda service, session_id: service.append_message(session_id, "assistant", "hi"),
-        (1, 2, 0, 0),
-        lambda service, session_id, _: service.get_messages(session_id)[-1],
-    ),
-    Write(
-        "append_messages",
-        lambda service: _with_messages(service, 1),
-        lambda service, session_id: service.append_messages(
-            session_id, [NewMessage("user", "a"), NewMessage("assistant", "b")]
-        ),
-        (1, 3, 0, 0),
-        lambda service, session_id, _: service.get_messages(session_id)[1:],
-    ),
+    *_appends(""),
+    *_appends(" with expected_sequence", expected_sequence=1),
     Write(
         "pop_message",
         lambda service: _with_messages(service, 3),

@@ -180,6 +180,37 @@ def test_writes_before_a_refusal_are_reported(store: Store) -> None:
     )
 
 
+class IgnoresExpectedSequence(PersistentSessionService):
+    """Appends wherever the session ends, whatever expected_sequence says."""
+
+    def append_message(self, session_id, role, content, *, expected_sequence=None, **options):
+        return super().append_message(session_id, role, content, **options)
+
+    def append_messages(self, session_id, messages, *, expected_sequence=None):
+        return super().append_messages(session_id, messages)
+
+
+def test_appends_that_ignore_expected_sequence_are_reported(store: Store) -> None:
+    report = _run(
+        store,
+        IgnoresExpectedSequence,
+        "expected_sequence_guards_appends",
+        "racing_expected_sequences_one_wins",
+        "append_message_sequences",
+    )
+    assert report.failed == (
+        "expected_sequence_guards_appends",
+        "racing_expected_sequences_one_wins",
+    )
+    assert report.passed == ("append_message_sequences",)
+    assert _message(report, "expected_sequence_guards_appends").startswith(
+        "append_message(expected_sequence=0) returned SessionMessage("
+    )
+    assert _message(report, "racing_expected_sequences_one_wins").startswith(
+        "exactly one of 8 racing appends must win, got [["
+    )
+
+
 class NaiveTimes(PersistentSessionService):
     """Returns sessions whose datetimes have lost their time zone."""
 

@@ -24,6 +24,7 @@ from agent_sessions.domain.errors import (
     MigrationHistoryError,
     SchemaDriftError,
     SchemaMismatchError,
+    SequenceConflictError,
     SessionNotFoundError,
     UnsupportedSchemaVersionError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NewMessage",
     "SchemaDriftError",
     "SchemaMismatchError",
+    "SequenceConflictError",
     "Session",
     "SessionMessage",
     "SessionNotFoundError",

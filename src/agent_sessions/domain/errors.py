@@ -17,6 +17,7 @@ __all__ = [
     "MigrationHistoryError",
     "SchemaDriftError",
     "SchemaMismatchError",
+    "SequenceConflictError",
     "SessionNotFoundError",
     "UnsupportedSchemaVersionError",
 ]
@@ -53,6 +54,19 @@ class ExternalIdConflictError(InvalidInputError):
         super().__init__(
             "external_id",
             f"{external_id!r} already names session {session_id} of actor {actor_name!r}",
+        )
+
+
+class SequenceConflictError(AgentSessionsError, RuntimeError):
+    """Raised when an append's ``expected_sequence`` is no longer the session's last sequence."""
+
+    def __init__(self, session_id: str, expected: int, actual: int) -> None:
+        self.session_id = session_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"session {session_id!r} ends at sequence {actual}, not at the expected {expected}; "
+            f"nothing was appended"
         )
 
 

@@ -148,6 +148,7 @@ class SessionMessageRepository(ABC):
         metadata: dict[str, Any],
         token_count: int | None,
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> SessionMessage | None:
         """Append a message at the session's next sequence and return it.
 
@@ -157,6 +158,13 @@ class SessionMessageRepository(ABC):
         already updated later, that later time, so times never go backwards along the sequence
         (both are :func:`~agent_sessions.domain.timeline.not_before`). Returns None when the
         session does not exist.
+
+        With an ``expected_sequence`` (a checked integer, 0 or more) it appends only if the
+        session's last sequence (its ``message_count``) is still that number, compared under
+        the same row lock that reserves the sequence, so of two racing appenders that expect
+        the same number exactly one appends. Otherwise it raises
+        :class:`~agent_sessions.domain.errors.SequenceConflictError` (with the last sequence it
+        found) and writes nothing. None, the default, appends wherever the session's end is.
         """
 
     @abstractmethod
@@ -167,13 +175,15 @@ class SessionMessageRepository(ABC):
         message_ids: Sequence[str],
         messages: Sequence[NewMessage],
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> builtins.list[SessionMessage] | None:
         """Append checked ``messages`` at the session's next sequences, in one statement each.
 
         Like :meth:`append`, for a batch: one bump of ``message_count`` by ``len(messages)``
         reserves consecutive sequences under the session's row lock, then one insert writes
         them all, with the ids ``message_ids`` and one ``created_at``. Returns None when the
-        session does not exist.
+        session does not exist. ``expected_sequence`` guards the whole batch as it guards
+        :meth:`append`: all of it is written, or none and ``SequenceConflictError`` is raised.
         """
 
     @abstractmethod

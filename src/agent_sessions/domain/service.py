@@ -106,12 +106,21 @@ class SessionService(ABC):
         *,
         metadata: dict[str, Any] | None = None,
         token_count: int | None = None,
+        expected_sequence: int | None = None,
     ) -> SessionMessage:
         """Append a message at the next sequence, atomically, and return it.
 
         Bumps the session's ``message_count`` and ``updated_at`` in the same transaction.
         Concurrent appends to one session, from threads or processes, get the sequences
         1, 2, 3 ... with no gap and no duplicate.
+
+        ``expected_sequence`` makes the append optimistic: it is written only if the
+        session's last sequence is still that number (0 for a session without messages),
+        checked under the session's row lock, so of several writers that read the same end
+        exactly one appends. Otherwise ``SequenceConflictError`` (with ``expected`` and
+        ``actual``) is raised and nothing is written. It must be None (the default: append
+        wherever the end is) or an integer from 0 to 2**53 - 1. A retry after a lost commit
+        acknowledgement returns the message that was committed, never a conflict.
         """
 
     @abstractmethod
@@ -119,6 +128,8 @@ class SessionService(ABC):
         self,
         session_id: str,
         messages: Sequence[NewMessage | Mapping[str, Any]],
+        *,
+        expected_sequence: int | None = None,
     ) -> builtins.list[SessionMessage]:
         """Append many messages in one transaction, at consecutive sequences, and return them.
 
@@ -126,7 +137,9 @@ class SessionService(ABC):
         with ``role`` and ``content`` and optionally ``metadata`` and ``token_count``. All are
         checked before anything is written (``InvalidInputError`` naming the field, such as
         ``messages[3].content``), and all or none are stored: a concurrent appender's message
-        comes before or after the whole batch, never inside it.
+        comes before or after the whole batch, never inside it. ``expected_sequence`` guards
+        the whole batch as it guards :meth:`append_message` (``SequenceConflictError`` and
+        nothing written when the session's last sequence is another), an empty batch included.
         """
 
     @abstractmethod

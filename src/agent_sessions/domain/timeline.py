@@ -12,6 +12,9 @@ Every adapter of the repository ports keeps these rules, and this module states 
 - :func:`appended_messages`: the messages of one append take the sequences reserved for them
   from the session's counter, consecutively in the order given, and all take the session's
   new ``updated_at`` as their time, so times never go back along the sequence.
+- :func:`check_expected_sequence`: an optimistic append (one given an ``expected_sequence``)
+  goes ahead only when the session's last sequence, its ``message_count``, is still the one
+  the caller expects; the stores compare under the session's row lock.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
+from agent_sessions.domain.errors import SequenceConflictError
 
-__all__ = ["appended_messages", "event_time", "not_before"]
+__all__ = ["appended_messages", "check_expected_sequence", "event_time", "not_before"]
 
 _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 """The smallest step between two times of a session: the stores keep microseconds."""
@@ -99,3 +103,23 @@ def appended_messages(
         )
         for offset, (message_id, message) in enumerate(zip(message_ids, messages, strict=True))
     ]
+
+
+def check_expected_sequence(
+    session_id: str, expected_sequence: int | None, message_count: int
+) -> None:
+    """Let an append go ahead only if the session still ends where its caller expects.
+
+    Args:
+        session_id: the session appended to.
+        expected_sequence: the last sequence the caller expects, or None for no expectation.
+        message_count: the session's ``message_count``, read under its row lock: its last
+            sequence (0 for a session without messages).
+
+    Raises:
+        SequenceConflictError: ``expected_sequence`` is given and is not ``message_count``;
+            the store then writes nothing.
+
+    """
+    if expected_sequence is not None and expected_sequence != message_count:
+        raise SequenceConflictError(session_id, expected_sequence, message_count)

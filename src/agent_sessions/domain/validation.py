@@ -43,6 +43,7 @@ __all__ = [
     "validate_actor_name",
     "validate_content",
     "validate_event_type",
+    "validate_expected_sequence",
     "validate_external_id",
     "validate_file_event",
     "validate_idempotency_key",
@@ -196,6 +197,16 @@ def validate_token_count(value: object) -> int | None:
     if value is None:
         return None
     return _non_negative_int(value, "token_count")
+
+
+def validate_expected_sequence(value: object) -> int | None:
+    """Return an append's ``expected_sequence`` if it is None or an integer from 0 to 2**53 - 1.
+
+    0 is the last sequence of a session without messages.
+    """
+    if value is None:
+        return None
+    return _non_negative_int(value, "expected_sequence")
 
 
 def validate_token_delta(value: object, argument: str) -> int:

@@ -15,9 +15,11 @@ from agent_sessions.application.services.store_backed_service import StoreBacked
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
 from agent_sessions.domain.errors import SessionNotFoundError
 from agent_sessions.domain.ports import UnitOfWork
+from agent_sessions.domain.timeline import check_expected_sequence
 from agent_sessions.domain.validation import (
     MAX_MESSAGE_LIMIT,
     validate_content,
+    validate_expected_sequence,
     validate_limit,
     validate_metadata,
     validate_new_messages,
@@ -42,13 +44,19 @@ class SessionMessages(StoreBackedService):
         *,
         metadata: dict[str, Any] | None = None,
         token_count: int | None = None,
+        expected_sequence: int | None = None,
     ) -> SessionMessage:
-        """Append a message at the next sequence, atomically, and return it."""
+        """Append a message at the next sequence, atomically, and return it.
+
+        With ``expected_sequence``, only if the session still ends there: the store checks
+        it under the row lock, after the look-up for an earlier try's commit.
+        """
         wanted = validate_ulid(session_id, "session_id")
         checked_role = validate_role(role)
         checked_content = validate_content(content)
         checked_metadata = validate_metadata(metadata)
         checked_tokens = validate_token_count(token_count)
+        expected = validate_expected_sequence(expected_sequence)
         message_id = self._new_id()
         now = self._clock()
 
@@ -64,6 +72,7 @@ class SessionMessages(StoreBackedService):
                 metadata=checked_metadata,
                 token_count=checked_tokens,
                 created_at=now,
+                expected_sequence=expected,
             )
 
         return self._on_session(wanted, append, writes=True)
@@ -72,26 +81,39 @@ class SessionMessages(StoreBackedService):
         self,
         session_id: str,
         messages: Sequence[NewMessage | Mapping[str, Any]],
+        *,
+        expected_sequence: int | None = None,
     ) -> builtins.list[SessionMessage]:
         """Append many messages in one transaction, at consecutive sequences, and return them.
 
         One ``UPDATE`` reserves the sequences and one multi-row ``INSERT`` writes the batch.
         The ids are fixed before the first attempt, so a retry after a lost acknowledgement
-        finds the batch it already wrote and returns it.
+        finds the batch it already wrote and returns it (before ``expected_sequence``, which
+        that batch moved, is checked). An empty batch writes nothing but is held to
+        ``expected_sequence`` all the same.
         """
         wanted = validate_ulid(session_id, "session_id")
         batch = validate_new_messages(messages)
+        expected = validate_expected_sequence(expected_sequence)
         message_ids = [self._new_id() for _ in batch]
         now = self._clock()
 
         def append(uow: UnitOfWork) -> builtins.list[SessionMessage] | None:
             if not batch:
-                return [] if uow.sessions.get_by_id(wanted) is not None else None
+                session = uow.sessions.get_by_id(wanted)
+                if session is None:
+                    return None
+                check_expected_sequence(wanted, expected, session.message_count)
+                return []
             first = uow.committed_earlier(lambda: uow.messages.get_by_id(message_ids[0]))
             if first is not None:
                 return uow.messages.page_after(wanted, first.sequence - 1, len(batch))
             return uow.messages.append_many(
-                wanted, message_ids=message_ids, messages=batch, created_at=now
+                wanted,
+                message_ids=message_ids,
+                messages=batch,
+                created_at=now,
+                expected_sequence=expected,
             )
 
         return self._on_session(wanted, append, writes=True)

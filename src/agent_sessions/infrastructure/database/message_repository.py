@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, func, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
-from agent_sessions.domain.timeline import appended_messages
+from agent_sessions.domain.timeline import appended_messages, check_expected_sequence
 from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
@@ -22,6 +22,7 @@ from agent_sessions.infrastructure.database.retry import database_retry
 from agent_sessions.infrastructure.database.statements import (
     DIRECT_APPEND_IN_ONE,
     DIRECT_INSERT_MESSAGE,
+    DIRECT_LOCKED_COUNT,
     DIRECT_MESSAGE_BY_ID,
     DIRECT_PAGE_AFTER,
     DIRECT_RECENT_MESSAGES,
@@ -51,15 +52,19 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         metadata: dict[str, Any],
         token_count: int | None,
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> SessionMessage | None:
         """Append at the next sequence under the session's row lock; None if it is absent.
 
         The ``UPDATE`` of the session row both takes the row lock (PostgreSQL, MariaDB) or the
         database write lock (SQLite) and allocates the sequence: concurrent appenders queue on
-        it, and each one reads the count its predecessor committed.
+        it, and each one reads the count its predecessor committed. On PostgreSQL one
+        statement bumps the counter and inserts the message, unless an ``expected_sequence``
+        must be checked between the two (see :meth:`_reserve_sequences`).
         """
         connection = self._connection
-        if connection.dialect.name == "postgresql":
+        in_one = expected_sequence is None and connection.dialect.name == "postgresql"
+        if in_one:
             rows = DIRECT_APPEND_IN_ONE.rows(
                 connection,
                 {
@@ -77,7 +82,7 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
                 return None
             last, stored_at = rows[0]
         else:
-            reserved = self._reserve_sequences(session_id, 1, created_at)
+            reserved = self._reserve_sequences(session_id, 1, created_at, expected_sequence)
             if reserved is None:
                 return None
             last, stored_at = reserved
@@ -91,7 +96,7 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
             token_count=token_count,
             created_at=stored_at,
         )
-        if connection.dialect.name != "postgresql":  # the CTE above inserted it already
+        if not in_one:  # else the CTE above inserted it already
             DIRECT_INSERT_MESSAGE.run(connection, message_to_values(message))
         return message
 
@@ -103,9 +108,10 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         message_ids: Sequence[str],
         messages: Sequence[NewMessage],
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> builtins.list[SessionMessage] | None:
         """Reserve ``len(messages)`` sequences with one ``UPDATE``, then insert them in one go."""
-        reserved = self._reserve_sequences(session_id, len(messages), created_at)
+        reserved = self._reserve_sequences(session_id, len(messages), created_at, expected_sequence)
         if reserved is None:
             return None
         last, stored_at = reserved
@@ -120,7 +126,11 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         return stored
 
     def _reserve_sequences(
-        self, session_id: str, count: int, created_at: datetime
+        self,
+        session_id: str,
+        count: int,
+        created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> tuple[int, datetime] | None:
         """Bump ``message_count`` by ``count`` under the session's row lock.
 
@@ -129,8 +139,20 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         when the session does not exist. The ``UPDATE`` both takes the row lock (PostgreSQL,
         MariaDB) or the database write lock (SQLite) and allocates the sequences: concurrent
         appenders queue on it, and each one reads the count its predecessor committed.
+
+        With an ``expected_sequence``, a ``SELECT ... FOR UPDATE`` first takes the row lock
+        (SQLite's writers hold the write lock already) and reads the count, which
+        :func:`~agent_sessions.domain.timeline.check_expected_sequence` compares; the lock is
+        held to the commit, so no other writer moves the count between the check and the
+        ``UPDATE``. ``FOR UPDATE`` reads the latest committed row even under MariaDB's
+        ``REPEATABLE READ``. Appends without one never run the extra statement.
         """
         connection = self._connection
+        if expected_sequence is not None:
+            locked = DIRECT_LOCKED_COUNT.rows(connection, {"p_session_id": session_id})
+            if not locked:
+                return None
+            check_expected_sequence(session_id, expected_sequence, int(locked[0][0]))
         parameters = {"p_session_id": session_id, "p_added": count, "p_at": created_at}
         if connection.dialect.update_returning:
             rows = DIRECT_RESERVE_RETURNING.rows(connection, parameters)

@@ -37,6 +37,7 @@ __all__ = [
     "DIRECT_APPEND_IN_ONE",
     "DIRECT_INSERT_FILE_EVENT",
     "DIRECT_INSERT_MESSAGE",
+    "DIRECT_LOCKED_COUNT",
     "DIRECT_MESSAGE_BY_ID",
     "DIRECT_PAGE_AFTER",
     "DIRECT_RECENT_MESSAGES",
@@ -84,6 +85,12 @@ _RESERVE_RETURNING = _RESERVE.returning(SESSIONS.c.message_count, SESSIONS.c.upd
 _RESERVED = select(SESSIONS.c.message_count, SESSIONS.c.updated_at).where(
     SESSIONS.c.id == bindparam("p_session_id")
 )
+_LOCKED_COUNT = (
+    # An optimistic append's check: the row lock first, then the count it compares.
+    select(SESSIONS.c.message_count)
+    .where(SESSIONS.c.id == bindparam("p_session_id"))
+    .with_for_update()
+)
 _INSERT_MESSAGE = insert(MESSAGES)
 _BUMPED = _RESERVE_RETURNING.cte("bumped")
 _APPEND_IN_ONE = (
@@ -125,6 +132,7 @@ _MESSAGE_BY_ID = select(MESSAGES).where(MESSAGES.c.id == bindparam("p_message_id
 DIRECT_RESERVE = DirectStatement(_RESERVE)
 DIRECT_RESERVE_RETURNING = DirectStatement(_RESERVE_RETURNING)
 DIRECT_RESERVED = DirectStatement(_RESERVED)
+DIRECT_LOCKED_COUNT = DirectStatement(_LOCKED_COUNT)
 DIRECT_INSERT_MESSAGE = DirectStatement(_INSERT_MESSAGE)
 DIRECT_APPEND_IN_ONE = DirectStatement(_APPEND_IN_ONE)
 DIRECT_RECENT_MESSAGES = DirectStatement(_RECENT_MESSAGES)

@@ -27,7 +27,12 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
-from agent_sessions.domain.timeline import appended_messages, event_time, not_before
+from agent_sessions.domain.timeline import (
+    appended_messages,
+    check_expected_sequence,
+    event_time,
+    not_before,
+)
 from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
 
@@ -165,6 +170,7 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         metadata: dict[str, Any],
         token_count: int | None,
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> SessionMessage | None:
         """Append at the session's next sequence; None if the session is absent."""
         stored = self.append_many(
@@ -172,6 +178,7 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
             message_ids=[message_id],
             messages=[NewMessage(role, content, metadata, token_count)],
             created_at=created_at,
+            expected_sequence=expected_sequence,
         )
         return None if stored is None else stored[0]
 
@@ -182,11 +189,16 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         message_ids: Sequence[str],
         messages: Sequence[NewMessage],
         created_at: datetime,
+        expected_sequence: int | None = None,
     ) -> builtins.list[SessionMessage] | None:
-        """Reserve ``len(messages)`` sequences from the counter, then insert them all."""
+        """Reserve ``len(messages)`` sequences from the counter, then insert them all.
+
+        The counter is compared with ``expected_sequence``, when given, before anything moves.
+        """
         session = self._tables.sessions.get(session_id)
         if session is None:
             return None
+        check_expected_sequence(session_id, expected_sequence, session.message_count)
         first = session.message_count + 1
         reserved = self._advance(
             session, created_at, message_count=session.message_count + len(messages)

@@ -1,4 +1,4 @@
-"""Checks of appending messages one at a time, and of the arguments a service must refuse."""
+"""Checks of appending messages one at a time, optimistically, and of the arguments refused."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from agent_sessions.domain.entities import MessageRole
-from agent_sessions.domain.errors import InvalidInputError
+from agent_sessions.domain.entities import MessageRole, NewMessage
+from agent_sessions.domain.errors import (
+    InvalidInputError,
+    SequenceConflictError,
+    SessionNotFoundError,
+)
 from agent_sessions.domain.service import SessionService
 from agent_sessions.testing.check import conformance_check
 from agent_sessions.testing.checks.sessions import ACTOR, ULID
@@ -18,8 +22,13 @@ from agent_sessions.testing.expectations import (
     expect_raises,
     expect_unchanged,
     expect_utc,
+    in_threads,
     store_state,
+    unknown_id,
 )
+
+RACERS = 8
+"""How many threads race to append at one expected sequence."""
 
 
 def _refused(
@@ -83,6 +92,96 @@ def append_message_updates_session(service: SessionService) -> None:
             f"updated_at must move to the append ({message.created_at}), got {after.updated_at}",
         )
         session = after
+
+
+@conformance_check
+def expected_sequence_guards_appends(service: SessionService) -> None:
+    """append_message() and append_messages() with an expected_sequence append only while the session ends there (0 when empty); a stale one raises SequenceConflictError naming both numbers, and writes nothing."""  # noqa: E501
+    session = service.create(ACTOR)
+    first = service.append_message(session.id, "user", "first", expected_sequence=0)
+    expect_equal(first.sequence, 1, "append_message(expected_sequence=0).sequence")
+    batch = service.append_messages(
+        session.id, [NewMessage("assistant", "a"), NewMessage("user", "b")], expected_sequence=1
+    )
+    expect_equal([m.sequence for m in batch], [2, 3], "append_messages(expected_sequence=1)")
+    expect_equal(
+        service.append_messages(session.id, [], expected_sequence=3),
+        [],
+        "append_messages([], expected_sequence=3)",
+    )
+    before = store_state(service)
+    stale: list[tuple[str, int, Callable[[], object]]] = [
+        (
+            f"append_message(expected_sequence={expected})",
+            expected,
+            calling(service.append_message, session.id, "user", "x", expected_sequence=expected),
+        )
+        for expected in (0, 2, 4)
+    ]
+    for shown, messages in (("[one message]", [NewMessage("user", "x")]), ("[]", [])):
+        stale.append(
+            (
+                f"append_messages({shown}, expected_sequence=2)",
+                2,
+                calling(service.append_messages, session.id, messages, expected_sequence=2),
+            )
+        )
+    for what, expected, call in stale:
+        error = expect_raises(SequenceConflictError, call, what)
+        expect_equal(
+            (error.session_id, error.expected, error.actual),
+            (session.id, expected, 3),
+            f"{what}: SequenceConflictError's (session_id, expected, actual)",
+        )
+        expect(
+            isinstance(error, RuntimeError) and f"{expected}" in str(error) and "3" in str(error),
+            f"{what}: SequenceConflictError must be a RuntimeError naming both numbers: {error}",
+        )
+    expect_unchanged(service, before, "appends with a stale expected_sequence")
+    expect_raises(
+        SessionNotFoundError,
+        calling(service.append_message, unknown_id(), "user", "x", expected_sequence=0),
+        "append_message(an unknown session id, expected_sequence=0)",
+    )
+
+
+@conformance_check
+def racing_expected_sequences_one_wins(service: SessionService) -> None:
+    """Of 8 threads appending at once with the same expected_sequence (one message or a batch of 2), exactly one appends; the others get SequenceConflictError naming the winner's end, and the sequences stay gapless."""  # noqa: E501
+    session = service.create(ACTOR)
+    service.append_message(session.id, "user", "the question")
+
+    def append(thread: int) -> list[int] | SequenceConflictError:
+        answer = f"thread {thread}"
+        try:
+            if thread % 2:
+                batch = [NewMessage("assistant", answer), NewMessage("assistant", answer)]
+                stored = service.append_messages(session.id, batch, expected_sequence=1)
+            else:
+                stored = [
+                    service.append_message(session.id, "assistant", answer, expected_sequence=1)
+                ]
+        except SequenceConflictError as conflict:
+            return conflict
+        return [message.sequence for message in stored]
+
+    outcomes = in_threads(RACERS, append)
+    won = [outcome for outcome in outcomes if isinstance(outcome, list)]
+    expect(len(won) == 1, f"exactly one of {RACERS} racing appends must win, got {outcomes}")
+    winner = outcomes.index(won[0])
+    last = won[0][-1]
+    expect_equal(won[0], list(range(2, last + 1)), f"thread {winner}'s sequences")
+    for outcome in outcomes:
+        if isinstance(outcome, SequenceConflictError):
+            expect_equal(
+                (outcome.expected, outcome.actual), (1, last), "a losing thread's conflict"
+            )
+    stored = service.get_messages(session.id)
+    expect_equal([m.sequence for m in stored], list(range(1, last + 1)), "stored sequences")
+    expect(
+        all(m.content == f"thread {winner}" for m in stored[1:]),
+        f"only thread {winner}'s answer may be stored, got {[m.content for m in stored[1:]]}",
+    )
 
 
 @conformance_check
@@ -206,3 +305,18 @@ def invalid_content_rejected(service: SessionService) -> None:
             for bad in (None, 5, b"bytes", "a\x00b", "lone \ud800 surrogate")
         },
     )
+
+
+@conformance_check
+def invalid_expected_sequence_rejected(service: SessionService) -> None:
+    """append_message() and append_messages() refuse an expected_sequence that is negative, boolean, a string, fractional or too large (2**53) with InvalidInputError naming expected_sequence, and write nothing."""  # noqa: E501
+    session = service.create(ACTOR)
+    calls: dict[str, Callable[[], object]] = {}
+    for bad in (-1, True, "0", 1.5, 2**53):
+        calls[f"append_message(expected_sequence={bad!r})"] = calling(
+            service.append_message, session.id, "user", "x", expected_sequence=bad
+        )
+        calls[f"append_messages(expected_sequence={bad!r})"] = calling(
+            service.append_messages, session.id, [NewMessage("user", "x")], expected_sequence=bad
+        )
+    _refused(service, "expected_sequence", calls)
