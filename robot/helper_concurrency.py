@@ -167,7 +167,7 @@ class ConcurrencyLibrary:
     def updated_at_should_not_precede_the_last_message(self, session_id: str) -> None:
         """The session's updated_at is the last message's created_at or later."""
         session = self._store.get(session_id)
-        last = self._store.recent_messages(session_id, 1)[0]
+        last = self._store.recent_messages(session_id, 1)[-1]
         if session.updated_at < last.created_at:
             raise AssertionError(
                 f"updated_at {session.updated_at} precedes the last message's {last.created_at}"

@@ -202,7 +202,9 @@ def step_at_limits(context: Context) -> None:
 
 @then("the message reads back with exactly that content and metadata")
 def step_limits_back(context: Context) -> None:
-    (message,) = context.service.recent_messages(context.session.id, 1)
+    # A tool result: the window of 1 reaches back to the message it answers; ours is the last.
+    message = context.service.recent_messages(context.session.id, 1)[-1]
+    assert message.sequence == 4, message.sequence
     digest = hashlib.sha256(message.content.encode("utf-8")).hexdigest()
     expected = hashlib.sha256(context.limit_content.encode("utf-8")).hexdigest()
     assert digest == expected, f"content changed: {len(message.content)} characters back"
