@@ -8,11 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "Compaction",
     "FileEvent",
     "FileEventType",
     "FileTouch",
     "MessageRole",
     "NewMessage",
+    "Rewind",
     "Session",
     "SessionMessage",
 ]
@@ -38,12 +40,17 @@ class Session:
         metadata: free JSON-serialisable data.
         prompt_tokens: prompt tokens used so far (only ever added to).
         completion_tokens: completion tokens used so far (only ever added to).
-        message_count: how many messages the session holds; also its last sequence number.
+        message_count: how many messages the session's transcript holds, rewound ones
+            included; also its last sequence number (numbers are never reused after a rewind).
         created_at: when the session was created (timezone-aware UTC).
         updated_at: when the session, its messages or its file events last changed
             (timezone-aware UTC).
         external_id: the id a host tool gives the session (an opencode session id, an OpenAI
             Agents SDK session id...), unique per actor, or None.
+        parent_session_id: the session this one was forked from, or None. A reference, not
+            a constraint: it stays when the parent is deleted, or was never imported.
+        forked_at_sequence: the parent's sequence this session was forked at (0 for a fork
+            of nothing), or None when the session is not a fork.
 
     """
 
@@ -57,6 +64,8 @@ class Session:
     created_at: datetime
     updated_at: datetime
     external_id: str | None = None
+    parent_session_id: str | None = None
+    forked_at_sequence: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -77,6 +86,8 @@ class SessionMessage:
         metadata: free JSON-serialisable data.
         token_count: tokens of this message, when known.
         created_at: when it was appended (timezone-aware UTC); never earlier than its predecessor's.
+        rewound_by: the id of the :class:`Rewind` that hid the message from the session's
+            visible history, or None while it is visible.
 
     """
 
@@ -88,6 +99,12 @@ class SessionMessage:
     metadata: dict[str, Any] = field(hash=False)
     token_count: int | None
     created_at: datetime
+    rewound_by: str | None = None
+
+    @property
+    def rewound(self) -> bool:
+        """Whether a rewind hid the message (it stays in the transcript)."""
+        return self.rewound_by is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +183,67 @@ class FileTouch:
     def total(self) -> int:
         """All events on the path."""
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """A rewind of a session: the messages after ``to_sequence`` left its visible history.
+
+    Nothing is deleted: the messages ``to_sequence + 1`` to ``through_sequence`` that were
+    visible carry the rewind's id in ``rewound_by``, as do the compactions that covered any of
+    them. Appends after the rewind continue at ``through_sequence + 1``.
+
+    Attributes:
+        id: 26-character ULID.
+        session_id: the session rewound.
+        to_sequence: the last sequence that stays visible (0: none stays).
+        through_sequence: the session's last sequence when it was rewound.
+        reason: why, as the caller put it, or None.
+        created_at: when it was recorded (timezone-aware UTC).
+        undone_at: when :meth:`~agent_sessions.domain.service.SessionService.undo_rewind`
+            made its messages visible again, or None while it holds.
+
+    """
+
+    id: str
+    session_id: str
+    to_sequence: int
+    through_sequence: int
+    reason: str | None
+    created_at: datetime
+    undone_at: datetime | None = None
+
+    @property
+    def undone(self) -> bool:
+        """Whether the rewind was undone."""
+        return self.undone_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """A summary that stands for a session's visible messages up to ``through_sequence``.
+
+    The messages it covers stay in the session; ``context_messages`` sends the latest
+    compaction's summary in their place.
+
+    Attributes:
+        id: 26-character ULID.
+        session_id: the session.
+        through_sequence: the last sequence the summary covers.
+        summary: the text that replaces the covered messages in the model's context.
+        metadata: free JSON-serialisable data.
+        token_count: tokens of the summary, when known.
+        created_at: when it was recorded (timezone-aware UTC).
+        rewound_by: the id of the rewind that hid a message it covers (and so hid it too),
+            or None while it is in force.
+
+    """
+
+    id: str
+    session_id: str
+    through_sequence: int
+    summary: str
+    metadata: dict[str, Any] = field(hash=False)
+    token_count: int | None
+    created_at: datetime
+    rewound_by: str | None = None

@@ -58,15 +58,26 @@ class ExternalIdConflictError(InvalidInputError):
 
 
 class SequenceConflictError(AgentSessionsError, RuntimeError):
-    """Raised when an append's ``expected_sequence`` is no longer the session's last sequence."""
+    """Raised when a session's last sequence is not the one a write expected.
 
-    def __init__(self, session_id: str, expected: int, actual: int) -> None:
+    An append's ``expected_sequence`` that is no longer the session's end, or an
+    ``undo_rewind`` after messages were appended past the rewind.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        expected: int,
+        actual: int,
+        *,
+        outcome: str = "nothing was appended",
+    ) -> None:
         self.session_id = session_id
         self.expected = expected
         self.actual = actual
         super().__init__(
             f"session {session_id!r} ends at sequence {actual}, not at the expected {expected}; "
-            f"nothing was appended"
+            f"{outcome}"
         )
 
 

@@ -18,20 +18,24 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from agent_sessions.domain.entities import (
+    Compaction,
     FileEvent,
     FileEventType,
     FileTouch,
     MessageRole,
     NewMessage,
+    Rewind,
     Session,
     SessionMessage,
 )
+from agent_sessions.domain.history import ForkIds
 from agent_sessions.domain.verification import VerificationReport
 
 __all__ = [
     "AsyncRunner",
     "Clock",
     "FileEventRepository",
+    "HistoryRepository",
     "IdFactory",
     "SessionMessageRepository",
     "SessionRepository",
@@ -95,11 +99,48 @@ class SessionRepository(ABC):
         limit: int = 50,
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
+        forked_from: str | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending).
 
-        Only the sessions of ``actor_name`` when it is given; ``limit`` rows after skipping
+        Only the sessions of ``actor_name`` when it is given, and only the forks of the session
+        ``forked_from`` (its direct children) when that is given; ``limit`` rows after skipping
         ``offset``, and only those after the ``(created_at, id)`` key ``after`` in that order.
+        """
+
+    @abstractmethod
+    def fork(
+        self, source_id: str, *, ids: ForkIds, fork: Session, at_sequence: int | None
+    ) -> Session | None:
+        """Copy the source session's visible history up to ``at_sequence`` into a new session.
+
+        Under the source's row lock (taken as an append takes it, so forks queue behind
+        appends), it checks ``at_sequence`` with
+        :func:`~agent_sessions.domain.history.check_history_point` (argument ``at_sequence``;
+        None means the last sequence), then inserts ``fork`` (id ``ids.session_id``, its
+        names, metadata and times as given, counters zero) with ``parent_session_id`` the
+        source and ``forked_at_sequence`` the point (None resolved to the source's
+        ``message_count``), and copies inside the database, with ``INSERT ... SELECT``:
+
+        - the visible messages with a sequence up to the point, renumbered 1..k in order, with
+          the ids ``numbered_id(ids.message_prefix, k)`` and everything else as it was
+          (``created_at`` included, ``rewound_by`` None);
+        - the file events of those messages, in the order recorded, with the ids
+          ``numbered_id(ids.event_prefix, k)``, pointing at the copies, times kept;
+        - the compactions in force whose ``through_sequence`` is at most the point, with the
+          ids ``numbered_id(ids.compaction_prefix, k)`` and ``through_sequence`` renumbered
+          to the number of copied messages it covers.
+
+        The new session's ``message_count`` is the number of copied messages. Returns the
+        stored fork, or None when the source does not exist.
+        """
+
+    @abstractmethod
+    def lineage(self, session_id: str) -> builtins.list[Session]:
+        """Return the session's parent, its parent's parent, and so on, nearest first.
+
+        Empty for a session that is not a fork. The chain stops at a parent that is no longer
+        stored (or, in a damaged store, at a session already in the chain).
         """
 
     @abstractmethod
@@ -187,16 +228,24 @@ class SessionMessageRepository(ABC):
         """
 
     @abstractmethod
-    def pop_last(self, session_id: str, *, updated_at: datetime) -> SessionMessage | None:
-        """Remove the session's newest message, with its file events, and return it.
+    def pop_last(
+        self, session_id: str, *, updated_at: datetime, rewind_id: str
+    ) -> SessionMessage | None:
+        """Remove the session's newest visible message and return it.
 
-        In the same transaction it first locks the session row, as :meth:`append` does, by
-        stepping ``message_count`` back by one and moving ``updated_at`` to ``updated_at``
-        unless that is already later (:func:`~agent_sessions.domain.timeline.not_before`);
-        then it deletes the message at the old count and its file events. The next append
-        therefore reuses that sequence, and concurrent appenders and poppers queue on the lock.
-        Token totals are not touched. Returns None, writing nothing, when the session does not
-        exist or holds no messages. Raises
+        In the same transaction it first locks the session row, as :meth:`append` does, and
+        moves ``updated_at`` to ``updated_at`` unless that is already later
+        (:func:`~agent_sessions.domain.timeline.not_before`). Then, when
+        :func:`~agent_sessions.domain.history.pop_hides` says the message may be deleted (it is
+        the transcript's last and no compaction in force covers it), it steps
+        ``message_count`` back by one and deletes the message and its file events, so the next
+        append reuses that sequence. Otherwise it hides the message, as
+        :meth:`HistoryRepository.rewind` would to the visible message before it, under a
+        rewind with the id ``rewind_id`` and the reason
+        :data:`~agent_sessions.domain.history.POP_REWIND_REASON`, and returns the message with
+        ``rewound_by`` set. Concurrent appenders and poppers queue on the lock. Token totals
+        are not touched. Returns None, writing nothing, when the session does not exist or
+        has no visible message. Raises
         :class:`~agent_sessions.domain.errors.DatabaseError`, the one
         :func:`~agent_sessions.domain.verification.missing_last_message` builds, when no
         message holds the sequence ``message_count`` names (a damaged store: ``verify``
@@ -213,12 +262,18 @@ class SessionMessageRepository(ABC):
 
     @abstractmethod
     def page_after(
-        self, session_id: str, after_sequence: int, limit: int
+        self,
+        session_id: str,
+        after_sequence: int,
+        limit: int,
+        *,
+        include_rewound: bool = True,
     ) -> builtins.list[SessionMessage]:
         """Return up to ``limit`` messages with a sequence above ``after_sequence``, ascending.
 
         A keyset page: it reads along the ``(session_id, sequence)`` index, so each page costs
-        the same however deep into the session it starts.
+        the same however deep into the session it starts. The transcript's messages, rewound
+        ones included, unless ``include_rewound`` is false (then only visible ones).
         """
 
     @abstractmethod
@@ -227,17 +282,34 @@ class SessionMessageRepository(ABC):
 
     @abstractmethod
     def get_for_session(
-        self, session_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_rewound: bool = False,
     ) -> builtins.list[SessionMessage]:
-        """Return the session's messages in ascending sequence, paginated by limit/offset."""
+        """Return the session's visible messages (or, with ``include_rewound``, all of them).
+
+        In ascending sequence, paginated by limit/offset over the messages returned.
+        """
 
     @abstractmethod
-    def recent_for_session(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
-        """Return the last ``n`` messages of the session, in ascending sequence."""
+    def recent_for_session(
+        self, session_id: str, n: int, *, after_sequence: int = 0
+    ) -> builtins.list[SessionMessage]:
+        """Return the last ``n`` visible messages of the session, in ascending sequence.
+
+        Only messages with a sequence above ``after_sequence`` (a compaction's end).
+        """
+
+    @abstractmethod
+    def at_sequence(self, session_id: str, sequence: int) -> SessionMessage | None:
+        """Return the session's message at ``sequence`` (visible or not), or None."""
 
     @abstractmethod
     def count_for_session(self, session_id: str) -> int:
-        """Return how many messages the session holds."""
+        """Return how many messages the session's transcript holds, rewound ones included."""
 
 
 class FileEventRepository(ABC):
@@ -297,7 +369,98 @@ class FileEventRepository(ABC):
 
     @abstractmethod
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
-        """Return the paths of the session's events, ascending, with counts by type."""
+        """Return the paths of the events of the session's visible messages, ascending.
+
+        With counts by type; the events of rewound messages are left out.
+        """
+
+
+class HistoryRepository(ABC):
+    """Rewinds and compactions of a session. Works inside the caller's transaction.
+
+    Every write locks the session row first, as an append does, and moves ``updated_at`` to
+    the write's time unless it is already later; the rules are those of
+    :mod:`agent_sessions.domain.history`. A write on a session that does not exist raises
+    :class:`~agent_sessions.domain.errors.SessionNotFoundError` and writes nothing.
+    """
+
+    @abstractmethod
+    def rewind(
+        self,
+        session_id: str,
+        *,
+        rewind_id: str,
+        to_sequence: int,
+        reason: str | None,
+        created_at: datetime,
+    ) -> Rewind | None:
+        """Hide the visible messages after ``to_sequence``; return the rewind, or None.
+
+        Checks ``to_sequence`` with :func:`~agent_sessions.domain.history.check_history_point`
+        (argument ``to_sequence``). None, writing nothing, when no visible message follows it
+        (a rewind to the current end). Otherwise it stores the rewind (``through_sequence`` the
+        session's ``message_count``) and sets ``rewound_by`` to its id on the visible messages
+        after ``to_sequence`` and on the compactions in force whose ``through_sequence`` is
+        above it.
+        """
+
+    @abstractmethod
+    def undo_rewind(self, session_id: str, *, undone_at: datetime) -> Rewind:
+        """Undo the session's latest rewind that is not undone, and return it, undone.
+
+        Checked with :func:`~agent_sessions.domain.history.check_undo`. Clears ``rewound_by``
+        on the messages and compactions that carry the rewind's id and sets its
+        ``undone_at``.
+        """
+
+    @abstractmethod
+    def compact(
+        self,
+        session_id: str,
+        *,
+        compaction_id: str,
+        through_sequence: int,
+        summary: str,
+        metadata: dict[str, Any],
+        token_count: int | None,
+        created_at: datetime,
+    ) -> Compaction:
+        """Store a compaction of the visible messages up to ``through_sequence``; return it.
+
+        Checks ``through_sequence`` with
+        :func:`~agent_sessions.domain.history.check_history_point`, moves it with
+        :func:`~agent_sessions.domain.history.compaction_boundary` (reading visible messages)
+        and checks the result with
+        :func:`~agent_sessions.domain.history.check_compaction_floor` against the compaction
+        in force. The stored ``through_sequence`` is the moved one.
+        """
+
+    @abstractmethod
+    def latest_compaction(self, session_id: str) -> Compaction | None:
+        """Return the session's compaction in force created last, or None.
+
+        In force: not hidden by a rewind. Ordered by ``created_at``, then ``id``.
+        """
+
+    @abstractmethod
+    def rewinds(self, session_id: str) -> builtins.list[Rewind]:
+        """Return the session's rewinds, undone ones included, in the order recorded."""
+
+    @abstractmethod
+    def compactions(self, session_id: str) -> builtins.list[Compaction]:
+        """Return the session's compactions, hidden ones included, in the order recorded."""
+
+    @abstractmethod
+    def get_rewind(self, rewind_id: str) -> Rewind | None:
+        """Return the rewind with this id, or None."""
+
+    @abstractmethod
+    def get_compaction(self, compaction_id: str) -> Compaction | None:
+        """Return the compaction with this id, or None."""
+
+    @abstractmethod
+    def insert_many(self, rewinds: Sequence[Rewind], compactions: Sequence[Compaction]) -> None:
+        """Insert rewinds and compactions exactly as given (used by import)."""
 
 
 class SessionVerifier(ABC):
@@ -309,7 +472,11 @@ class SessionVerifier(ABC):
 
         The checks: sequences exactly 1..n without gap or duplicate, ``message_count`` equal to
         the stored messages, no message without its session, ``metadata`` that decodes to a
-        JSON object, and token totals not below the sum of the messages' ``token_count``.
+        JSON object, token totals not below the sum of the messages' ``token_count``, and the
+        history consistent (see :mod:`agent_sessions.domain.verification`): every rewound
+        message hidden by a rewind of its session that holds and spans it, no visible message
+        inside a rewind that holds, every compaction in force ending on a stored sequence, and
+        a fork's point within its stored parent.
         Nothing is written. Returns None when ``session_id`` is given but neither a session
         nor any message has that id.
         """
@@ -330,6 +497,7 @@ class UnitOfWork(ABC):
     sessions: SessionRepository
     messages: SessionMessageRepository
     file_events: FileEventRepository
+    history: HistoryRepository
     verifier: SessionVerifier
     attempt: int = 1
 

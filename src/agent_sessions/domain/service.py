@@ -9,11 +9,13 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from agent_sessions.domain.entities import (
+    Compaction,
     FileEvent,
     FileEventType,
     FileTouch,
     MessageRole,
     NewMessage,
+    Rewind,
     Session,
     SessionMessage,
 )
@@ -79,6 +81,7 @@ class SessionService(ABC):
         limit: int = 50,
         offset: int = 0,
         after: str | None = None,
+        forked_from: str | None = None,
     ) -> SessionPage:
         """Return sessions newest first (``created_at``, then ``id``, descending).
 
@@ -89,8 +92,44 @@ class SessionService(ABC):
             actor_name: only this actor's sessions, when given.
             limit: page size, 1 to 1000.
             offset: how many sessions to skip, 0 or more (not with ``after``).
-            after: a ``next_cursor`` of an earlier page (of the same ``actor_name``).
+            after: a ``next_cursor`` of an earlier page (of the same filters).
+            forked_from: only the sessions forked from this session id (its direct forks).
 
+        """
+
+    @abstractmethod
+    def fork_session(
+        self,
+        session_id: str,
+        *,
+        at_sequence: int | None = None,
+        actor_name: str | None = None,
+        title: str | None = None,
+        external_id: str | None = None,
+    ) -> Session:
+        """Start a new session from the session's visible history up to ``at_sequence``.
+
+        The new session holds copies of the visible messages with a sequence up to
+        ``at_sequence`` (all of them when None; 0 forks from before the first message), with
+        new ids and the same roles, content, metadata, token counts and ``created_at``,
+        renumbered 1..k without gap; the file events of those messages are copied with them,
+        and so are the compactions in force that end within them. The copy runs inside the
+        database (``INSERT ... SELECT``) under the source's row lock; the source is not
+        changed. The fork records ``parent_session_id`` and ``forked_at_sequence``; its token
+        counters start at zero (the parent spent them). ``actor_name`` and ``title`` default
+        to the source's, metadata is the source's, and ``external_id`` (unique per actor, as
+        for :meth:`create`) defaults to none.
+
+        ``at_sequence`` must be 0 or the sequence of a visible message of the source
+        (``InvalidInputError`` naming it otherwise: past the end, or rewound).
+        """
+
+    @abstractmethod
+    def lineage(self, session_id: str) -> builtins.list[Session]:
+        """Return the chain of the session's parents, nearest first (empty for a non-fork).
+
+        The chain stops at a parent that has been deleted (its id stays in the child's
+        ``parent_session_id``).
         """
 
     @abstractmethod
@@ -144,14 +183,19 @@ class SessionService(ABC):
 
     @abstractmethod
     def pop_message(self, session_id: str) -> SessionMessage | None:
-        """Remove the session's newest message (highest sequence) and return it.
+        """Remove the session's newest visible message and return it.
 
         Atomic: one transaction takes the session's row lock, as appends do, deletes the
         message and its file events, steps ``message_count`` back by one (so the next append
         reuses that sequence and sequences stay 1..n without gap) and moves ``updated_at`` to
         now, never backwards. Token totals are left as they are. Returns None, writing
-        nothing, when the session holds no messages; raises ``SessionNotFoundError`` for an
-        unknown session.
+        nothing, when the session has no visible message; raises ``SessionNotFoundError`` for
+        an unknown session.
+
+        When rewound messages follow the message, or a compaction in force covers it,
+        deleting it would leave a gap in the transcript or a summary without its source: it
+        is hidden instead, by a rewind to the visible message before it (reason
+        ``"pop_message"``), and returned with ``rewound_by`` set.
 
         Exactly once across the library's own retries: a retry after a commit whose
         acknowledgement was lost returns the message the earlier attempt removed instead of
@@ -163,7 +207,9 @@ class SessionService(ABC):
 
     @abstractmethod
     def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
-        """Yield the session's messages in ascending sequence, reading ``batch_size`` at a time.
+        """Yield the session's transcript in ascending sequence, ``batch_size`` at a time.
+
+        The full transcript: rewound messages too, each with its ``rewound_by``.
 
         Memory stays constant whatever the session's size: each batch is one keyset query
         (``sequence > last seen``) in its own short transaction. Messages appended while the
@@ -174,15 +220,95 @@ class SessionService(ABC):
 
     @abstractmethod
     def get_messages(
-        self, session_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_rewound: bool = False,
     ) -> builtins.list[SessionMessage]:
-        """Return the session's messages in ascending sequence (all of them when limit is None).
+        """Return the session's visible messages in ascending sequence (all when limit is None).
 
         Args:
             session_id: the session.
             limit: page size, None or 1 to 100000.
             offset: how many messages to skip, 0 or more.
+            include_rewound: also the messages a rewind hid (the full transcript), each with
+                its ``rewound_by``.
 
+        """
+
+    @abstractmethod
+    def rewind(
+        self, session_id: str, to_sequence: int, *, reason: str | None = None
+    ) -> Rewind | None:
+        """Hide the visible messages after ``to_sequence`` from the session's visible history.
+
+        Nothing is deleted: the messages stay in the transcript (``get_messages(...,
+        include_rewound=True)``, ``iter_messages``, exports, ``verify``) with ``rewound_by``
+        naming the returned :class:`Rewind`, and compactions covering any of them are hidden
+        with them. Appends continue after the highest sequence ever used, so numbers are never
+        reused. ``to_sequence`` must be 0 (hide everything) or the sequence of a visible
+        message (``InvalidInputError`` naming it otherwise); rewinding to the current end
+        writes nothing and returns None. ``reason`` is None or text of at most 4 KiB.
+        """
+
+    @abstractmethod
+    def undo_rewind(self, session_id: str) -> Rewind:
+        """Make the messages of the session's latest rewind visible again; return it, undone.
+
+        Only while nothing was appended after the rewind: otherwise ``SequenceConflictError``
+        (nothing undone). A session without a rewind to undo raises ``InvalidInputError``
+        naming ``session_id``. Undoing again undoes the rewind before, under the same rule.
+        """
+
+    @abstractmethod
+    def list_rewinds(self, session_id: str) -> builtins.list[Rewind]:
+        """Return the session's rewinds, undone ones included, in the order recorded."""
+
+    @abstractmethod
+    def compact(
+        self,
+        session_id: str,
+        through_sequence: int,
+        summary: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        token_count: int | None = None,
+    ) -> Compaction:
+        """Record that ``summary`` stands for the visible messages up to ``through_sequence``.
+
+        Nothing is removed: :meth:`get_messages` still returns every message, while
+        :meth:`context_messages` sends the latest compaction's summary in place of the
+        messages it covers. ``through_sequence`` must be the sequence of a visible message
+        (``InvalidInputError`` naming it otherwise), and at least the end of the compaction in
+        force: a compaction may cover an earlier one. When the first message after it is a
+        tool result, the compaction ends before the assistant turn that made the call, so
+        the messages after a summary never start with an orphaned tool result; the returned
+        compaction carries the ``through_sequence`` stored.
+        """
+
+    @abstractmethod
+    def list_compactions(self, session_id: str) -> builtins.list[Compaction]:
+        """Return the session's compactions, hidden ones included, in the order recorded."""
+
+    @abstractmethod
+    def context_messages(
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        summary_role: MessageRole | str = MessageRole.SYSTEM,
+    ) -> builtins.list[SessionMessage]:
+        """Return what a model should be sent: the latest summary, then the messages after it.
+
+        Without a compaction in force, the visible history (or its last ``limit`` messages, as
+        :meth:`recent_messages` cuts them: never starting on a tool result, so possibly more
+        than ``limit``). With one, a message standing for its summary (id and ``created_at``
+        of the compaction, ``sequence`` its ``through_sequence``, role ``summary_role``,
+        content the summary, metadata the compaction's plus ``"compaction_id"``, its token
+        count), followed by the visible messages after it, of which at most ``limit`` cut the
+        same way. ``limit`` is None or 1 to 100000.
         """
 
     @abstractmethod
@@ -288,7 +414,7 @@ class SessionService(ABC):
 
     @abstractmethod
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
-        """Return each path the session's events name, by path, with counts by type."""
+        """Return each path the events of the visible messages name, with counts by type."""
 
     @abstractmethod
     def sessions_touching(self, file_path: str, *, limit: int = 50) -> builtins.list[Session]:
@@ -300,10 +426,12 @@ class SessionService(ABC):
 
         Checks every session, or only ``session_id`` when it is given: sequences 1..n without
         gap or duplicate, ``message_count`` equal to the stored messages, no message whose
-        session is missing, ``metadata`` that decodes to a JSON object, and token totals not
-        below the sum of the messages' ``token_count``. Reads only; ``report.ok`` is true when
-        nothing is wrong. Raises ``SessionNotFoundError`` when ``session_id`` names neither a
-        session nor any stored message.
+        session is missing, ``metadata`` that decodes to a JSON object, token totals not
+        below the sum of the messages' ``token_count``, and the history consistent: rewound
+        messages inside a rewind of their session that holds, no visible message inside one,
+        compactions in force ending on a stored sequence, forks' points within their parent.
+        Reads only; ``report.ok`` is true when nothing is wrong. Raises ``SessionNotFoundError``
+        when ``session_id`` names neither a session nor any stored message.
         """
 
     @abstractmethod

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_OFFSET",
+    "MAX_REASON_BYTES",
     "MAX_TITLE_LENGTH",
     "MAX_TOKEN_COUNT",
     "abbreviated_repr",
@@ -46,14 +47,18 @@ __all__ = [
     "validate_expected_sequence",
     "validate_external_id",
     "validate_file_event",
+    "validate_flag",
     "validate_idempotency_key",
     "validate_limit",
     "validate_metadata",
     "validate_new_messages",
     "validate_offset",
     "validate_on_conflict",
+    "validate_reason",
     "validate_required_external_id",
     "validate_role",
+    "validate_sequence",
+    "validate_summary",
     "validate_title",
     "validate_token_count",
     "validate_token_delta",
@@ -91,6 +96,8 @@ MAX_DIFF_BYTES = MAX_CONTENT_BYTES
 """Largest ``diff`` of a file event, in bytes of UTF-8 (7 MiB, as message content)."""
 MAX_COMMAND_BYTES = 256 * 1024
 """Largest ``command`` of a file event, in bytes of UTF-8 (256 KiB)."""
+MAX_REASON_BYTES = 4096
+"""A rewind's ``reason``: at most 4 KiB of UTF-8."""
 IMPORT_CONFLICT_POLICIES = ("error", "new_external_id")
 """What ``import_session(on_conflict=...)`` does when the external id is taken."""
 
@@ -207,6 +214,42 @@ def validate_expected_sequence(value: object) -> int | None:
     if value is None:
         return None
     return _non_negative_int(value, "expected_sequence")
+
+
+def validate_sequence(value: object, argument: str) -> int:
+    """Return a sequence number argument (``to_sequence``...) if it is an integer, 0 or more.
+
+    Whether the session has such a sequence is checked later, under its row lock
+    (:mod:`agent_sessions.domain.history`).
+    """
+    return _non_negative_int(value, argument)
+
+
+def validate_flag(value: object, argument: str) -> bool:
+    """Return ``value`` if it is a bool (not merely truthy: ``"no"`` would read as true)."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(argument, f"must be True or False, got {_kind(value)}")
+    return value
+
+
+def validate_reason(value: object) -> str | None:
+    """Return a rewind's ``reason`` if it is None or a string of at most 4 KiB of UTF-8."""
+    return _optional_text(value, "reason", MAX_REASON_BYTES, "4 KiB")
+
+
+def validate_summary(value: object) -> str:
+    """Return a compaction's ``summary`` if it is a non-blank string of at most 7 MiB."""
+    if not isinstance(value, str):
+        raise InvalidInputError("summary", f"must be a string, got {_kind(value)}")
+    if not value.strip():
+        raise InvalidInputError("summary", "must not be empty or blank")
+    size = _check_text(value, "summary")
+    if size > MAX_CONTENT_BYTES:
+        raise InvalidInputError(
+            "summary",
+            f"is {size} bytes of UTF-8; the most allowed is {MAX_CONTENT_BYTES} (7 MiB)",
+        )
+    return value
 
 
 def validate_token_delta(value: object, argument: str) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent_sessions.application.ids import new_ulid
 from agent_sessions.application.services.session_file_events import SessionFileEvents
+from agent_sessions.application.services.session_history import SessionHistory
 from agent_sessions.application.services.session_messages import SessionMessages
 from agent_sessions.application.services.session_transfer import SessionTransfer
 from agent_sessions.application.store_openers import store_opener
@@ -62,7 +63,7 @@ def _refuse_totals_over_limit(session: Session) -> None:
             )
 
 
-class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransfer):
+class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvents, SessionTransfer):
     """The session service backed by a SQL database through a :class:`SessionStore`.
 
     Open one with :meth:`from_url`; share it between threads; close it (or use ``with``) when
@@ -208,6 +209,7 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
         limit: int = 50,
         offset: int = 0,
         after: str | None = None,
+        forked_from: str | None = None,
     ) -> SessionPage:
         """Return sessions newest first (``created_at``, then ``id``, descending).
 
@@ -218,10 +220,13 @@ class PersistentSessionService(SessionMessages, SessionFileEvents, SessionTransf
         page = validate_limit(limit, maximum=MAX_LIST_LIMIT)
         skip = validate_offset(offset)
         key = None if after is None else decode_cursor(after)
+        parent = None if forked_from is None else validate_ulid(forked_from, "forked_from")
         if key is not None and skip:
             raise InvalidInputError("offset", "cannot be combined with after; use one or the other")
         sessions = self._store.transaction(
-            lambda uow: uow.sessions.list_all(actor_name=actor, limit=page, offset=skip, after=key),
+            lambda uow: uow.sessions.list_all(
+                actor_name=actor, limit=page, offset=skip, after=key, forked_from=parent
+            ),
             writes=False,
         )
         cursor = encode_cursor(sessions[-1]) if len(sessions) == page else None

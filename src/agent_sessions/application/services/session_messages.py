@@ -20,6 +20,7 @@ from agent_sessions.domain.validation import (
     MAX_MESSAGE_LIMIT,
     validate_content,
     validate_expected_sequence,
+    validate_flag,
     validate_limit,
     validate_metadata,
     validate_new_messages,
@@ -30,7 +31,7 @@ from agent_sessions.domain.validation import (
 )
 from agent_sessions.domain.windows import reach_back
 
-__all__ = ["SessionMessages"]
+__all__ = ["SessionMessages", "page_before"]
 
 
 class SessionMessages(StoreBackedService):
@@ -119,30 +120,31 @@ class SessionMessages(StoreBackedService):
         return self._on_session(wanted, append, writes=True)
 
     def pop_message(self, session_id: str) -> SessionMessage | None:
-        """Remove the session's newest message and its file events, atomically, and return it.
+        """Remove (or hide) the session's newest visible message, atomically, and return it.
 
-        Returns None (writing nothing) when the session holds no messages. The work remembers
-        the message it removed before it commits; a retry after a transient error first looks
-        that message up by its id, and when it is gone (the earlier commit landed, its
-        acknowledgement lost) returns it instead of removing another. If the earlier attempt
-        in fact rolled back and another caller removed that very message (or the session)
+        Returns None (writing nothing) when the session has no visible message. Whether the
+        message is deleted or hidden under a rewind is the store's call, under the row lock
+        (:func:`~agent_sessions.domain.history.pop_hides`); the rewind's id is fixed here.
+        The work remembers the message it removed before it commits; a retry after a transient
+        error first looks that message up by its id, and when it is gone or hidden by that
+        rewind (the earlier commit landed, its acknowledgement lost) returns it instead of
+        removing another. If the earlier attempt in fact rolled back and another caller removed that very message (or the session)
         before the retry, this call returns it too, having removed nothing: the one case
         where two pops report one message.
         """
         wanted = validate_ulid(session_id, "session_id")
         now = self._clock()
+        rewind_id = self._new_id()
         removed: SessionMessage | None = None
 
         def pop(uow: UnitOfWork) -> SessionMessage | None:
             nonlocal removed
-            earlier = removed  # what the try before this one removed, if any
+            earlier = removed  # what the try before this one removed or hid, if any
             if earlier is not None:
-                landed = uow.committed_earlier(
-                    lambda: None if uow.messages.get_by_id(earlier.id) else earlier
-                )
+                landed = uow.committed_earlier(lambda: _gone(uow, earlier, rewind_id))
                 if landed is not None:
                     return landed  # the earlier commit landed, its acknowledgement lost
-            popped = uow.messages.pop_last(wanted, updated_at=now)
+            popped = uow.messages.pop_last(wanted, updated_at=now, rewind_id=rewind_id)
             if popped is None and uow.sessions.get_by_id(wanted) is None:
                 raise SessionNotFoundError(wanted)
             removed = popped
@@ -167,14 +169,23 @@ class SessionMessages(StoreBackedService):
             page = self._messages_after(session_id, page[-1].sequence, size)
 
     def get_messages(
-        self, session_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_rewound: bool = False,
     ) -> builtins.list[SessionMessage]:
-        """Return the session's messages in ascending sequence."""
+        """Return the session's visible messages (or its transcript) in ascending sequence."""
         wanted = validate_ulid(session_id, "session_id")
         page = None if limit is None else validate_limit(limit, maximum=MAX_MESSAGE_LIMIT)
         skip = validate_offset(offset)
+        everything = validate_flag(include_rewound, "include_rewound")
         return self._read_for_session(
-            wanted, lambda uow: uow.messages.get_for_session(wanted, limit=page, offset=skip)
+            wanted,
+            lambda uow: uow.messages.get_for_session(
+                wanted, limit=page, offset=skip, include_rewound=everything
+            ),
         )
 
     def recent_messages(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
@@ -190,23 +201,38 @@ class SessionMessages(StoreBackedService):
             wanted,
             lambda uow: reach_back(
                 uow.messages.recent_for_session(wanted, count),
-                functools.partial(_page_before, uow),
+                functools.partial(page_before, uow),
             ),
         )
 
 
+def _gone(uow: UnitOfWork, earlier: SessionMessage, rewind_id: str) -> SessionMessage | None:
+    """Return ``earlier`` if it is deleted or hidden by ``rewind_id`` (a pop landed), else None."""
+    now = uow.messages.get_by_id(earlier.id)
+    if now is None or now.rewound_by == rewind_id:
+        return earlier if now is None else now
+    return None
+
+
 _BACK_PAGE = 32
-"""How many messages one read back past a window's tool results fetches."""
+"""How many sequences one read back past a window's tool results spans."""
 
 
-def _page_before(uow: UnitOfWork, message: SessionMessage) -> builtins.list[SessionMessage]:
-    """Return up to :data:`_BACK_PAGE` messages just before ``message``, ascending.
+def page_before(uow: UnitOfWork, message: SessionMessage) -> builtins.list[SessionMessage]:
+    """Return the visible messages just before ``message``, ascending (empty at the start).
 
-    A keyset read by sequence range along the ``(session_id, sequence)`` index, so it costs
-    the same however deep into the session the window starts.
+    Keyset reads by sequence range along the ``(session_id, sequence)`` index, each spanning
+    :data:`_BACK_PAGE` sequences, so they cost the same however deep into the session the
+    window starts; a stretch that a rewind hid entirely is stepped over.
     """
-    if message.sequence <= 1:
-        return []
-    lowest = max(message.sequence - 1 - _BACK_PAGE, 0)
-    page = uow.messages.page_after(message.session_id, lowest, message.sequence - 1 - lowest)
-    return [earlier for earlier in page if earlier.sequence < message.sequence]
+    upper = message.sequence - 1
+    while upper > 0:
+        lowest = max(upper - _BACK_PAGE, 0)
+        page = uow.messages.page_after(
+            message.session_id, lowest, upper - lowest, include_rewound=False
+        )
+        earlier = [row for row in page if row.sequence <= upper]
+        if earlier:
+            return earlier
+        upper = lowest
+    return []
