@@ -128,9 +128,9 @@ class SessionMessages(StoreBackedService):
         The work remembers the message it removed before it commits; a retry after a transient
         error first looks that message up by its id, and when it is gone or hidden by that
         rewind (the earlier commit landed, its acknowledgement lost) returns it instead of
-        removing another. If the earlier attempt in fact rolled back and another caller removed that very message (or the session)
-        before the retry, this call returns it too, having removed nothing: the one case
-        where two pops report one message.
+        removing another. If the earlier attempt in fact rolled back and another caller removed
+        that very message (or the session) before the retry, this call returns it too, having
+        removed nothing: the one case where two pops report one message.
         """
         wanted = validate_ulid(session_id, "session_id")
         now = self._clock()
