@@ -20,9 +20,11 @@ __all__ = [
     "MYSQL_TABLE_OPTIONS",
     "NAMING_CONVENTION",
     "Base",
+    "SessionCompactionModel",
     "SessionFileEventModel",
     "SessionMessageModel",
     "SessionModel",
+    "SessionRewindModel",
     "SessionTokenUsageModel",
     "one_of",
 ]
@@ -69,6 +71,11 @@ class SessionModel(Base):
             name="counters_non_negative",
         ),
         Index("ix_sessions_actor_name_external_id", "actor_name", "external_id", unique=True),
+        CheckConstraint(
+            "(parent_session_id IS NULL AND forked_at_sequence IS NULL) OR "
+            "(parent_session_id IS NOT NULL AND forked_at_sequence >= 0)",
+            name="fork_point_with_parent",
+        ),
         MYSQL_TABLE_OPTIONS,
     )
 
@@ -82,6 +89,37 @@ class SessionModel(Base):
     message_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A reference, not a foreign key: a fork outlives its deleted parent, and an imported fork
+    # may arrive without its parent. Indexed for ``list(forked_from=...)``.
+    parent_session_id: Mapped[str | None] = mapped_column(String(26), index=True)
+    forked_at_sequence: Mapped[int | None] = mapped_column(Integer)
+
+
+class SessionRewindModel(Base):
+    """A row of ``session_rewinds``: a rewind, holding or undone, of one session.
+
+    The messages it hid carry its id in ``session_messages.rewound_by``; deleting the session
+    deletes its rewinds (and, first, the messages that point at them).
+    """
+
+    __tablename__ = "session_rewinds"
+    __table_args__ = (
+        Index("ix_session_rewinds_session_id_created_at", "session_id", "created_at"),
+        CheckConstraint(
+            "to_sequence >= 0 AND through_sequence > to_sequence", name="sequences_ordered"
+        ),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionModel.id, ondelete="CASCADE")
+    )
+    to_sequence: Mapped[int] = mapped_column(Integer)
+    through_sequence: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(LONG_TEXT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SessionMessageModel(Base):
@@ -105,6 +143,42 @@ class SessionMessageModel(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
     token_count: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The rewind that hid the message from the visible history; NULL while it is visible.
+    rewound_by: Mapped[str | None] = mapped_column(
+        String(26), ForeignKey(SessionRewindModel.id, ondelete="SET NULL"), index=True
+    )
+
+
+class SessionCompactionModel(Base):
+    """A row of ``session_compactions``: a summary standing for messages up to a sequence.
+
+    ``(session_id, through_sequence)`` serves the look-up of the compaction in force; the
+    covered messages stay in ``session_messages``.
+    """
+
+    __tablename__ = "session_compactions"
+    __table_args__ = (
+        Index(
+            "ix_session_compactions_session_id_through_sequence",
+            "session_id",
+            "through_sequence",
+        ),
+        CheckConstraint("through_sequence >= 1", name="through_sequence_positive"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey(SessionModel.id, ondelete="CASCADE")
+    )
+    through_sequence: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(LONG_TEXT)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_DOCUMENT)
+    token_count: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rewound_by: Mapped[str | None] = mapped_column(
+        String(26), ForeignKey(SessionRewindModel.id, ondelete="SET NULL"), index=True
+    )
 
 
 class SessionTokenUsageModel(Base):
