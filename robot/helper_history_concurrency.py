@@ -3,13 +3,15 @@
 The library opens a throwaway database of the run's backend, starts OS processes that write to
 one session at the same moment (:mod:`testsupport.racing_workers`), keeps what each process was
 acknowledged, and checks the end state through the public API. Run as a script
-(``python helper_history_concurrency.py KIND URL SESSION_ID COUNT``) the module is one worker:
+(``python helper_history_concurrency.py KIND URL SESSION_ID COUNT [SPREAD]``), the module is
+one worker:
 
 - ``append``: appends COUNT messages, prints the ``[id, sequence, content]`` of each.
-- ``history``: COUNT rounds of a fork (every other one at an explicit visible point), a rewind
-  of the two newest visible messages and a compaction through the middle of the newest twelve;
-  prints the forks' ids and the refusals it met (a compaction may lose its point to the
-  rewind, or fall short of the compaction in force: both are refused, not failures).
+- ``history``: COUNT rounds, spread over the next SPREAD messages the others append, of a fork
+  (every other one at an explicit visible point), a compaction through the newest visible
+  message or the middle of the newest twelve, and a rewind that hides that compaction or the
+  two newest visible messages; prints the forks' ids and the refusals it met (a compaction
+  that would fall short of the compaction in force is refused, not a failure).
 - ``optimistic``: appends with ``expected_sequence`` = the ``message_count`` it just read until
   the session holds COUNT messages; prints its wins ``[sequence, id, content]`` and conflicts.
 
@@ -30,17 +32,20 @@ from typing import Any
 from agent_sessions import (
     InvalidInputError,
     PersistentSessionService,
+    Rewind,
     SequenceConflictError,
     SessionMessage,
 )
-from agent_sessions.domain.entities import Rewind
 from testsupport.racing_workers import run_racing_workers, wait_for_go
 from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["HistoryConcurrencyLibrary"]
 
-PACE_SECONDS = 0.03
-"""How long the history worker waits between its operations, to spread them over the appends."""
+PACE_SECONDS = 0.01
+"""How often the history worker looks whether the appenders have got far enough."""
+
+GROWTH_WAIT_SECONDS = 60.0
+"""How long it waits for them at most (should an appender have failed)."""
 
 COPIED_FIELDS = ("role", "content", "metadata", "token_count", "created_at")
 
@@ -83,7 +88,7 @@ class HistoryConcurrencyLibrary:
         return session.id
 
     def run_workers_on_session(self, session_id: str, *workloads: str) -> None:
-        """Start one process per workload (``KIND COUNT``) on the session, all at once.
+        """Start one process per workload (``KIND COUNT [SPREAD]``) on the session, all at once.
 
         What each process printed is kept for the checks that follow. Fails if any process
         fails.
@@ -91,9 +96,9 @@ class HistoryConcurrencyLibrary:
         assert self._url is not None
         commands = []
         for workload in workloads:
-            kind, count = workload.split()
+            kind, *numbers = workload.split()
             script = str(Path(__file__).resolve())
-            commands.append([sys.executable, script, kind, self._url, session_id, count])
+            commands.append([sys.executable, script, kind, self._url, session_id, *numbers])
         lines = run_racing_workers(commands)
         self._outputs = [
             (workload.split()[0], json.loads(line))
@@ -180,6 +185,13 @@ class HistoryConcurrencyLibrary:
             if copied and max(copied) > point:
                 raise AssertionError(f"fork {fork_id} at {point} copied message {max(copied)}")
             _check_visible_then(fork_id, point, parent[:point], copied, rewinds)
+        points = [self._store.get(fork_id).forked_at_sequence for fork_id in fork_ids]
+        compactions = self._store.list_compactions(session_id)
+        print(
+            f"forks at {points} of a transcript of {len(parent)}; {len(rewinds)} rewinds; "
+            f"{len(compactions)} compactions, {sum(c.rewound_by is None for c in compactions)} "
+            f"in force"
+        )
         return len(fork_ids)
 
     def each_sequence_should_have_exactly_one_winner(self, session_id: str, count: int) -> int:
@@ -254,30 +266,44 @@ def _append(service: PersistentSessionService, session_id: str, count: int) -> A
     for number in range(count):
         role = ("user", "assistant")[number % 2]
         content = f"pid {os.getpid()} #{number}"
-        message = service.append_message(session_id, role, content, token_count=number)
+        message = service.append_message(session_id, role, content, metadata={"n": number})
         acknowledged.append([message.id, message.sequence, message.content])
     return acknowledged
 
 
-def _history(service: PersistentSessionService, session_id: str, rounds: int) -> Any:
+def _wait_for_growth(service: PersistentSessionService, session_id: str, length: int) -> None:
+    """Wait until the session's transcript holds ``length`` messages, or a minute has passed."""
+    deadline = time.monotonic() + GROWTH_WAIT_SECONDS
+    while service.get(session_id).message_count < length and time.monotonic() < deadline:
+        time.sleep(PACE_SECONDS)
+
+
+def _history(
+    service: PersistentSessionService, session_id: str, rounds: int, spread: int = 0
+) -> Any:
     forks: list[str] = []
     refused: Counter[str] = Counter()
+    start = service.get(session_id).message_count
     for round_number in range(rounds):
+        _wait_for_growth(service, session_id, start + spread * round_number // rounds)
         point = None
         if round_number % 2:
             point = service.recent_messages(session_id, 10)[0].sequence
         forks.append(service.fork_session(session_id, at_sequence=point).id)
-        time.sleep(PACE_SECONDS)
-        visible = service.recent_messages(session_id, 3)
-        if len(visible) == 3:  # this worker alone hides messages: its point stays visible
-            service.rewind(session_id, visible[0].sequence, reason=f"round {round_number}")
-        time.sleep(PACE_SECONDS)
         window = service.recent_messages(session_id, 12)
+        # Even rounds compact through the newest message and rewind to the one before (so the
+        # rewind hides that compaction); odd rounds compact through the middle of the window
+        # (short of the compaction in force when appends are slow, which is refused) and
+        # rewind the two newest messages. This worker alone hides messages: its points stay
+        # visible.
+        even = round_number % 2 == 0
+        through = window[-1 if even else len(window) // 2].sequence
         try:
-            service.compact(session_id, window[len(window) // 2].sequence, f"up to {round_number}")
+            service.compact(session_id, through, f"up to {round_number}")
         except InvalidInputError as refusal:
             refused[refusal.argument] += 1
-        time.sleep(PACE_SECONDS)
+        to = window[-2].sequence if even else service.recent_messages(session_id, 3)[0].sequence
+        service.rewind(session_id, to, reason=f"round {round_number}")
     return {"forks": forks, "refused": dict(refused)}
 
 
@@ -299,12 +325,12 @@ def _optimistic(service: PersistentSessionService, session_id: str, target: int)
 WORKERS = {"append": _append, "history": _history, "optimistic": _optimistic}
 
 
-def _work(kind: str, url: str, session_id: str, count: int) -> int:
+def _work(kind: str, url: str, session_id: str, *numbers: int) -> int:
     with PersistentSessionService.from_url(url) as service:
         service.get(session_id)  # connect before the start, so that all start warm
         if not wait_for_go():
             return 1
-        output = WORKERS[kind](service, session_id, count)
+        output = WORKERS[kind](service, session_id, *numbers)
     print(json.dumps(output), flush=True)
     return 0
 
@@ -312,5 +338,5 @@ def _work(kind: str, url: str, session_id: str, count: int) -> int:
 helper_history_concurrency = HistoryConcurrencyLibrary
 
 if __name__ == "__main__":
-    _, worker_kind, database_url, shared_session_id, worker_count = sys.argv
-    sys.exit(_work(worker_kind, database_url, shared_session_id, int(worker_count)))
+    _, worker_kind, database_url, shared_session_id, *worker_numbers = sys.argv
+    sys.exit(_work(worker_kind, database_url, shared_session_id, *map(int, worker_numbers)))

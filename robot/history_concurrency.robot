@@ -14,9 +14,9 @@ Suite Teardown      Close History Store
 
 *** Variables ***
 ${BACKEND}      postgresql
-${APPEND}       append 60
-${HISTORY}      history 10
-${TARGET}       60
+${APPEND}       append 50
+${HISTORY}      history 10 150
+${TARGET}       40
 
 
 *** Test Cases ***

@@ -12,8 +12,7 @@ import json
 from behave import given, then, when
 from behave.runner import Context
 
-from agent_sessions import MessageRole, SessionMessage
-from agent_sessions.domain.entities import Compaction
+from agent_sessions import Compaction, MessageRole, SessionMessage
 from features.session_world import assert_utc, attempt, parse_sequences, sample_value
 
 # --- compacting -------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ def step_session_with_rich_messages(context: Context, actor: str, count: int) ->
             for number in range(1, count + 1)
         ],
     )
+    spent = sum(10 * number for number in range(1, count + 1))  # as the agent's model reported
+    context.service.update_token_usage(session.id, prompt_tokens=spent)
     remember(context, context.service.get(session.id))
 
 

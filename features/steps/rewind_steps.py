@@ -9,8 +9,7 @@ from __future__ import annotations
 from behave import given, then, when
 from behave.runner import Context
 
-from agent_sessions import MessageRole, SessionMessage
-from agent_sessions.domain.entities import Rewind
+from agent_sessions import MessageRole, Rewind, SessionMessage
 from agent_sessions.domain.history import POP_REWIND_REASON
 from features.session_world import (
     ULID_PATTERN,
