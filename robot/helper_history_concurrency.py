@@ -20,7 +20,6 @@ Each worker prints one JSON line last.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ from agent_sessions import (
     SessionMessage,
 )
 from testsupport.racing_workers import run_racing_workers, wait_for_go
-from testsupport.robot_databases import open_migrated_service, provision
+from testsupport.robot_databases import SuiteStore
 
 __all__ = ["HistoryConcurrencyLibrary"]
 
@@ -56,26 +55,20 @@ class HistoryConcurrencyLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
 
     def __init__(self, backend: str = "postgresql") -> None:
-        self._backend = backend
-        self._stack = contextlib.ExitStack()
-        self._url: str | None = None
-        self._service: PersistentSessionService | None = None
+        self._suite = SuiteStore(backend)
         self._outputs: list[tuple[str, Any]] = []
 
     def open_history_store(self) -> None:
         """Provision a fresh database of the backend, migrate it and open a service on it."""
-        self._url = provision(self._stack, self._backend)
-        self._service = open_migrated_service(self._stack, self._url)
+        self._suite.open()
 
     def close_history_store(self) -> None:
         """Close the service and drop the database."""
-        self._stack.close()
+        self._suite.close()
 
     @property
     def _store(self) -> PersistentSessionService:
-        if self._service is None:
-            raise AssertionError("run 'Open History Store' first")
-        return self._service
+        return self._suite.service
 
     def create_session_with_messages(self, count: int = 0) -> str:
         """Create a session holding ``count`` messages and return its id."""
@@ -93,12 +86,11 @@ class HistoryConcurrencyLibrary:
         What each process printed is kept for the checks that follow. Fails if any process
         fails.
         """
-        assert self._url is not None
         commands = []
         for workload in workloads:
             kind, *numbers = workload.split()
             script = str(Path(__file__).resolve())
-            commands.append([sys.executable, script, kind, self._url, session_id, *numbers])
+            commands.append([sys.executable, script, kind, self._suite.url, session_id, *numbers])
         lines = run_racing_workers(commands)
         self._outputs = [
             (workload.split()[0], json.loads(line))
