@@ -112,6 +112,14 @@ Feature: Forking a session
     And none of the fork's messages is marked as rewound
     And the store verifies clean
 
+  Scenario: A fork without a point of a session rewound at its end copies what is visible
+    Given a session of actor "agent" with 5 messages
+    And the session was rewound to sequence 3
+    When I fork the session
+    Then the fork holds copies of the session's messages 1, 2, 3 at the sequences 1 to 3
+    And the fork records the session as its parent, forked at sequence 5
+    And the store verifies clean
+
   Scenario Outline: A fork at <point>, <why>, is refused naming at_sequence, and nothing is written
     Given a session of actor "agent" with 5 messages
     And the session was rewound to sequence 2
