@@ -274,6 +274,7 @@ def test_a_rewind_hides_what_follows_and_appends_continue_after_the_transcript(
     transcript = service.get_messages(session_id, include_rewound=True)
     assert [m.rewound_by for m in transcript] == [None, None, rewind.id, rewind.id, rewind.id, None]
     assert appended.sequence == 6
+    assert [m.sequence for m in service.recent_messages(session_id, 2)] == [2, 6]
     assert service.list_rewinds(session_id) == [rewind]
 
 
