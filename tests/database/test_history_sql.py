@@ -9,22 +9,28 @@ history writes to the rules they call under the session's row lock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, event, literal, select
+from sqlalchemy import Integer, delete, event, literal, select
 
 from agent_sessions import PersistentSessionService
 from agent_sessions.application.ids import new_ulid
-from agent_sessions.domain import InvalidInputError, SequenceConflictError
+from agent_sessions.domain import (
+    DatabaseError,
+    InvalidInputError,
+    SequenceConflictError,
+    SessionNotFoundError,
+)
 from agent_sessions.domain.entities import NewMessage, Session
 from agent_sessions.domain.history import ID_NUMBER_DIGITS, POP_REWIND_REASON, ForkIds, numbered_id
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.infrastructure.database import SqlAlchemySessionStore, open_store
-from agent_sessions.infrastructure.database.statements import numbered_id_sql
+from agent_sessions.infrastructure.database.statements import MESSAGES, numbered_id_sql
 from tests.provisioning import provisioned_url
 
 
@@ -437,3 +443,92 @@ def test_history_writes_see_what_was_committed_before_their_lock(
     assert fork is not None and fork.message_count == 4
     assert service.get_messages(fork.id)[-1].content == "late"
     assert (rewind.to_sequence, rewind.through_sequence) == (3, 4)
+
+
+def test_history_writes_on_a_missing_session_raise_not_found(
+    service: PersistentSessionService,
+) -> None:
+    """Fork, rewind, undo and compaction of a session that is not stored write nothing."""
+    missing = new_ulid()
+
+    for write in (
+        lambda: service.fork_session(missing),
+        lambda: service.rewind(missing, 0),
+        lambda: service.undo_rewind(missing),
+        lambda: service.compact(missing, 1, "nothing"),
+    ):
+        with pytest.raises(SessionNotFoundError):
+            write()
+
+
+def test_pop_on_a_damaged_store_raises_and_hides_nothing(
+    service: PersistentSessionService, store: SqlAlchemySessionStore
+) -> None:
+    """A message_count naming no message is reported, not papered over by a hiding rewind."""
+    session_id = _conversation(service, 3)
+    service.rewind(session_id, 1)
+    last = service.get_messages(session_id, include_rewound=True)[-1]
+    with store.engine.begin() as connection:
+        connection.execute(delete(MESSAGES).where(MESSAGES.c.id == last.id))
+
+    with pytest.raises(DatabaseError, match="3"):
+        service.pop_message(session_id)
+
+    assert len(service.list_rewinds(session_id)) == 1
+    assert [m.sequence for m in service.get_messages(session_id)] == [1]
+
+
+def test_rows_inserted_as_given_read_back_as_given(
+    service: PersistentSessionService, store: SqlAlchemySessionStore
+) -> None:
+    """An import's rewinds, compactions and rewound messages keep their ids and marks."""
+    source = _conversation(service, 4)
+    service.compact(source, 2, "covered")
+    service.rewind(source, 1)
+    session = service.get(source)
+    messages = service.get_messages(source, include_rewound=True)
+    rewinds = service.list_rewinds(source)
+    compactions = service.list_compactions(source)
+    copy_id = new_ulid()
+    rewind_id = new_ulid()  # the import gives rows fresh ids and remaps the marks
+
+    def marked(mark: str | None) -> str | None:
+        return None if mark is None else rewind_id
+
+    def copy(uow: UnitOfWork) -> None:
+        uow.sessions.create(dataclasses.replace(session, id=copy_id))
+        uow.history.insert_many(
+            [dataclasses.replace(rewinds[0], id=rewind_id, session_id=copy_id)],
+            [
+                dataclasses.replace(
+                    c, id=new_ulid(), session_id=copy_id, rewound_by=marked(c.rewound_by)
+                )
+                for c in compactions
+            ],
+        )
+        uow.messages.insert_many(
+            [
+                dataclasses.replace(
+                    m, id=new_ulid(), session_id=copy_id, rewound_by=marked(m.rewound_by)
+                )
+                for m in messages
+            ]
+        )
+
+    store.transaction(copy, writes=True)
+
+    assert [m.sequence for m in service.get_messages(copy_id)] == [1]
+    assert service.list_compactions(copy_id)[0].rewound_by == rewind_id
+
+    def look_up(uow: UnitOfWork) -> tuple[Any, Any, Any]:
+        compaction_id = uow.history.compactions(copy_id)[0].id
+        return (
+            uow.history.get_rewind(rewind_id),
+            uow.history.get_compaction(compaction_id),
+            uow.messages.at_sequence(copy_id, 4),
+        )
+
+    rewind, compaction, fourth = store.transaction(look_up, writes=False)
+    assert rewind == dataclasses.replace(rewinds[0], id=rewind_id, session_id=copy_id)
+    assert compaction.summary == "covered"
+    assert (fourth.content, fourth.rewound_by) == ("message 4", rewind_id)
