@@ -130,26 +130,20 @@ def hide_after(connection: Connection, rewind: Rewind) -> None:
     after it get the rewind's id in ``rewound_by``; messages and compactions an earlier
     rewind hid keep that one's id.
     """
-    session_id = rewind.session_id
     connection.execute(insert(REWINDS).values(rewind_to_values(rewind)))
-    connection.execute(
-        update(MESSAGES)
-        .where(
-            MESSAGES.c.session_id == session_id,
-            MESSAGES.c.sequence > rewind.to_sequence,
-            MESSAGES.c.rewound_by.is_(None),
+    for table, end in (
+        (MESSAGES, MESSAGES.c.sequence),
+        (COMPACTIONS, COMPACTIONS.c.through_sequence),
+    ):
+        connection.execute(
+            update(table)
+            .where(
+                table.c.session_id == rewind.session_id,
+                end > rewind.to_sequence,
+                table.c.rewound_by.is_(None),
+            )
+            .values(rewound_by=rewind.id)
         )
-        .values(rewound_by=rewind.id)
-    )
-    connection.execute(
-        update(COMPACTIONS)
-        .where(
-            COMPACTIONS.c.session_id == session_id,
-            COMPACTIONS.c.through_sequence > rewind.to_sequence,
-            COMPACTIONS.c.rewound_by.is_(None),
-        )
-        .values(rewound_by=rewind.id)
-    )
 
 
 class HistoryRepository(BoundRepository, ports.HistoryRepository):
