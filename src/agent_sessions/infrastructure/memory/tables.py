@@ -1,6 +1,6 @@
 """The rows of an in-memory store, their indexes, and the undo log that rolls a transaction back.
 
-:class:`MemoryTables` plays the part of the SQL schema: four tables of domain objects keyed as
+:class:`MemoryTables` plays the part of the SQL schema: six tables of domain objects keyed as
 the SQL tables are, the indexes the repositories read by, and the constraints (primary keys,
 unique keys, foreign keys) that the ``insert_*`` methods enforce. The ``put_*`` and
 ``delete_*`` methods write a row as they are told, constraints and cascades aside, as a hand
@@ -19,12 +19,12 @@ import dataclasses
 from collections.abc import Iterator, MutableMapping
 from typing import Any, TypeVar
 
-from agent_sessions.domain.entities import FileEvent, Session, SessionMessage
+from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import DatabaseError
 
 __all__ = ["MemoryTables", "detached"]
 
-_Row = TypeVar("_Row", Session, SessionMessage)
+_Row = TypeVar("_Row", Session, SessionMessage, Compaction)
 _ABSENT: Any = object()
 """What the undo log records for a key that had no value before the change."""
 
@@ -33,7 +33,7 @@ def detached(row: _Row) -> _Row:
     """Return ``row`` with a metadata dict of its own, so no caller shares the stored one.
 
     A SQL store hands out new objects on every read; a caller that changes the metadata of a
-    session or message it was given must not change the stored row.
+    session, message or compaction it was given must not change the stored row.
     """
     if not row.metadata:
         return row
@@ -45,7 +45,7 @@ def _violation(constraint: str, detail: str) -> DatabaseError:
 
 
 class MemoryTables:
-    """Sessions, messages, file events and token-usage receipts, with their indexes.
+    """Sessions, messages, file events, receipts, rewinds and compactions, with their indexes.
 
     Read the attributes freely; change them only through the methods, which keep the indexes
     and the undo log right.
@@ -55,6 +55,8 @@ class MemoryTables:
         messages: the messages by id.
         file_events: the file events by id.
         token_usage: ``(prompt_tokens, completion_tokens)`` by ``(session_id, usage_key)``.
+        rewinds: the rewinds by id, undone ones included.
+        compactions: the compactions by id, hidden ones included.
 
     """
 
@@ -63,6 +65,10 @@ class MemoryTables:
         self.messages: dict[str, SessionMessage] = {}
         self.file_events: dict[str, FileEvent] = {}
         self.token_usage: dict[tuple[str, str], tuple[int, int]] = {}
+        self.rewinds: dict[str, Rewind] = {}
+        self.compactions: dict[str, Compaction] = {}
+        self._rewinds_of: dict[str, dict[str, None]] = {}
+        self._compactions_of: dict[str, dict[str, None]] = {}
         self._by_external_id: dict[tuple[str, str], str] = {}
         self._by_sequence: dict[tuple[str, int], str] = {}
         self._messages_of: dict[str, dict[str, None]] = {}
@@ -178,6 +184,34 @@ class MemoryTables:
         for key in [key for key in self.token_usage if key[0] == session_id]:
             self._pop(self.token_usage, key)
 
+    def put_rewind(self, rewind: Rewind) -> None:
+        """Store ``rewind`` under its id, replacing the row it had (if any)."""
+        self.delete_rewind(rewind.id)
+        self._set(self.rewinds, rewind.id, rewind)
+        self._add_to(self._rewinds_of, rewind.session_id, rewind.id)
+
+    def delete_rewind(self, rewind_id: str) -> None:
+        """Remove the rewind row only: the messages and compactions it hid keep its id."""
+        old = self.rewinds.get(rewind_id)
+        if old is None:
+            return
+        self._remove_from(self._rewinds_of, old.session_id, old.id)
+        self._pop(self.rewinds, rewind_id)
+
+    def put_compaction(self, compaction: Compaction) -> None:
+        """Store ``compaction`` under its id, replacing the row it had (if any)."""
+        self.delete_compaction(compaction.id)
+        self._set(self.compactions, compaction.id, detached(compaction))
+        self._add_to(self._compactions_of, compaction.session_id, compaction.id)
+
+    def delete_compaction(self, compaction_id: str) -> None:
+        """Remove the compaction row."""
+        old = self.compactions.get(compaction_id)
+        if old is None:
+            return
+        self._remove_from(self._compactions_of, old.session_id, old.id)
+        self._pop(self.compactions, compaction_id)
+
     def _drop_index_entry(self, index: dict[Any, str], key: Any, row_id: str) -> None:
         """Remove ``key`` from a unique index when it points at ``row_id`` (not at another row)."""
         if index.get(key) == row_id:
@@ -186,7 +220,10 @@ class MemoryTables:
     # --- rows checked against the schema's constraints ----------------------------------------
 
     def insert_session(self, session: Session) -> None:
-        """Insert a new session; its id and ``(actor_name, external_id)`` must be free."""
+        """Insert a new session; its id and ``(actor_name, external_id)`` must be free.
+
+        A fork point goes with a parent, and is 0 or more.
+        """
         if session.id in self.sessions:
             raise _violation("primary key sessions.id", f"session {session.id} exists")
         holder = self.session_by_external_id(session.actor_name, session.external_id)
@@ -194,6 +231,12 @@ class MemoryTables:
             raise _violation(
                 "unique key sessions(actor_name, external_id)",
                 f"session {holder.id} already carries that external id",
+            )
+        point = session.forked_at_sequence
+        if (session.parent_session_id is None) != (point is None) or (point or 0) < 0:
+            raise _violation(
+                "check constraint ck_sessions_fork_point_with_parent",
+                f"parent_session_id {session.parent_session_id}, forked_at_sequence {point}",
             )
         self.put_session(session)
 
@@ -210,6 +253,7 @@ class MemoryTables:
                 "unique key session_messages(session_id, sequence)",
                 f"session {message.session_id} holds a message at sequence {message.sequence}",
             )
+        self._check_rewound_by("session_messages", message.rewound_by)
         self.put_message(message)
 
     def insert_file_event(self, event: FileEvent) -> None:
@@ -234,6 +278,43 @@ class MemoryTables:
                 f"{usage_key!r} is recorded for session {session_id}",
             )
         self.put_token_usage(session_id, usage_key, usage)
+
+    def insert_rewind(self, rewind: Rewind) -> None:
+        """Insert a new rewind of a stored session, its sequences in order."""
+        if rewind.id in self.rewinds:
+            raise _violation("primary key session_rewinds.id", f"rewind {rewind.id} exists")
+        if rewind.session_id not in self.sessions:
+            raise _violation(
+                "foreign key session_rewinds.session_id", f"no session {rewind.session_id}"
+            )
+        if not 0 <= rewind.to_sequence < rewind.through_sequence:
+            raise _violation(
+                "check constraint ck_session_rewinds_sequences_ordered",
+                f"to_sequence {rewind.to_sequence}, through_sequence {rewind.through_sequence}",
+            )
+        self.put_rewind(rewind)
+
+    def insert_compaction(self, compaction: Compaction) -> None:
+        """Insert a new compaction of a stored session, covering at least its first sequence."""
+        if compaction.id in self.compactions:
+            raise _violation(
+                "primary key session_compactions.id", f"compaction {compaction.id} exists"
+            )
+        if compaction.session_id not in self.sessions:
+            raise _violation(
+                "foreign key session_compactions.session_id", f"no session {compaction.session_id}"
+            )
+        if compaction.through_sequence < 1:
+            raise _violation(
+                "check constraint ck_session_compactions_through_sequence_positive",
+                f"through_sequence {compaction.through_sequence}",
+            )
+        self._check_rewound_by("session_compactions", compaction.rewound_by)
+        self.put_compaction(compaction)
+
+    def _check_rewound_by(self, table: str, rewind_id: str | None) -> None:
+        if rewind_id is not None and rewind_id not in self.rewinds:
+            raise _violation(f"foreign key {table}.rewound_by", f"no rewind {rewind_id}")
 
     # --- reads by index -----------------------------------------------------------------------
 
@@ -263,3 +344,13 @@ class MemoryTables:
         """Yield the events that name the message."""
         for event_id in list(self._events_of_message.get(message_id, {})):
             yield self.file_events[event_id]
+
+    def rewinds_of(self, session_id: str) -> list[Rewind]:
+        """Return the session's rewinds in the order recorded (``created_at``, then ``id``)."""
+        ids = self._rewinds_of.get(session_id, {})
+        return sorted((self.rewinds[i] for i in ids), key=lambda r: (r.created_at, r.id))
+
+    def compactions_of(self, session_id: str) -> list[Compaction]:
+        """Return the session's compactions in the order recorded (``created_at``, then ``id``)."""
+        ids = self._compactions_of.get(session_id, {})
+        return sorted((self.compactions[i] for i in ids), key=lambda c: (c.created_at, c.id))
