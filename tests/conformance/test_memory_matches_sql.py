@@ -149,24 +149,22 @@ def _history_workload(service: PersistentSessionService, clock: ScriptedClock) -
     return seen
 
 
-def _answers(store: SessionStore) -> list[Any]:
+def _answers(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     clock = ScriptedClock()
     ids = (f"01{n:024d}" for n in itertools.count(1))
+    # The random digits of the fork id prefixes count up from 1, so both runs draw the same.
+    drawn = itertools.count(1)
+    monkeypatch.setattr(history, "secrets", SimpleNamespace(randbits=lambda bits: next(drawn)))
     with PersistentSessionService(store, clock=clock, id_factory=lambda: next(ids)) as service:
         return _workload(service, clock)
 
 
-@pytest.fixture(autouse=True)
-def fixed_fork_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the random digits of fork id prefixes count up, so both runs draw the same."""
-    drawn = itertools.count(1)
-    monkeypatch.setattr(history, "secrets", SimpleNamespace(randbits=lambda bits: next(drawn)))
-
-
-def test_the_memory_store_answers_as_the_sql_store(store: Store) -> None:
+def test_the_memory_store_answers_as_the_sql_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.empty()
-    over_sql = _answers(open_store(store.url, on_drift="off"))
-    over_memory = _answers(InMemorySessionStore())
+    over_sql = _answers(open_store(store.url, on_drift="off"), monkeypatch)
+    over_memory = _answers(InMemorySessionStore(), monkeypatch)
     assert len(over_memory) == len(over_sql)
     for number, (memory, sql) in enumerate(zip(over_memory, over_sql, strict=True)):
         assert memory == sql, f"answer {number} differs"
