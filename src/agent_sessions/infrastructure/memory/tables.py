@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator, MutableMapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, Protocol, TypeVar
 
 from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import DatabaseError
@@ -27,6 +27,19 @@ __all__ = ["MemoryTables", "detached"]
 _Row = TypeVar("_Row", Session, SessionMessage, Compaction)
 _ABSENT: Any = object()
 """What the undo log records for a key that had no value before the change."""
+
+
+class _Owned(Protocol):
+    """A row of one session, found by its own id."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def session_id(self) -> str: ...
+
+
+_OwnedRow = TypeVar("_OwnedRow", bound=_Owned)
 
 
 def detached(row: _Row) -> _Row:
@@ -186,31 +199,35 @@ class MemoryTables:
 
     def put_rewind(self, rewind: Rewind) -> None:
         """Store ``rewind`` under its id, replacing the row it had (if any)."""
-        self.delete_rewind(rewind.id)
-        self._set(self.rewinds, rewind.id, rewind)
-        self._add_to(self._rewinds_of, rewind.session_id, rewind.id)
+        self._put_owned(self.rewinds, self._rewinds_of, rewind)
 
     def delete_rewind(self, rewind_id: str) -> None:
         """Remove the rewind row only: the messages and compactions it hid keep its id."""
-        old = self.rewinds.get(rewind_id)
-        if old is None:
-            return
-        self._remove_from(self._rewinds_of, old.session_id, old.id)
-        self._pop(self.rewinds, rewind_id)
+        self._delete_owned(self.rewinds, self._rewinds_of, rewind_id)
 
     def put_compaction(self, compaction: Compaction) -> None:
         """Store ``compaction`` under its id, replacing the row it had (if any)."""
-        self.delete_compaction(compaction.id)
-        self._set(self.compactions, compaction.id, detached(compaction))
-        self._add_to(self._compactions_of, compaction.session_id, compaction.id)
+        self._put_owned(self.compactions, self._compactions_of, detached(compaction))
 
     def delete_compaction(self, compaction_id: str) -> None:
         """Remove the compaction row."""
-        old = self.compactions.get(compaction_id)
-        if old is None:
-            return
-        self._remove_from(self._compactions_of, old.session_id, old.id)
-        self._pop(self.compactions, compaction_id)
+        self._delete_owned(self.compactions, self._compactions_of, compaction_id)
+
+    def _put_owned(
+        self, rows: dict[str, _OwnedRow], index: dict[str, dict[str, None]], row: _OwnedRow
+    ) -> None:
+        """Store a row of a session under its id, and list it under the session."""
+        self._delete_owned(rows, index, row.id)
+        self._set(rows, row.id, row)
+        self._add_to(index, row.session_id, row.id)
+
+    def _delete_owned(
+        self, rows: dict[str, _OwnedRow], index: dict[str, dict[str, None]], row_id: str
+    ) -> None:
+        old = rows.get(row_id)
+        if old is not None:
+            self._remove_from(index, old.session_id, old.id)
+            self._pop(rows, row_id)
 
     def _drop_index_entry(self, index: dict[Any, str], key: Any, row_id: str) -> None:
         """Remove ``key`` from a unique index when it points at ``row_id`` (not at another row)."""
@@ -242,12 +259,7 @@ class MemoryTables:
 
     def insert_message(self, message: SessionMessage) -> None:
         """Insert a new message of a stored session, at a sequence that is free."""
-        if message.id in self.messages:
-            raise _violation("primary key session_messages.id", f"message {message.id} exists")
-        if message.session_id not in self.sessions:
-            raise _violation(
-                "foreign key session_messages.session_id", f"no session {message.session_id}"
-            )
+        self._check_keys("session_messages", "message", self.messages, message)
         if (message.session_id, message.sequence) in self._by_sequence:
             raise _violation(
                 "unique key session_messages(session_id, sequence)",
@@ -258,12 +270,7 @@ class MemoryTables:
 
     def insert_file_event(self, event: FileEvent) -> None:
         """Insert a new event of a stored session and a stored message."""
-        if event.id in self.file_events:
-            raise _violation("primary key session_file_events.id", f"event {event.id} exists")
-        if event.session_id not in self.sessions:
-            raise _violation(
-                "foreign key session_file_events.session_id", f"no session {event.session_id}"
-            )
+        self._check_keys("session_file_events", "event", self.file_events, event)
         if event.message_id not in self.messages:
             raise _violation(
                 "foreign key session_file_events.message_id", f"no message {event.message_id}"
@@ -281,12 +288,7 @@ class MemoryTables:
 
     def insert_rewind(self, rewind: Rewind) -> None:
         """Insert a new rewind of a stored session, its sequences in order."""
-        if rewind.id in self.rewinds:
-            raise _violation("primary key session_rewinds.id", f"rewind {rewind.id} exists")
-        if rewind.session_id not in self.sessions:
-            raise _violation(
-                "foreign key session_rewinds.session_id", f"no session {rewind.session_id}"
-            )
+        self._check_keys("session_rewinds", "rewind", self.rewinds, rewind)
         if not 0 <= rewind.to_sequence < rewind.through_sequence:
             raise _violation(
                 "check constraint ck_session_rewinds_sequences_ordered",
@@ -296,14 +298,7 @@ class MemoryTables:
 
     def insert_compaction(self, compaction: Compaction) -> None:
         """Insert a new compaction of a stored session, covering at least its first sequence."""
-        if compaction.id in self.compactions:
-            raise _violation(
-                "primary key session_compactions.id", f"compaction {compaction.id} exists"
-            )
-        if compaction.session_id not in self.sessions:
-            raise _violation(
-                "foreign key session_compactions.session_id", f"no session {compaction.session_id}"
-            )
+        self._check_keys("session_compactions", "compaction", self.compactions, compaction)
         if compaction.through_sequence < 1:
             raise _violation(
                 "check constraint ck_session_compactions_through_sequence_positive",
@@ -311,6 +306,13 @@ class MemoryTables:
             )
         self._check_rewound_by("session_compactions", compaction.rewound_by)
         self.put_compaction(compaction)
+
+    def _check_keys(self, table: str, noun: str, rows: Mapping[str, _Owned], row: _Owned) -> None:
+        """Refuse a row whose id is taken, or whose session is not stored."""
+        if row.id in rows:
+            raise _violation(f"primary key {table}.id", f"{noun} {row.id} exists")
+        if row.session_id not in self.sessions:
+            raise _violation(f"foreign key {table}.session_id", f"no session {row.session_id}")
 
     def _check_rewound_by(self, table: str, rewind_id: str | None) -> None:
         if rewind_id is not None and rewind_id not in self.rewinds:
