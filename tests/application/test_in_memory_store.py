@@ -380,3 +380,31 @@ def test_the_repositories_answer_for_absent_rows(
     assert store.transaction(read, writes=True) == (2, 0, None)
     store.tables.delete_session(absent)
     assert service.verify().ok
+
+    second = service.get_messages(session.id)[1]
+
+    def read_history(uow: UnitOfWork) -> tuple[object, ...]:
+        fork = dataclasses.replace(session, id=absent, external_id=None)
+        ids = ForkIds.fresh(new_ulid)
+        return (
+            uow.messages.at_sequence(session.id, 2) == second,
+            uow.messages.at_sequence(session.id, 3),
+            uow.sessions.fork(absent, ids=ids, fork=fork, at_sequence=None),
+            uow.sessions.lineage(absent),
+            uow.history.latest_compaction(absent),
+        )
+
+    assert store.transaction(read_history, writes=True) == (True, None, None, [], None)
+
+
+def test_lineage_stops_at_a_cycle_of_a_damaged_store(
+    service: PersistentSessionService, store: InMemorySessionStore
+) -> None:
+    root = service.create(ACTOR)
+    child = service.fork_session(root.id)
+    grandchild = service.fork_session(child.id)
+    store.tables.put_session(
+        dataclasses.replace(root, parent_session_id=grandchild.id, forked_at_sequence=0)
+    )
+    assert [s.id for s in service.lineage(grandchild.id)] == [child.id, root.id]
+    assert [s.id for s in service.lineage(root.id)] == [grandchild.id, child.id]
