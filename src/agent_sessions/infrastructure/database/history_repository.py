@@ -196,7 +196,13 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
         row = connection.execute(
             select(REWINDS)
             .where(REWINDS.c.session_id == session_id, REWINDS.c.undone_at.is_(None))
-            .order_by(REWINDS.c.created_at.desc(), REWINDS.c.id.desc())
+            # domain.history.undo_order: the lock order, not the clocks' order
+            .order_by(
+                REWINDS.c.through_sequence.desc(),
+                REWINDS.c.to_sequence.asc(),
+                REWINDS.c.created_at.desc(),
+                REWINDS.c.id.desc(),
+            )
             .limit(1)
             .with_for_update()
         ).first()

@@ -185,7 +185,12 @@ _LATEST_COMPACTION = (
         COMPACTIONS.c.session_id == bindparam("p_session_id"),
         COMPACTIONS.c.rewound_by.is_(None),
     )
-    .order_by(COMPACTIONS.c.created_at.desc(), COMPACTIONS.c.id.desc())
+    # domain.history.compaction_order: the furthest end first, then the one recorded last.
+    .order_by(
+        COMPACTIONS.c.through_sequence.desc(),
+        COMPACTIONS.c.created_at.desc(),
+        COMPACTIONS.c.id.desc(),
+    )
     .limit(1)
 )
 
