@@ -86,7 +86,17 @@ Feature: Compaction that keeps the originals
     Given a conversation whose messages are assistant, tool, user
     And the row counts of every table are noted
     When I try to compact the session through sequence 1
-    Then the call is refused with InvalidInputError naming "through_sequence" saying "covers no message"
+    Then the call is refused with InvalidInputError naming "through_sequence" saying "covers no visible message"
+    And the row counts of every table are unchanged
+
+  Scenario: A compaction whose boundary falls back onto rewound messages only is refused
+    Given a session of actor "agent" with 3 messages
+    And the session was rewound to sequence 0
+    And 1 message was appended to the session after the rewind
+    And a tool result was appended to the session after the rewind
+    And the row counts of every table are noted
+    When I try to compact the session through sequence 4
+    Then the call is refused with InvalidInputError naming "through_sequence" saying "covers no visible message"
     And the row counts of every table are unchanged
 
   Scenario: A context window after a summary never starts on a tool result
@@ -157,7 +167,7 @@ Feature: Compaction that keeps the originals
       | point | why                            | text                               |
       | 5     | past a rewind                  | hid from the visible history       |
       | 7     | past the end of the session    | past the session's last sequence 6 |
-      | 0     | before every message           | covers no message                  |
+      | 0     | before every message           | covers no visible message          |
       | -1    | a negative number              | must be 0 or more                  |
 
   Scenario: Popping a message a compaction covers hides it, and the compaction with it
