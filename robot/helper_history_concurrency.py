@@ -46,6 +46,11 @@ PACE_SECONDS = 0.01
 GROWTH_WAIT_SECONDS = 60.0
 """How long it waits for them at most (should an appender have failed)."""
 
+TURN_PAUSE_SECONDS = 0.005
+"""An appender's pause between two messages, as an agent's turns have one. Without it, on
+SQLite, the appenders' back-to-back transactions keep the file's write lock to themselves and
+the history worker's first write waits until they have all finished."""
+
 COPIED_FIELDS = ("role", "content", "metadata", "token_count", "created_at")
 
 
@@ -259,6 +264,7 @@ def _append(service: PersistentSessionService, session_id: str, count: int) -> A
         role = ("user", "assistant")[number % 2]
         content = f"pid {os.getpid()} #{number}"
         message = service.append_message(session_id, role, content, metadata={"n": number})
+        time.sleep(TURN_PAUSE_SECONDS)
         acknowledged.append([message.id, message.sequence, message.content])
     return acknowledged
 
