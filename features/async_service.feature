@@ -15,6 +15,25 @@ Feature: The async service: every method of the sync service, awaited
     Then each call gave what the sync service gives for it
     And the sync service sees the same session, messages and file events
 
+  Scenario Outline: <call>, awaited, gives what the sync service then reads back
+    Given an async service on the scenario's database
+    And a session of 6 messages, compacted through 3, forked at 4 and rewound to 5
+    When I await <call> on that session
+    Then the sync service reads back what the async service returned
+
+    Examples:
+      | call                                  |
+      | fork_session at 2                     |
+      | lineage of its fork                   |
+      | list forked_from                      |
+      | rewind to 4                           |
+      | undo_rewind                           |
+      | list_rewinds                          |
+      | compact through 4                     |
+      | list_compactions                      |
+      | context_messages with limit 1         |
+      | get_messages including the rewound    |
+
   Scenario: The async service refuses what the sync service refuses, with the same errors
     Given an async service on the scenario's database
     When I await an append to a session that does not exist

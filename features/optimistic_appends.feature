@@ -95,3 +95,21 @@ Feature: Optimistic appends
       | batch   | -1                   |
       | batch   | a boolean            |
       | batch   | more than 2**53 - 1  |
+
+  # ---------------------------------------------------------------------------------------------
+  # After a rewind
+  # ---------------------------------------------------------------------------------------------
+
+  Scenario: After a rewind, the expected sequence is the highest ever used, not the last visible
+    Given a session of actor "agent" with 5 messages
+    And the session was rewound to sequence 2
+    When I append "the answer" expecting the session to end at sequence 5
+    Then the message "the answer" is stored at sequence 6
+
+  Scenario: After a rewind, expecting the last visible sequence is a stale expectation
+    Given a session of actor "agent" with 5 messages
+    And the session was rewound to sequence 2
+    And the row counts of every table are noted
+    When I try to append "late" expecting the session to end at sequence 2
+    Then the call fails with SequenceConflictError saying "ends at sequence 5, not at the expected 2"
+    And the row counts of every table are unchanged

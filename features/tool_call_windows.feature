@@ -34,3 +34,15 @@ Feature: Tool-call windows
     Given a conversation whose messages are user, assistant, tool
     When I read the 10 most recent messages
     Then I get the last 3 messages: user, assistant, tool
+
+  Scenario: The context a model is sent never starts on a tool result either
+    Given a conversation whose messages are user, assistant, tool, tool, tool
+    When I read the context messages with a limit of 2
+    Then I get the last 4 messages: assistant, tool, tool, tool
+
+  Scenario: After a rewind, a window reads the visible messages only and reaches back over them
+    Given a conversation whose messages are user, assistant, tool, user, assistant, tool, tool
+    And the session was rewound to sequence 3
+    And a tool result was appended to the session after the rewind
+    When I read the 1 most recent messages
+    Then I get the messages at the sequences 2, 3, 8: assistant, tool, tool

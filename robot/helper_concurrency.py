@@ -7,24 +7,16 @@ through the public API.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 from agent_sessions import PersistentSessionService, Session
 from agent_sessions.infrastructure.database import create_database_engine
 from agent_sessions.infrastructure.database.migration_history import read_ledger
-from testsupport.robot_databases import open_migrated_service, provision
+from testsupport.racing_workers import run_racing_workers
+from testsupport.robot_databases import SuiteStore
 
 __all__ = ["ConcurrencyLibrary"]
-
-ROOT = Path(__file__).resolve().parent.parent
-START_DELAY_SECONDS = 3.0
-PROCESS_TIMEOUT_SECONDS = 300
 
 
 class ConcurrencyLibrary:
@@ -33,26 +25,19 @@ class ConcurrencyLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
 
     def __init__(self, backend: str = "postgresql") -> None:
-        self._backend = backend
-        self._stack = contextlib.ExitStack()
-        self._url: str | None = None
-        self._service: PersistentSessionService | None = None
+        self._suite = SuiteStore(backend)
 
     def open_concurrency_store(self) -> str:
         """Provision a fresh database of the backend, migrate it and open a service on it."""
-        self._url = provision(self._stack, self._backend)
-        self._service = open_migrated_service(self._stack, self._url)
-        return self._url
+        return self._suite.open()
 
     def close_concurrency_store(self) -> None:
         """Close the service and drop the database."""
-        self._stack.close()
+        self._suite.close()
 
     @property
     def _store(self) -> PersistentSessionService:
-        if self._service is None:
-            raise AssertionError("run 'Open Concurrency Store' first")
-        return self._service
+        return self._suite.service
 
     def create_shared_session(self, actor: str = "concurrency") -> str:
         """Create a session and return its id."""
@@ -69,52 +54,22 @@ class ConcurrencyLibrary:
         workload string may be repeated to start several processes of that kind. Fails if any
         process fails.
         """
-        assert self._url is not None
-        for line in self._run_processes(list(workloads), self._url):
+        for line in self._run_processes(list(workloads), self._suite.url):
             print(line)
 
     def _run_processes(self, workloads: list[str], url: str) -> list[str]:
         """Run the workloads in parallel processes starting together; return their last lines."""
-        start_at = f"{time.time() + START_DELAY_SECONDS:.3f}"
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
-        processes = []
+        commands = []
         for workload in workloads:
             kind, count, *session_ids = workload.split()
-            command = [
-                sys.executable,
-                "-m",
-                "testsupport.workload",
-                kind,
-                url,
-                start_at,
-                count,
-                *session_ids,
-            ]
-            processes.append(
-                subprocess.Popen(
-                    command,
-                    cwd=ROOT,
-                    env=environment,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
+            commands.append(
+                [sys.executable, "-m", "testsupport.workload", kind, url, count, *session_ids]
             )
-        failures, outputs = [], []
-        for workload, process in zip(workloads, processes, strict=True):
-            stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
-            if process.returncode != 0:
-                failures.append(f"{workload.split()[0]} exited {process.returncode}: {stderr}")
-            else:
-                outputs.append(stdout.strip().splitlines()[-1])
-        if failures:
-            listed = "\n".join(failures)
-            raise AssertionError(f"{len(failures)} process(es) failed:\n{listed}")
-        return outputs
+        return run_racing_workers(commands)
 
     def provision_empty_database(self) -> str:
         """Provision another fresh, empty database of the backend and return its URL."""
-        return provision(self._stack, self._backend)
+        return self._suite.provision_another()
 
     def start_migrating_processes(self, url: str, count: int) -> list[str]:
         """Start ``count`` processes that all migrate ``url`` at once; return what each applied."""

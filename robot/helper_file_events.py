@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -29,12 +27,11 @@ from agent_sessions import (
     Session,
 )
 from agent_sessions.infrastructure.database import create_database_engine
+from testsupport.racing_workers import run_racing_workers, wait_for_go
 from testsupport.robot_databases import open_migrated_service, provision
 
 __all__ = ["FileEventsLibrary"]
 
-ROOT = Path(__file__).resolve().parent.parent
-PROCESS_TIMEOUT_SECONDS = 300
 ROLES = ("user", "assistant")
 MESSAGE_FIELDS = ("sequence", "role", "content", "metadata", "token_count", "created_at")
 TABLES = ("sessions", "session_messages", "session_file_events")
@@ -317,7 +314,6 @@ class FileEventsLibrary:
         session ids it got for each external id.
         """
         assert self._url is not None
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -327,43 +323,8 @@ class FileEventsLibrary:
             str(int(external_ids)),
             str(int(rounds)),
         ]
-        workers = [
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=environment,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(int(processes))
-        ]
-        try:
-            for worker in workers:
-                assert worker.stdout is not None
-                if worker.stdout.readline().strip() != "ready":
-                    _, stderr = worker.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
-                    raise AssertionError(f"a worker failed before the start: {stderr}")
-            for worker in workers:  # the barrier opens for all of them together
-                assert worker.stdin is not None
-                worker.stdin.write("go\n")
-                worker.stdin.flush()
-            results, failures = [], []
-            for worker in workers:
-                stdout, stderr = worker.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
-                if worker.returncode != 0:
-                    failures.append(f"exit {worker.returncode}: {stderr}")
-                else:
-                    results.append(json.loads(stdout.strip().splitlines()[-1]))
-        finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
-                    worker.wait()
-        if failures:
-            raise AssertionError(f"{len(failures)} worker(s) failed:\n" + "\n".join(failures))
-        return results
+        lines = run_racing_workers([command] * int(processes))
+        return [json.loads(line) for line in lines]
 
     def every_process_should_have_seen_one_session_per_external_id(
         self, results: list[dict[str, list[str]]], external_ids: int
@@ -415,8 +376,7 @@ def _race_get_or_create(url: str, actor_name: str, external_ids: int, rounds: in
     seen: dict[str, list[str]] = {}
     with PersistentSessionService.from_url(url) as service:
         service.list(limit=1)  # connect before the start, so that all start warm
-        print("ready", flush=True)
-        if sys.stdin.readline().strip() != "go":
+        if not wait_for_go():
             return 1
         for _ in range(rounds):
             for number in range(external_ids):

@@ -1,19 +1,20 @@
 """A worker process of the concurrency suite: ``python -m testsupport.workload KIND ...``.
 
 Kinds:
-    append URL START_AT COUNT SESSION_ID
+    append URL COUNT SESSION_ID
         append COUNT messages to one session.
-    tokens URL START_AT COUNT SESSION_ID
+    tokens URL COUNT SESSION_ID
         add 1 prompt and 2 completion tokens COUNT times.
-    spread URL START_AT ROUNDS SESSION_ID [SESSION_ID ...]
+    spread URL ROUNDS SESSION_ID [SESSION_ID ...]
         append one message to each session, in a shuffled order, ROUNDS times.
-    migrate URL START_AT 0
+    migrate URL 0
         migrate the database to head, print which revisions this process applied, then
         open a service on it without migrating.
 
-Every worker opens its own service (its own connection pool), then waits until the wall-clock
-time START_AT so that all workers start their writes together. It prints how many writes it
-made and exits 0, or prints the error and exits 1.
+Every worker opens its own service (its own connection pool), then says ``ready`` and waits
+for the suite's ``go`` (:mod:`testsupport.racing_workers`) so that all workers start their
+writes together. It prints how many writes it made and exits 0, or prints the error and
+exits 1.
 """
 
 from __future__ import annotations
@@ -21,22 +22,17 @@ from __future__ import annotations
 import os
 import random
 import sys
-import time
 
 from agent_sessions import PersistentSessionService
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
+from testsupport.racing_workers import wait_for_go
 
 
-def _wait_until(start_at: float) -> None:
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
-
-
-def _migrate(url: str, start_at: float) -> int:
+def _migrate(url: str) -> int:
     engine = create_database_engine(url)
     try:
-        _wait_until(start_at)
+        if not wait_for_go():
+            return 1
         applied = upgrade(engine)
     finally:
         engine.dispose()
@@ -47,12 +43,13 @@ def _migrate(url: str, start_at: float) -> int:
 
 
 def main(argv: list[str]) -> int:
-    kind, url, start_at, count, *session_ids = argv
+    kind, url, count, *session_ids = argv
     if kind == "migrate":
-        return _migrate(url, float(start_at))
+        return _migrate(url)
     writes = 0
     with PersistentSessionService.from_url(url) as service:
-        _wait_until(float(start_at))
+        if not wait_for_go():
+            return 1
         if kind == "append":
             for number in range(int(count)):
                 service.append_message(session_ids[0], "user", f"pid {os.getpid()} #{number}")

@@ -16,11 +16,18 @@ throwaway database of its own:
   ``--tail-reads`` reads (``--full-reads`` for a store that can only read a whole session: said
   in the output), the stores taking turns;
 - tail read against session size (``--sizes``; ``--with-1m`` adds 1,000,000) for agent-sessions
-  and the floor, drawn to ``--plot``.
+  and the floor, drawn to ``--plot``;
+- issue 16's goals (agent-sessions only, ``benchmarks/history_goals.py``): ``fork_session`` of a
+  session of ``--fork-size`` messages against the same ``INSERT ... SELECT`` by hand, median of
+  ``--fork-runs``, and ``context_messages(limit=50)`` of a compacted session of
+  ``--context-size`` messages against ``recent_messages(50)``, median of ``--context-reads``.
+
+``--parts`` picks what runs: ``stores`` (everything above but issue 16's goals) and
+``history`` (those), both by default.
 
 It prints the machine, the versions, each store's durability settings, one table with ratios
 against the plain-SQL floor and against OpenAI's ``SQLAlchemySession``, and which of issue 7's
-goals the numbers meet. The raw numbers go to ``--json``.
+and issue 16's goals the numbers meet. The raw numbers go to ``--json``.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import make_url  # noqa: E402
 
 from benchmarks.common import message_text  # noqa: E402
+from benchmarks.history_goals import history_goal_lines, measure_history  # noqa: E402
 from benchmarks.scale_out import (  # noqa: E402
     appends_per_second,
     rss_during_appends,
@@ -667,6 +675,7 @@ class Results:
     settings: dict[str, dict[str, str]] = field(default_factory=dict)
     scale_out: dict[str, dict[int, float]] = field(default_factory=dict)  # backend→processes→/s
     rss_mb: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # (appends, MB)
+    history: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # measure→seconds
 
 
 def log(text: str) -> None:
@@ -835,6 +844,24 @@ def run_scale_out_and_memory(
         )
 
 
+def run_history(
+    backend: str, args: argparse.Namespace, databases: Databases, results: Results
+) -> None:
+    """agent-sessions only: issue 16's fork and context goals (``history_goals.py``)."""
+    from agent_sessions import PersistentSessionService
+
+    database = databases.new(backend, "history")
+    PersistentSessionService.from_url(database.url, migrate=True).close()
+    times = measure_history(
+        database.url, args.fork_size, args.fork_runs, args.context_size, args.context_reads
+    )
+    results.history[backend] = times
+    log(
+        f"  {backend} history: "
+        + ", ".join(f"{key} {statistics.median(t) * 1000:.3f} ms" for key, t in times.items())
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
@@ -910,6 +937,27 @@ def report(args: argparse.Namespace, results: Results, pg: tuple[str, str] | Non
         for key, setting in stores.items():
             out.append(f"- {BACKEND_TITLES[backend]}, {title_of(key)}: {setting}")
     out.append("")
+    if "stores" in args.parts:
+        out.extend(store_report(args, results))
+    if results.history:
+        out.extend(history_report(args, results))
+    return out
+
+
+def history_report(args: argparse.Namespace, results: Results) -> list[str]:
+    """Issue 16's goals: the fork and the model's context, each beside its floor."""
+    return [
+        f"## Fork ({args.fork_size:,} messages, median of {args.fork_runs}) and context"
+        f" (a compacted session of {args.context_size:,}, median of {args.context_reads} reads)",
+        "",
+        *history_goal_lines(results.history, BACKEND_TITLES),
+        "",
+    ]
+
+
+def store_report(args: argparse.Namespace, results: Results) -> list[str]:
+    """The stores' appends, batch appends and tail reads, and issue 7's goals."""
+    out: list[str] = []
 
     def append_median(backend: str, key: str) -> float | None:
         rates = results.appends.get(backend, {}).get(key)
@@ -1219,12 +1267,20 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--memory-appends", type=int, default=100_000, help="appends of the memory run (0: none)"
     )
+    parser.add_argument("--parts", default="stores,history", help="stores, history or both")
+    parser.add_argument("--fork-size", type=int, default=100_000, help="messages of the fork")
+    parser.add_argument("--fork-runs", type=int, default=5, help="forks of each kind")
+    parser.add_argument("--context-size", type=int, default=10_000)
+    parser.add_argument("--context-reads", type=int, default=200)
     parser.add_argument("--sqlite-dir", default=None, help="folder for the SQLite files")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "images" / "tail_read.png"))
     parser.add_argument("--json", default=str(ROOT / "build" / "bench_compare" / "results.json"))
     args = parser.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.stores = [s for s in args.stores.split(",") if s]
+    args.parts = [p for p in args.parts.split(",") if p]
+    if set(args.parts) - {"stores", "history"}:
+        parser.error(f"unknown part in --parts: {args.parts}")
     args.sizes = sorted(
         {int(s) for s in args.sizes.split(",")} | ({1_000_000} if args.with_1m else set())
     )
@@ -1245,14 +1301,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for backend in args.backends:
             log(f"{BACKEND_TITLES[backend]}:")
-            run_backend(backend, args, databases, results)
+            if "stores" in args.parts:
+                run_backend(backend, args, databases, results)
+            if "history" in args.parts:
+                run_history(backend, args, databases, results)
     finally:
         databases.close()
     lines = report(args, results, pg)
     lines.append("")
     lines.append(f"Run in {time.perf_counter() - started:.0f} s.")
     print("\n".join(lines))
-    plot(results, Path(args.plot), args.sizes)
+    if results.sweep_ms:
+        plot(results, Path(args.plot), args.sizes)
     json_path = Path(args.json)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(
@@ -1260,7 +1320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"arguments": {k: v for k, v in vars(args).items()}, **results.__dict__}, indent=2
         )
     )
-    log(f"plot: {args.plot}; numbers: {args.json}")
+    log(f"plot: {args.plot if results.sweep_ms else 'not drawn'}; numbers: {args.json}")
     return 0
 
 

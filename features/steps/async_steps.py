@@ -194,6 +194,90 @@ def step_sync_sees(context: Context) -> None:
     assert len(context.service.list(limit=10)) == 1, "the imported copies were deleted"
 
 
+# --- fork, rewind and compaction, awaited -----------------------------------------------------
+
+
+@given("a session of 6 messages, compacted through 3, forked at 4 and rewound to 5")
+def step_session_with_history(context: Context) -> None:
+    service = context.service  # the sync service writes the history the async one is asked about
+    session = service.create("async-history")
+    service.append_messages(
+        session.id,
+        [{"role": ("user", "assistant")[n % 2], "content": f"turn {n}"} for n in range(1, 7)],
+    )
+    service.compact(session.id, 3, "the first three turns")
+    context.history_fork = service.fork_session(session.id, at_sequence=4)
+    service.rewind(session.id, 5)
+    context.session_id = session.id
+
+
+def _history_calls(
+    context: Context,
+) -> dict[str, tuple[Callable[[AsyncPersistentSessionService], Awaitable[Any]], Callable[[], Any]]]:
+    """Per call: what is awaited, and how the sync service reads back what it should return."""
+    sid = context.session_id
+    fork_id = context.history_fork.id
+    sync = context.service
+    return {
+        "fork_session at 2": (
+            lambda service: service.fork_session(sid, at_sequence=2),
+            lambda: sync.get(context.async_result.id),
+        ),
+        "lineage of its fork": (
+            lambda service: service.lineage(fork_id),
+            lambda: sync.lineage(fork_id),
+        ),
+        "list forked_from": (
+            lambda service: service.list(forked_from=sid),
+            lambda: sync.list(forked_from=sid),
+        ),
+        "rewind to 4": (
+            lambda service: service.rewind(sid, 4, reason="async"),
+            lambda: sync.list_rewinds(sid)[-1],
+        ),
+        "undo_rewind": (
+            lambda service: service.undo_rewind(sid),
+            lambda: sync.list_rewinds(sid)[-1],
+        ),
+        "list_rewinds": (
+            lambda service: service.list_rewinds(sid),
+            lambda: sync.list_rewinds(sid),
+        ),
+        "compact through 4": (
+            lambda service: service.compact(sid, 4, "four turns", token_count=3),
+            lambda: sync.list_compactions(sid)[-1],
+        ),
+        "list_compactions": (
+            lambda service: service.list_compactions(sid),
+            lambda: sync.list_compactions(sid),
+        ),
+        "context_messages with limit 1": (
+            lambda service: service.context_messages(sid, limit=1, summary_role="user"),
+            lambda: sync.context_messages(sid, limit=1, summary_role="user"),
+        ),
+        "get_messages including the rewound": (
+            lambda service: service.get_messages(sid, include_rewound=True),
+            lambda: sync.get_messages(sid, include_rewound=True),
+        ),
+    }
+
+
+@when("I await {call} on that session")
+def step_await_history_call(context: Context, call: str) -> None:
+    awaited, read_back = _history_calls(context)[call]
+    context.async_result = _run(context, awaited(context.async_service))
+    context.read_back = read_back
+
+
+@then("the sync service reads back what the async service returned")
+def step_sync_reads_back(context: Context) -> None:
+    returned = context.async_result
+    assert returned not in (None, []), f"the async call returned {returned!r}"
+    read_back = context.read_back()
+    assert returned == read_back, f"awaited {returned!r}\nread back {read_back!r}"
+    assert context.service.verify().ok
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 

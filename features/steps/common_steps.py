@@ -1,4 +1,4 @@
-"""Steps shared by every group: refused and failed calls, and what is stored.
+"""Steps shared by every group: refused and failed calls, missing sessions, what is stored.
 
 A step that expects a call to fail runs it through ``attempt`` (features/session_world.py),
 which keeps the error in ``context.error``; the "Then the call fails with ..." and "Then the call
@@ -7,11 +7,39 @@ is refused with ..." steps below read it, as do the few steps that check more of
 
 from __future__ import annotations
 
-from behave import then
+from collections.abc import Callable
+from typing import Any
+
+from behave import then, when
 from behave.runner import Context
 
 import agent_sessions
-from features.session_world import expected_error
+from agent_sessions import SessionService
+from features.session_world import attempt, expected_error, unknown_session_id
+
+_ON_A_SESSION_THAT_DOES_NOT_EXIST: dict[str, Callable[[SessionService, str], Any]] = {
+    "record a file event": lambda service, sid: service.record_file_event(
+        sid, unknown_session_id(), "read", file_path="src/app.py"
+    ),
+    "list the file events": lambda service, sid: service.list_file_events(sid),
+    "ask which files it touched": lambda service, sid: service.files_touched(sid),
+    "fork a session": lambda service, sid: service.fork_session(sid),
+    "read the lineage": lambda service, sid: service.lineage(sid),
+    "rewind to 0": lambda service, sid: service.rewind(sid, 0),
+    "undo a rewind": lambda service, sid: service.undo_rewind(sid),
+    "list the rewinds": lambda service, sid: service.list_rewinds(sid),
+    "compact its messages": lambda service, sid: service.compact(sid, 1, "a summary"),
+    "list the compactions": lambda service, sid: service.list_compactions(sid),
+    "read the context messages": lambda service, sid: service.context_messages(sid),
+}
+"""What each "I try to ... for a session id that names nothing" step calls."""
+
+
+@when("I try to {call} for a session id that names nothing")
+def step_try_unknown_session(context: Context, call: str) -> None:
+    method = _ON_A_SESSION_THAT_DOES_NOT_EXIST[call]
+    missing = unknown_session_id()
+    attempt(context, lambda: method(context.service, missing))
 
 
 def _expected_error(context: Context, name: str) -> Exception:

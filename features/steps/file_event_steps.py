@@ -427,22 +427,6 @@ def step_try_touching(context: Context, argument: str, value: str) -> None:
     attempt(context, lambda: context.service.sessions_touching(**arguments))
 
 
-_ON_A_SESSION_THAT_DOES_NOT_EXIST: dict[str, Callable[[PersistentSessionService, str], Any]] = {
-    "record a file event": lambda service, sid: service.record_file_event(
-        sid, unknown_session_id(), "read", file_path="src/app.py"
-    ),
-    "list the file events": lambda service, sid: service.list_file_events(sid),
-    "ask which files it touched": lambda service, sid: service.files_touched(sid),
-}
-
-
-@when("I try to {call} for a session id that names nothing")
-def step_try_unknown_session(context: Context, call: str) -> None:
-    method = _ON_A_SESSION_THAT_DOES_NOT_EXIST[call]
-    missing = unknown_session_id()
-    attempt(context, lambda: method(context.service, missing))
-
-
 # --- external ids -----------------------------------------------------------------------------
 
 

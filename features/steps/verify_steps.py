@@ -269,6 +269,12 @@ def step_cli_names_session(context: Context, actor: str) -> None:
 # --- the report -------------------------------------------------------------------------------
 
 
+@then("the store verifies clean")
+def step_store_verifies_clean(context: Context) -> None:
+    report = context.service.verify()
+    assert report.ok and report.problems == (), report.render()
+
+
 @then("the report is clean, having checked {sessions:d} session and {messages:d} messages")
 def step_report_clean(context: Context, sessions: int, messages: int) -> None:
     report = context.report

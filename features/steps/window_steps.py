@@ -6,7 +6,7 @@ from behave import given, then
 from behave.runner import Context
 
 from agent_sessions import MessageRole, NewMessage
-from features.session_world import remember
+from features.session_world import parse_sequences, remember
 
 
 def _roles(text: str) -> list[MessageRole]:
@@ -48,3 +48,10 @@ def step_got_last_from_assistant(context: Context, count: int) -> None:
     _expect_last(context, count)
     first = context.read[0]
     assert first.role == MessageRole.ASSISTANT, f"the window starts on a {first.role} message"
+
+
+@then("I get the messages at the sequences {sequences}: {roles}")
+def step_got_sequences_with_roles(context: Context, sequences: str, roles: str) -> None:
+    got = [(message.sequence, message.role) for message in context.read]
+    expected = list(zip(parse_sequences(sequences), _roles(roles), strict=True))
+    assert got == expected, f"got {got}"
