@@ -167,7 +167,7 @@ Feature: Compaction that keeps the originals
       | point | why                            | text                               |
       | 5     | past a rewind                  | hid from the visible history       |
       | 7     | past the end of the session    | past the session's last sequence 6 |
-      | 0     | before every message           | covers no visible message          |
+      | 0     | before every message           | covers at least one message        |
       | -1    | a negative number              | must be 0 or more                  |
 
   Scenario: Popping a message a compaction covers hides it, and the compaction with it

@@ -21,7 +21,11 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
-from agent_sessions.domain.errors import ExternalIdConflictError, SessionNotFoundError
+from agent_sessions.domain.errors import (
+    ExternalIdConflictError,
+    InvalidInputError,
+    SessionNotFoundError,
+)
 from agent_sessions.domain.history import ForkIds
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.domain.validation import (
@@ -180,6 +184,10 @@ class SessionHistory(StoreBackedService):
         """Record a summary of the visible messages up to ``through_sequence``; keep them all."""
         wanted = validate_ulid(session_id, "session_id")
         point = validate_sequence(through_sequence, "through_sequence")
+        if point == 0:
+            raise InvalidInputError(
+                "through_sequence", "is 0; a compaction covers at least one message"
+            )
         checked_summary = validate_summary(summary)
         checked_metadata = validate_metadata(metadata)
         checked_tokens = validate_token_count(token_count)
