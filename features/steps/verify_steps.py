@@ -20,8 +20,8 @@ from agent_sessions import VerificationProblem
 from agent_sessions.infrastructure.database import create_database_engine, upgrade
 from features.session_world import (
     attempt,
+    history_row,
     parse_sequences,
-    remember,
     session_of,
     unknown_session_id,
 )
@@ -72,7 +72,7 @@ def _resolve(context: Context, text_: str) -> str:
             return str(context.message_ids[int(number.group(1))])
         if (history := _HISTORY_PLACEHOLDER.fullmatch(name)) is not None:
             kind, actor = history.groups()
-            return str(context.history_rows[(kind, actor)].id)
+            return str(history_row(context, kind, actor).id)
         return str(session_of(context, name).id)
 
     return _PLACEHOLDER.sub(value, text_)
@@ -91,37 +91,6 @@ def step_own_database(context: Context) -> None:
         engine.dispose()
     context.database_url = url
     context.service = context.open_service(url)
-
-
-# --- history made through the library ----------------------------------------------------------
-
-
-def _history_row(context: Context, kind: str, actor: str) -> Any:
-    return context.history_rows[(kind, actor)]
-
-
-@given('"{actor}" rewound its session to sequence {point:d}')
-def step_actor_rewound(context: Context, actor: str, point: int) -> None:
-    rewind = context.service.rewind(session_of(context, actor).id, point)
-    assert rewind is not None, f"the rewind of {actor} to {point} hid nothing"
-    context.history_rows = {**getattr(context, "history_rows", {}), ("rewind", actor): rewind}
-
-
-@given('"{actor}" compacted its session through sequence {point:d}')
-def step_actor_compacted(context: Context, actor: str, point: int) -> None:
-    compaction = context.service.compact(
-        session_of(context, actor).id, point, f"what {actor} said up to {point}"
-    )
-    context.history_rows = {
-        **getattr(context, "history_rows", {}),
-        ("compaction", actor): compaction,
-    }
-
-
-@given('"{actor}" forked its session at sequence {point:d} for "{fork}"')
-def step_actor_forked(context: Context, actor: str, point: int, fork: str) -> None:
-    session_id = session_of(context, actor).id
-    remember(context, context.service.fork_session(session_id, at_sequence=point, actor_name=fork))
 
 
 # --- damage -----------------------------------------------------------------------------------
@@ -152,7 +121,7 @@ def step_message_hidden_by(context: Context, actor: str, sequence: int, other: s
             "UPDATE session_messages SET rewound_by = :rewind "
             "WHERE session_id = :session AND sequence = :sequence",
             {
-                "rewind": _history_row(context, "rewind", other).id,
+                "rewind": history_row(context, "rewind", other).id,
                 "session": session_of(context, actor).id,
                 "sequence": sequence,
             },
@@ -167,7 +136,7 @@ def step_rewind_marked_undone(context: Context, actor: str) -> None:
         context,
         (
             "UPDATE session_rewinds SET undone_at = created_at WHERE id = :rewind",
-            {"rewind": _history_row(context, "rewind", actor).id},
+            {"rewind": history_row(context, "rewind", actor).id},
         ),
     )
 
@@ -182,8 +151,8 @@ def step_compaction_hidden_by(context: Context, actor: str, other: str) -> None:
         (
             "UPDATE session_compactions SET rewound_by = :rewind WHERE id = :compaction",
             {
-                "rewind": _history_row(context, "rewind", other).id,
-                "compaction": _history_row(context, "compaction", actor).id,
+                "rewind": history_row(context, "rewind", other).id,
+                "compaction": history_row(context, "compaction", actor).id,
             },
         ),
     )
@@ -197,7 +166,7 @@ def step_compaction_end_moved(context: Context, actor: str, sequence: int) -> No
         context,
         (
             "UPDATE session_compactions SET through_sequence = :sequence WHERE id = :compaction",
-            {"sequence": sequence, "compaction": _history_row(context, "compaction", actor).id},
+            {"sequence": sequence, "compaction": history_row(context, "compaction", actor).id},
         ),
     )
 
