@@ -307,10 +307,10 @@ def _words(kind: str) -> str:
 
 
 def _listed(counts: list[Any], kinds: list[str], *, named: bool = True) -> str:
-    """Return counts as ``"3 messages and 2 file events"`` (or ``"3 and 2"``), messages first."""
+    """Return counts as ``"3 messages and 1 file event"`` (or ``"3 and 1"``), messages first."""
     order = sorted(range(len(kinds)), key=lambda index: _STATED_ORDER.index(kinds[index]))
-    items = [
-        f"{counts[index]} {_words(kinds[index])}s" if named else str(counts[index])
-        for index in order
-    ]
+    items = []
+    for index in order:
+        count, kind = counts[index], _words(kinds[index])
+        items.append(f"{count} {kind}{'' if count == 1 else 's'}" if named else str(count))
     return ", ".join(items[:-1]) + " and " + items[-1]
