@@ -142,9 +142,9 @@ def validate_title(value: object) -> str | None:
     return value
 
 
-def validate_role(value: object) -> MessageRole:
+def validate_role(value: object, argument: str = "role") -> MessageRole:
     """Return the :class:`MessageRole` named by ``value`` (a member or its string value)."""
-    return _member(MessageRole, value, "role")
+    return _member(MessageRole, value, argument)
 
 
 def _member(kind: type[_Member], value: object, argument: str) -> _Member:

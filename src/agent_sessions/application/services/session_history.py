@@ -221,7 +221,7 @@ class SessionHistory(StoreBackedService):
         """
         wanted = validate_ulid(session_id, "session_id")
         count = None if limit is None else validate_limit(limit, maximum=MAX_MESSAGE_LIMIT)
-        role = validate_role(summary_role)
+        role = validate_role(summary_role, "summary_role")
 
         def read(uow: UnitOfWork) -> builtins.list[SessionMessage] | None:
             compaction = uow.history.latest_compaction(wanted)
