@@ -4,6 +4,7 @@ constraints, rows of its own for every caller, and the verifier's reports on a d
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import re
@@ -18,6 +19,8 @@ from agent_sessions import (
     PersistentSessionService,
     Session,
 )
+from agent_sessions.application.ids import new_ulid
+from agent_sessions.domain.history import ForkIds
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.infrastructure.memory import InMemorySessionStore
 
@@ -37,6 +40,12 @@ def _stored(service: PersistentSessionService, session_id: str) -> dict[str, obj
     return {k: v for k, v in document.items() if k not in ("exported_at", "checksum")}
 
 
+def _history(store: InMemorySessionStore) -> tuple[object, ...]:
+    """Return the rows of the history tables, which an export does not show whole."""
+    tables = store.tables
+    return (dict(tables.sessions), dict(tables.messages), tables.rewinds, tables.compactions)
+
+
 def _problems(service: PersistentSessionService) -> list[tuple[str, str, str]]:
     return [(p.kind, p.session_id, p.detail) for p in service.verify().problems]
 
@@ -48,18 +57,44 @@ def test_an_exception_rolls_back_everything_the_transaction_wrote(
     service: PersistentSessionService, store: InMemorySessionStore
 ) -> None:
     session = _conversation(service)
+    service.compact(session.id, 1, "the first message")
+    service.rewind(session.id, 2)
     before = _stored(service, session.id)
+    history = copy.deepcopy(_history(store))
+    now = service.get(session.id).updated_at
 
     def damage_then_fail(uow: UnitOfWork) -> None:
-        uow.messages.pop_last(session.id, updated_at=session.updated_at)
-        uow.sessions.update(session.id, add_prompt_tokens=5, updated_at=session.updated_at)
+        uow.history.undo_rewind(session.id, undone_at=now)
+        uow.history.compact(
+            session.id,
+            compaction_id="1" * 26,
+            through_sequence=2,
+            summary="two",
+            metadata={},
+            token_count=None,
+            created_at=now,
+        )
+        deleted = uow.messages.pop_last(session.id, updated_at=now, rewind_id="2" * 26)
+        hidden = uow.messages.pop_last(session.id, updated_at=now, rewind_id="3" * 26)
+        assert (deleted, hidden) == (
+            dataclasses.replace(deleted, sequence=3, rewound_by=None),
+            dataclasses.replace(hidden, sequence=2, rewound_by="3" * 26),
+        )
+        uow.history.rewind(
+            session.id, rewind_id="4" * 26, to_sequence=0, reason=None, created_at=now
+        )
+        uow.sessions.update(session.id, add_prompt_tokens=5, updated_at=now)
         uow.sessions.create(dataclasses.replace(session, id="0" * 26, external_id="ses_2"))
+        ids = ForkIds.fresh(new_ulid)
+        fork = dataclasses.replace(session, id=ids.session_id, external_id=None)
+        uow.sessions.fork(session.id, ids=ids, fork=fork, at_sequence=None)
         uow.sessions.delete(session.id)
         raise RuntimeError("the work fails")
 
     with pytest.raises(RuntimeError, match="the work fails"):
         store.transaction(damage_then_fail, writes=True)
     assert _stored(service, session.id) == before
+    assert _history(store) == history
     assert service.get_by_external_id(ACTOR, "ses_1") == service.get(session.id)
     assert service.get_by_external_id(ACTOR, "ses_2") is None
     assert service.verify().ok
@@ -143,6 +178,57 @@ def test_the_schema_constraints_hold(
             store.transaction(work, writes=True)
     assert _stored(service, session.id) == before
     assert len(store.tables.token_usage) == 1
+
+
+def test_the_history_constraints_hold(
+    service: PersistentSessionService, store: InMemorySessionStore
+) -> None:
+    session = _conversation(service, 3)
+    compaction = service.compact(session.id, 1, "the first message")
+    rewind = service.rewind(session.id, 2)
+    assert rewind is not None
+    first = service.get_messages(session.id)[0]
+    absent = "0" * 26
+    refused = {
+        "primary key session_rewinds.id": ([rewind], []),
+        "foreign key session_rewinds.session_id": (
+            [dataclasses.replace(rewind, id=absent, session_id=absent)],
+            [],
+        ),
+        "check constraint ck_session_rewinds_sequences_ordered": (
+            [dataclasses.replace(rewind, id=absent, to_sequence=3)],
+            [],
+        ),
+        "primary key session_compactions.id": ([], [compaction]),
+        "foreign key session_compactions.session_id": (
+            [],
+            [dataclasses.replace(compaction, id=absent, session_id=absent)],
+        ),
+        "check constraint ck_session_compactions_through_sequence_positive": (
+            [],
+            [dataclasses.replace(compaction, id=absent, through_sequence=0)],
+        ),
+        "foreign key session_compactions.rewound_by": (
+            [],
+            [dataclasses.replace(compaction, id=absent, rewound_by=absent)],
+        ),
+    }
+    before = copy.deepcopy(_history(store))
+    for constraint, (rewinds, compactions) in refused.items():
+        with pytest.raises(DatabaseError, match=re.escape(constraint)):
+            store.transaction(
+                lambda uow, r=rewinds, c=compactions: uow.history.insert_many(r, c), writes=True
+            )
+    hidden = dataclasses.replace(first, id=absent, sequence=9, rewound_by="1" * 26)
+    with pytest.raises(DatabaseError, match=re.escape("foreign key session_messages.rewound_by")):
+        store.transaction(lambda uow: uow.messages.insert_many([hidden]), writes=True)
+    for parent, point in ((None, 0), (session.id, None), (session.id, -1)):
+        orphan = dataclasses.replace(
+            session, id=absent, external_id=None, parent_session_id=parent, forked_at_sequence=point
+        )
+        with pytest.raises(DatabaseError, match="ck_sessions_fork_point_with_parent"):
+            store.transaction(lambda uow, o=orphan: uow.sessions.create(o), writes=True)
+    assert _history(store) == before
 
 
 def test_callers_get_rows_of_their_own(service: PersistentSessionService) -> None:
@@ -294,3 +380,31 @@ def test_the_repositories_answer_for_absent_rows(
     assert store.transaction(read, writes=True) == (2, 0, None)
     store.tables.delete_session(absent)
     assert service.verify().ok
+
+    second = service.get_messages(session.id)[1]
+
+    def read_history(uow: UnitOfWork) -> tuple[object, ...]:
+        fork = dataclasses.replace(session, id=absent, external_id=None)
+        ids = ForkIds.fresh(new_ulid)
+        return (
+            uow.messages.at_sequence(session.id, 2) == second,
+            uow.messages.at_sequence(session.id, 3),
+            uow.sessions.fork(absent, ids=ids, fork=fork, at_sequence=None),
+            uow.sessions.lineage(absent),
+            uow.history.latest_compaction(absent),
+        )
+
+    assert store.transaction(read_history, writes=True) == (True, None, None, [], None)
+
+
+def test_lineage_stops_at_a_cycle_of_a_damaged_store(
+    service: PersistentSessionService, store: InMemorySessionStore
+) -> None:
+    root = service.create(ACTOR)
+    child = service.fork_session(root.id)
+    grandchild = service.fork_session(child.id)
+    store.tables.put_session(
+        dataclasses.replace(root, parent_session_id=grandchild.id, forked_at_sequence=0)
+    )
+    assert [s.id for s in service.lineage(grandchild.id)] == [child.id, root.id]
+    assert [s.id for s in service.lineage(root.id)] == [grandchild.id, child.id]

@@ -26,13 +26,15 @@ from agent_sessions.infrastructure.memory import InMemorySessionStore
 ACTOR = "retry-bot"
 
 
-def _rows(store: InMemorySessionStore) -> tuple[int, int, int, int]:
+def _rows(store: InMemorySessionStore) -> tuple[int, ...]:
     tables = store.tables
     return (
         len(tables.sessions),
         len(tables.messages),
         len(tables.file_events),
         len(tables.token_usage),
+        len(tables.rewinds),
+        len(tables.compactions),
     )
 
 
@@ -41,6 +43,18 @@ def _with_messages(service: PersistentSessionService, count: int) -> str:
     for number in range(count):
         service.append_message(session.id, "user", f"message {number + 1}")
     return session.id
+
+
+def _with_history(service: PersistentSessionService) -> str:
+    """A session of 4 messages, 2 events, a compaction and a rewind that hides another one."""
+    session_id = _with_messages(service, 4)
+    first, second = service.get_messages(session_id)[:2]
+    for message in (first, second):
+        service.record_file_event(session_id, message.id, "read", file_path="a.py")
+    for through in (1, 3):
+        service.compact(session_id, through, f"up to {through}")
+    service.rewind(session_id, 2)
+    return session_id
 
 
 def _exported(service: PersistentSessionService) -> dict[str, Any]:
@@ -59,8 +73,8 @@ class Write:
     name: str
     prepare: Callable[[PersistentSessionService], Any]
     call: Callable[[PersistentSessionService, Any], Any]
-    rows: tuple[int, int, int, int]
-    """(sessions, messages, file events, token-usage receipts) stored after the write."""
+    rows: tuple[int, ...]
+    """(sessions, messages, file events, token-usage receipts, rewinds, compactions) stored."""
     stored: Callable[[PersistentSessionService, Any, Any], object]
     """What the store holds of the write, to compare with what the call returned."""
 
@@ -86,7 +100,7 @@ def _appends(label: str, **options: Any) -> list[Write]:
             lambda service, session_id: service.append_message(
                 session_id, "assistant", "hi", **options
             ),
-            (1, 2, 0, 0),
+            (1, 2, 0, 0, 0, 0),
             lambda service, session_id, _: service.get_messages(session_id)[-1],
         ),
         Write(
@@ -95,7 +109,7 @@ def _appends(label: str, **options: Any) -> list[Write]:
             lambda service, session_id: service.append_messages(
                 session_id, [NewMessage("user", "a"), NewMessage("assistant", "b")], **options
             ),
-            (1, 3, 0, 0),
+            (1, 3, 0, 0, 0, 0),
             lambda service, session_id, _: service.get_messages(session_id)[1:],
         ),
     ]
@@ -106,21 +120,21 @@ WRITES = [
         "create",
         _nothing,
         lambda service, _: service.create(ACTOR, title="t"),
-        (1, 0, 0, 0),
+        (1, 0, 0, 0, 0, 0),
         lambda service, _, made: service.get(made.id),
     ),
     Write(
         "create with an external id",
         _nothing,
         lambda service, _: service.create(ACTOR, external_id="ses_x"),
-        (1, 0, 0, 0),
+        (1, 0, 0, 0, 0, 0),
         lambda service, _, made: service.get_by_external_id(ACTOR, "ses_x"),
     ),
     Write(
         "get_or_create",
         _nothing,
         lambda service, _: service.get_or_create(ACTOR, "ses_y"),
-        (1, 0, 0, 0),
+        (1, 0, 0, 0, 0, 0),
         lambda service, _, made: service.get_by_external_id(ACTOR, "ses_y"),
     ),
     *_appends(""),
@@ -129,7 +143,7 @@ WRITES = [
         "pop_message",
         lambda service: _with_messages(service, 3),
         lambda service, session_id: service.pop_message(session_id),
-        (1, 2, 0, 0),
+        (1, 2, 0, 0, 0, 0),
         lambda service, session_id, popped: (
             popped.sequence == 3 and service.get(session_id).message_count == 2 and popped
         ),
@@ -138,21 +152,21 @@ WRITES = [
         "import_session",
         _exported,
         lambda service, document: service.import_session(document),
-        (1, 2, 1, 0),
+        (1, 2, 1, 0, 0, 0),
         lambda service, _, made: service.get(made.id),
     ),
     Write(
         "import_session_from",
         _stream,
         lambda service, stream: service.import_session_from(io.BytesIO(stream)),
-        (1, 2, 0, 0),
+        (1, 2, 0, 0, 0, 0),
         lambda service, _, made: service.get(made.id),
     ),
     Write(
         "record_file_event",
         lambda service: (sid := _with_messages(service, 1), service.get_messages(sid)[0].id),
         lambda service, ids: service.record_file_event(*ids, "edit", file_path="a.py"),
-        (1, 1, 1, 0),
+        (1, 1, 1, 0, 0, 0),
         lambda service, ids, _: service.list_file_events(ids[0])[0],
     ),
     Write(
@@ -161,7 +175,7 @@ WRITES = [
         lambda service, session_id: service.update_token_usage(
             session_id, prompt_tokens=3, completion_tokens=4
         ),
-        (1, 0, 0, 1),
+        (1, 0, 0, 1, 0, 0),
         lambda service, session_id, _: service.get(session_id),
     ),
     Write(
@@ -170,14 +184,49 @@ WRITES = [
         lambda service, session_id: service.update_token_usage(
             session_id, prompt_tokens=3, completion_tokens=4, idempotency_key="call-1"
         ),
-        (1, 0, 0, 1),
+        (1, 0, 0, 1, 0, 0),
         lambda service, session_id, _: service.get(session_id),
+    ),
+    Write(
+        "pop_message that hides",
+        lambda service: (sid := _with_messages(service, 3), service.rewind(sid, 2))[0],
+        lambda service, session_id: service.pop_message(session_id),
+        (1, 3, 0, 0, 2, 0),
+        lambda service, session_id, _: service.get_messages(session_id, include_rewound=True)[1],
+    ),
+    Write(
+        "fork_session",
+        _with_history,
+        lambda service, session_id: service.fork_session(session_id, external_id="fork"),
+        (2, 6, 4, 0, 1, 3),
+        lambda service, _, made: service.get(made.id),
+    ),
+    Write(
+        "rewind",
+        lambda service: _with_messages(service, 3),
+        lambda service, session_id: service.rewind(session_id, 1, reason="r"),
+        (1, 3, 0, 0, 1, 0),
+        lambda service, session_id, _: service.list_rewinds(session_id)[0],
+    ),
+    Write(
+        "undo_rewind",
+        lambda service: (sid := _with_messages(service, 3), service.rewind(sid, 1))[0],
+        lambda service, session_id: service.undo_rewind(session_id),
+        (1, 3, 0, 0, 1, 0),
+        lambda service, session_id, _: service.list_rewinds(session_id)[0],
+    ),
+    Write(
+        "compact",
+        lambda service: _with_messages(service, 3),
+        lambda service, session_id: service.compact(session_id, 2, "summary"),
+        (1, 3, 0, 0, 0, 1),
+        lambda service, session_id, _: service.list_compactions(session_id)[0],
     ),
     Write(
         "delete",
         lambda service: _with_messages(service, 2),
         lambda service, session_id: service.delete(session_id),
-        (0, 0, 0, 0),
+        (0, 0, 0, 0, 0, 0),
         lambda service, session_id, _: None,
     ),
 ]
@@ -217,7 +266,7 @@ def test_a_write_whose_tries_all_fail_raises_and_leaves_nothing() -> None:
     store.fail_next(3, committed=False)
     with pytest.raises(DatabaseError, match="still failing after 3 attempt"):
         service.create(ACTOR)
-    assert _rows(store) == (0, 0, 0, 0)
+    assert _rows(store) == (0, 0, 0, 0, 0, 0)
 
 
 def test_a_delete_retried_after_its_commit_reports_no_missing_session(

@@ -18,7 +18,9 @@ from agent_sessions import (
     DatabaseError,
     InvalidInputError,
     PersistentSessionService,
+    Rewind,
 )
+from agent_sessions.infrastructure.memory import InMemorySessionStore
 from agent_sessions.testing import (
     ConformanceError,
     conformance_checks,
@@ -36,6 +38,12 @@ def _run(store: Store, cls: type, *names: str):
     return run_conformance(lambda: store.sync_service(cls), [CHECKS[name] for name in names])
 
 
+def _run_in_memory(cls: type, *names: str):
+    """Run the named checks on services of ``cls`` over in-memory stores."""
+    checks = [CHECKS[name] for name in names]
+    return run_conformance(lambda: cls(InMemorySessionStore()), checks)
+
+
 def _message(report, name: str) -> str:
     return next(failure.message for failure in report.failures if failure.check == name)
 
@@ -43,8 +51,8 @@ def _message(report, name: str) -> str:
 class ReversedMessages(PersistentSessionService):
     """Returns get_messages() newest first."""
 
-    def get_messages(self, session_id, *, limit=None, offset=0):
-        return super().get_messages(session_id, limit=limit, offset=offset)[::-1]
+    def get_messages(self, session_id, **options):
+        return super().get_messages(session_id, **options)[::-1]
 
 
 class LosesCompletionTokens(PersistentSessionService):
@@ -301,3 +309,55 @@ def test_a_passing_report_raises_nothing(store: Store) -> None:
     assert report.failed == ()
     assert report.render() == "2 conformance checks: 2 passed, 0 failed"
     assert report.raise_on_failure() is None
+
+
+class DeletesOnRewind(PersistentSessionService):
+    """Rewinds by popping the messages after the point: they are gone from the transcript."""
+
+    def rewind(self, session_id, to_sequence, *, reason=None):
+        session = self.get(session_id)
+        while self.get(session_id).message_count > to_sequence:
+            self.pop_message(session_id)
+        after = self.get(session_id)
+        return Rewind(
+            self._new_id(), after.id, to_sequence, session.message_count, reason, after.updated_at
+        )
+
+
+class SendsEverythingAsContext(PersistentSessionService):
+    """Ignores compactions: context_messages() sends the whole visible history."""
+
+    def context_messages(self, session_id, *, limit=None, summary_role="system"):
+        if limit is None:
+            return self.get_messages(session_id)
+        return self.recent_messages(session_id, limit)
+
+
+def test_a_rewind_that_deletes_and_a_context_without_summary_are_reported() -> None:
+    deleting = _run_in_memory(
+        DeletesOnRewind,
+        "rewind_hides_without_deleting",
+        "undo_rewind_while_nothing_appended",
+        "fork_skips_rewound_messages",
+        "compaction_sends_summary_then_window",
+    )
+    assert deleting.failed == (
+        "rewind_hides_without_deleting",
+        "undo_rewind_while_nothing_appended",
+        "fork_skips_rewound_messages",
+    )
+    assert _message(deleting, "rewind_hides_without_deleting") == (
+        "message_count after rewind(2) of 5 messages: expected 5, got 2"
+    )
+    assert _message(deleting, "fork_skips_rewound_messages") == (
+        "visible sequences after rewind(2), append: expected [1, 2, 6], got [1, 2, 3]"
+    )
+    summaries = _run_in_memory(
+        SendsEverythingAsContext,
+        "compaction_sends_summary_then_window",
+        "rewind_hides_without_deleting",
+    )
+    assert summaries.failed == ("compaction_sends_summary_then_window",)
+    assert _message(summaries, "compaction_sends_summary_then_window").startswith(
+        "context_messages(): expected [SessionMessage(id="
+    )

@@ -4,16 +4,22 @@ One scripted workload, with the same clock and the same ids, runs against both s
 every answer is compared: the sessions, messages and events each call returns, their times
 (the clock steps back now and then, so "``updated_at`` never moves back" and "an event one
 microsecond past the session's time" are exercised), listing orders and cursors, file paths in
-code-point order, idempotent usage, exports, imports and ``verify``.
+code-point order, idempotent usage, exports, imports and ``verify``; and a session's history:
+compactions whose end moves off a tool result, rewinds that hide compactions, an undo, pops
+that delete and pops that hide, forks with their copied ids, lineage and the forks listed.
 """
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import pytest
+
 from agent_sessions import NewMessage, PersistentSessionService
+from agent_sessions.domain import history
 from agent_sessions.domain.ports import SessionStore
 from agent_sessions.infrastructure.database import open_store
 from agent_sessions.infrastructure.memory import InMemorySessionStore
@@ -83,20 +89,82 @@ def _workload(service: PersistentSessionService, clock: ScriptedClock) -> list[A
     service.delete(b.id)
     keep(service.list())
     keep(service.verify().to_dict())
+    seen += _history_workload(service, clock)
     return seen
 
 
-def _answers(store: SessionStore) -> list[Any]:
+def _history_workload(service: PersistentSessionService, clock: ScriptedClock) -> list[Any]:
+    seen: list[Any] = []
+
+    def keep(value: T) -> T:
+        seen.append(value)
+        return value
+
+    clock.at(30)
+    h = keep(service.create("gamma", metadata={"k": 1}))
+    turns = [("user", "q"), ("assistant", "a"), ("tool", "r"), ("tool", "s"), ("assistant", "b")]
+    stored = keep(service.append_messages(h.id, [NewMessage(r, c) for r, c in turns]))
+    keep(service.append_message(h.id, "user", "q2", token_count=4))
+    keep(service.record_file_event(h.id, stored[1].id, "edit", file_path="h.py", diff="+h"))
+    keep(service.record_file_event(h.id, stored[4].id, "read", file_path="h.py"))
+    clock.at(25)  # back in time: the history's writes move updated_at no further back
+    keep(service.compact(h.id, 2, "asked", metadata={"m": [1]}, token_count=3))  # ends at 1
+    clock.at(26)
+    keep(service.compact(h.id, 5, "answered"))
+    keep(service.context_messages(h.id))
+    keep(service.context_messages(h.id, limit=1, summary_role="user"))
+    clock.at(27)
+    keep(service.rewind(h.id, 4, reason="wrong"))  # hides 5, 6 and the second compaction
+    keep(service.rewind(h.id, 4))  # the end: nothing written
+    keep(service.files_touched(h.id))
+    keep(service.context_messages(h.id, limit=2))
+    clock.at(28)
+    keep(service.undo_rewind(h.id))
+    keep(service.rewind(h.id, 3))
+    clock.at(29)
+    keep(service.append_message(h.id, "user", "after"))  # sequence 7
+    keep(service.recent_messages(h.id, 1))
+    keep(service.pop_message(h.id))  # 7: the transcript's end, uncovered: deleted
+    keep(service.pop_message(h.id))  # 3, with rewound messages after it: hidden
+    f = keep(service.fork_session(h.id))
+    g = keep(service.fork_session(f.id, at_sequence=1, title="g", external_id="g"))
+    keep(service.fork_session(h.id, at_sequence=0, actor_name="delta"))
+    for session_id in (h.id, f.id, g.id):
+        keep(service.get(session_id))
+        keep(service.get_messages(session_id, include_rewound=True))
+        keep(service.get_messages(session_id, limit=1, offset=1))
+        keep(list(service.iter_messages(session_id, batch_size=2)))
+        keep(service.list_file_events(session_id))
+        keep(service.files_touched(session_id))
+        keep(service.list_rewinds(session_id))
+        keep(service.list_compactions(session_id))
+        keep(service.context_messages(session_id))
+        keep(service.lineage(session_id))
+        keep(service.list(forked_from=session_id))
+    keep(service.verify().to_dict())
+    service.delete(h.id)
+    keep(service.lineage(g.id))
+    keep(service.list(forked_from=h.id))
+    keep(service.verify().to_dict())
+    return seen
+
+
+def _answers(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     clock = ScriptedClock()
     ids = (f"01{n:024d}" for n in itertools.count(1))
+    # The random digits of the fork id prefixes count up from 1, so both runs draw the same.
+    drawn = itertools.count(1)
+    monkeypatch.setattr(history, "secrets", SimpleNamespace(randbits=lambda bits: next(drawn)))
     with PersistentSessionService(store, clock=clock, id_factory=lambda: next(ids)) as service:
         return _workload(service, clock)
 
 
-def test_the_memory_store_answers_as_the_sql_store(store: Store) -> None:
+def test_the_memory_store_answers_as_the_sql_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.empty()
-    over_sql = _answers(open_store(store.url, on_drift="off"))
-    over_memory = _answers(InMemorySessionStore())
+    over_sql = _answers(open_store(store.url, on_drift="off"), monkeypatch)
+    over_memory = _answers(InMemorySessionStore(), monkeypatch)
     assert len(over_memory) == len(over_sql)
     for number, (memory, sql) in enumerate(zip(over_memory, over_sql, strict=True)):
         assert memory == sql, f"answer {number} differs"

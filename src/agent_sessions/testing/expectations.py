@@ -13,15 +13,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
-from agent_sessions.domain.entities import FileEvent, Session, SessionMessage
+from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.domain.service import SessionService
 from agent_sessions.domain.validation import abbreviated_repr
 
 __all__ = [
     "ConformanceError",
+    "SessionRows",
     "StoreState",
     "calling",
     "expect",
@@ -117,16 +118,27 @@ def expect_raises(
     fail(f"{what} returned {shown(result)}, expected it to raise {error.__name__}")
 
 
+SessionRows: TypeAlias = tuple[
+    Session,
+    tuple[SessionMessage, ...],
+    tuple[FileEvent, ...],
+    tuple[Rewind, ...],
+    tuple[Compaction, ...],
+]
+"""A session, its transcript (rewound messages included), file events, rewinds, compactions."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreState:
-    """Everything the public interface shows of a store: each session, its messages and events.
+    """Everything the public interface shows of a store: each session and all it holds.
 
     Attributes:
-        sessions: by session id, the session, its messages and its file events.
+        sessions: by session id, the session, its transcript (rewound messages included),
+            its file events, its rewinds and its compactions.
 
     """
 
-    sessions: dict[str, tuple[Session, tuple[SessionMessage, ...], tuple[FileEvent, ...]]]
+    sessions: dict[str, SessionRows]
 
 
 def store_state(service: SessionService) -> StoreState:
@@ -136,8 +148,10 @@ def store_state(service: SessionService) -> StoreState:
         {
             session.id: (
                 session,
-                tuple(service.get_messages(session.id)),
+                tuple(service.get_messages(session.id, include_rewound=True)),
                 tuple(service.list_file_events(session.id)),
+                tuple(service.list_rewinds(session.id)),
+                tuple(service.list_compactions(session.id)),
             )
             for session in sessions
         }

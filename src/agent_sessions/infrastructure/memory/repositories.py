@@ -5,14 +5,15 @@ undo log around the work), so a method reads and writes the tables directly: the
 the SQL repositories is the store's one lock. The rules the ports state (sequences from the
 session's counter, cascades) are kept here; those of a session's timeline (``updated_at``
 never moving back, events strictly later than everything before them) are the domain's
-:mod:`agent_sessions.domain.timeline`, which these call as the SQL adapter does; the
-constraints live in the tables.
+:mod:`agent_sessions.domain.timeline`, and those of its history (where it may be forked,
+rewound, compacted, and whether a pop hides) :mod:`agent_sessions.domain.history`, which these
+call as the SQL adapter does; the constraints live in the tables. Rewinds, compactions and the
+copy a fork makes are in :mod:`~agent_sessions.infrastructure.memory.history_repository`.
 """
 
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,14 +28,21 @@ from agent_sessions.domain.entities import (
     Session,
     SessionMessage,
 )
+from agent_sessions.domain.history import POP_REWIND_REASON, ForkIds, pop_hides
 from agent_sessions.domain.timeline import (
     appended_messages,
     check_expected_sequence,
     event_time,
-    not_before,
 )
 from agent_sessions.domain.verification import missing_last_message
-from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
+from agent_sessions.infrastructure.memory.history_repository import (
+    copy_history,
+    hide_after,
+    latest_in_force,
+    visible,
+)
+from agent_sessions.infrastructure.memory.repository_base import MemoryRepository
+from agent_sessions.infrastructure.memory.tables import detached
 
 __all__ = [
     "InMemoryFileEventRepository",
@@ -51,20 +59,7 @@ def _page(rows: builtins.list[Any], limit: int | None, offset: int) -> builtins.
     return rows[offset:] if limit is None else rows[offset : offset + limit]
 
 
-class _Repository:
-    def __init__(self, tables: MemoryTables) -> None:
-        self._tables = tables
-
-    def _advance(self, session: Session, moment: datetime, **changes: Any) -> Session:
-        """Store ``session`` with ``changes`` and ``updated_at`` moved to ``moment`` if later."""
-        advanced = dataclasses.replace(
-            session, updated_at=not_before(session.updated_at, moment), **changes
-        )
-        self._tables.put_session(advanced)
-        return advanced
-
-
-class InMemorySessionRepository(_Repository, ports.SessionRepository):
+class InMemorySessionRepository(MemoryRepository, ports.SessionRepository):
     """Stores and finds sessions in the tables' ``sessions``."""
 
     def create(self, session: Session) -> Session:
@@ -105,6 +100,7 @@ class InMemorySessionRepository(_Repository, ports.SessionRepository):
         limit: int = 50,
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
+        forked_from: str | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending)."""
         found = [
@@ -112,11 +108,38 @@ class InMemorySessionRepository(_Repository, ports.SessionRepository):
             for s in self._tables.sessions.values()
             if (actor_name is None or s.actor_name == actor_name)
             and (after is None or (s.created_at, s.id) < after)
+            and (forked_from is None or s.parent_session_id == forked_from)
         ]
         return [detached(s) for s in _page(_newest_first(found), limit, offset)]
 
+    def fork(
+        self, source_id: str, *, ids: ForkIds, fork: Session, at_sequence: int | None
+    ) -> Session | None:
+        """Copy the source's visible history up to ``at_sequence`` into ``fork``; None if absent.
+
+        The source is read, not written: the store's lock keeps appends out meanwhile.
+        """
+        source = self._tables.sessions.get(source_id)
+        if source is None:
+            return None
+        return copy_history(self._tables, source, ids=ids, fork=fork, at_sequence=at_sequence)
+
+    def lineage(self, session_id: str) -> builtins.list[Session]:
+        """Return the parents nearest first, up to one not stored or one already in the chain."""
+        chain: builtins.list[Session] = []
+        seen = {session_id}
+        current = self._tables.sessions.get(session_id)
+        while current is not None and current.parent_session_id is not None:
+            parent = self._tables.sessions.get(current.parent_session_id)
+            if parent is None or parent.id in seen:
+                break
+            chain.append(detached(parent))
+            seen.add(parent.id)
+            current = parent
+        return chain
+
     def delete(self, session_id: str) -> bool:
-        """Delete the session with its messages, events and receipts; False if it was absent."""
+        """Delete the session with its messages, events, receipts and history; False if absent."""
         tables = self._tables
         if session_id not in tables.sessions:
             return False
@@ -124,6 +147,10 @@ class InMemorySessionRepository(_Repository, ports.SessionRepository):
             tables.delete_file_event(event.id)
         for message in tables.messages_of(session_id):
             tables.delete_message(message.id)
+        for compaction in tables.compactions_of(session_id):
+            tables.delete_compaction(compaction.id)
+        for rewind in tables.rewinds_of(session_id):
+            tables.delete_rewind(rewind.id)
         tables.delete_token_usage(session_id)
         tables.delete_session(session_id)
         return True
@@ -157,7 +184,7 @@ class InMemorySessionRepository(_Repository, ports.SessionRepository):
         return self._tables.token_usage.get((session_id, usage_key))
 
 
-class InMemorySessionMessageRepository(_Repository, ports.SessionMessageRepository):
+class InMemorySessionMessageRepository(MemoryRepository, ports.SessionMessageRepository):
     """Stores and reads messages in the tables' ``messages``."""
 
     def append(
@@ -214,17 +241,36 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
             self._tables.insert_message(message)
         return [detached(message) for message in stored]
 
-    def pop_last(self, session_id: str, *, updated_at: datetime) -> SessionMessage | None:
-        """Step the counter back, then remove the message at the old count with its events."""
+    def pop_last(
+        self, session_id: str, *, updated_at: datetime, rewind_id: str
+    ) -> SessionMessage | None:
+        """Delete the newest visible message, or hide it when ``pop_hides`` says so.
+
+        Deleting steps the counter back and removes the message with its events; hiding
+        rewinds to the visible message before it under ``rewind_id``.
+        """
         tables = self._tables
         session = tables.sessions.get(session_id)
         if session is None or session.message_count == 0:
             return None
-        sequence = session.message_count
-        self._advance(session, updated_at, message_count=sequence - 1)
-        message = tables.message_at(session_id, sequence)
-        if message is None:
-            raise missing_last_message(session_id, sequence)
+        last_sequence = session.message_count
+        if tables.message_at(session_id, last_sequence) is None:
+            raise missing_last_message(session_id, last_sequence)
+        shown = visible(tables, session_id)
+        if not shown:
+            return None
+        message = shown[-1]
+        if pop_hides(message, last_sequence, latest_in_force(tables, session_id)):
+            hide_after(
+                tables,
+                self._advance(session, updated_at),
+                rewind_id=rewind_id,
+                to_sequence=shown[-2].sequence if len(shown) > 1 else 0,
+                reason=POP_REWIND_REASON,
+                created_at=updated_at,
+            )
+            return detached(tables.messages[message.id])
+        self._advance(session, updated_at, message_count=last_sequence - 1)
         for event in builtins.list(tables.events_of_message(message.id)):
             tables.delete_file_event(event.id)
         tables.delete_message(message.id)
@@ -241,10 +287,19 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
         return {s: m.id for s, m in found.items() if m is not None}
 
     def page_after(
-        self, session_id: str, after_sequence: int, limit: int
+        self,
+        session_id: str,
+        after_sequence: int,
+        limit: int,
+        *,
+        include_rewound: bool = True,
     ) -> builtins.list[SessionMessage]:
         """Return up to ``limit`` messages with a sequence above ``after_sequence``, ascending."""
-        later = [m for m in self._tables.messages_of(session_id) if m.sequence > after_sequence]
+        later = [
+            m
+            for m in self._tables.messages_of(session_id)
+            if m.sequence > after_sequence and (include_rewound or m.rewound_by is None)
+        ]
         return [detached(m) for m in later[:limit]]
 
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:
@@ -253,21 +308,39 @@ class InMemorySessionMessageRepository(_Repository, ports.SessionMessageReposito
             self._tables.insert_message(message)
 
     def get_for_session(
-        self, session_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_rewound: bool = False,
     ) -> builtins.list[SessionMessage]:
-        """Return the session's messages in ascending sequence, paginated by limit/offset."""
-        return [detached(m) for m in _page(self._tables.messages_of(session_id), limit, offset)]
+        """Return the visible messages (or all) in ascending sequence, paged by limit/offset."""
+        rows = (
+            self._tables.messages_of(session_id)
+            if include_rewound
+            else visible(self._tables, session_id)
+        )
+        return [detached(m) for m in _page(rows, limit, offset)]
 
-    def recent_for_session(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
-        """Return the last ``n`` messages of the session, in ascending sequence."""
-        return [detached(m) for m in self._tables.messages_of(session_id)[-n:]] if n else []
+    def recent_for_session(
+        self, session_id: str, n: int, *, after_sequence: int = 0
+    ) -> builtins.list[SessionMessage]:
+        """Return the last ``n`` visible messages above ``after_sequence``, ascending."""
+        later = [m for m in visible(self._tables, session_id) if m.sequence > after_sequence]
+        return [detached(m) for m in later[-n:]] if n else []
+
+    def at_sequence(self, session_id: str, sequence: int) -> SessionMessage | None:
+        """Return the session's message at ``sequence``, visible or not, or None."""
+        found = self._tables.message_at(session_id, sequence)
+        return None if found is None else detached(found)
 
     def count_for_session(self, session_id: str) -> int:
-        """Return how many messages the session holds."""
+        """Return how many messages the session's transcript holds."""
         return len(self._tables.messages_of(session_id))
 
 
-class InMemoryFileEventRepository(_Repository, ports.FileEventRepository):
+class InMemoryFileEventRepository(MemoryRepository, ports.FileEventRepository):
     """Stores and reads file events in the tables' ``file_events``."""
 
     def record(
@@ -344,10 +417,11 @@ class InMemoryFileEventRepository(_Repository, ports.FileEventRepository):
         return page[:limit]
 
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
-        """Return the paths of the session's events in code-point order, with counts by type."""
+        """Return the paths of the visible messages' events in code-point order, with counts."""
         touched: dict[str, tuple[dict[FileEventType, int], datetime]] = {}
         for event in self._tables.events_of(session_id):
-            if event.file_path is None:
+            message = self._tables.messages.get(event.message_id)
+            if event.file_path is None or message is None or message.rewound_by is not None:
                 continue
             counts, last = touched.setdefault(event.file_path, ({}, event.created_at))
             counts[event.event_type] = counts.get(event.event_type, 0) + 1

@@ -21,6 +21,7 @@ from typing import TypeVar
 from agent_sessions.domain import ports
 from agent_sessions.domain.errors import DatabaseError
 from agent_sessions.domain.validation import validate_limit
+from agent_sessions.infrastructure.memory.history_repository import InMemoryHistoryRepository
 from agent_sessions.infrastructure.memory.repositories import (
     InMemoryFileEventRepository,
     InMemorySessionMessageRepository,
@@ -45,6 +46,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.sessions = InMemorySessionRepository(tables)
         self.messages = InMemorySessionMessageRepository(tables)
         self.file_events = InMemoryFileEventRepository(tables)
+        self.history = InMemoryHistoryRepository(tables)
         self.verifier = InMemorySessionVerifier(tables)
         self.attempt = attempt
 
@@ -58,7 +60,7 @@ class _Fault:
 
 
 class InMemorySessionStore(ports.SessionStore):
-    """Sessions, messages, file events and token-usage receipts in memory, for tests.
+    """Sessions, messages, file events, receipts, rewinds and compactions in memory, for tests.
 
     Thread-safe: many threads may call :meth:`transaction` at once; they run one after another.
     Each store is empty when made and forgets everything when it is dropped.

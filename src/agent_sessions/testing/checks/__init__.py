@@ -5,6 +5,8 @@ from __future__ import annotations
 from agent_sessions.testing.checks import (
     exports,
     file_events,
+    forks,
+    history,
     integrity,
     listing,
     messages,
@@ -15,5 +17,16 @@ from agent_sessions.testing.checks import (
 
 __all__ = ["MODULES"]
 
-MODULES = (sessions, listing, messages, reading, usage, file_events, exports, integrity)
+MODULES = (
+    sessions,
+    listing,
+    messages,
+    reading,
+    usage,
+    file_events,
+    forks,
+    history,
+    exports,
+    integrity,
+)
 """The modules that define checks, in the order of the suite."""

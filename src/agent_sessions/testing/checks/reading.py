@@ -104,14 +104,15 @@ def append_messages_all_or_nothing(service: SessionService) -> None:
 def get_messages_pages(service: SessionService) -> None:
     """get_messages(limit, offset) returns a slice of the messages in ascending sequence; it refuses a limit outside 1 to 100000 and a negative offset."""  # noqa: E501
     session_id = _session_with(service, 5)
-    for arguments, expected in (
+    pages: tuple[tuple[dict[str, Any], list[int]], ...] = (
         ({}, [1, 2, 3, 4, 5]),
         ({"limit": 2}, [1, 2]),
         ({"limit": 2, "offset": 2}, [3, 4]),
         ({"offset": 4}, [5]),
         ({"limit": 10, "offset": 1}, [2, 3, 4, 5]),
         ({"offset": 5}, []),
-    ):
+    )
+    for arguments, expected in pages:
         got = service.get_messages(session_id, **arguments)
         expect_equal(_sequences(got), expected, f"get_messages(**{arguments!r}) sequences")
     empty = service.create(ACTOR)
@@ -151,7 +152,7 @@ def recent_messages_last_n(service: SessionService) -> None:
         )
 
 
-def _session_of_roles(service: SessionService, roles: str) -> str:
+def session_of_roles(service: SessionService, roles: str) -> str:
     """Create a session whose messages have these roles, one letter each (s, u, a, t)."""
     names = {"s": "system", "u": "user", "a": "assistant", "t": "tool"}
     session = service.create(ACTOR)
@@ -163,7 +164,7 @@ def _session_of_roles(service: SessionService, roles: str) -> str:
 @conformance_check
 def recent_messages_reach_back_past_tool_results(service: SessionService) -> None:
     """recent_messages(n) never starts on a tool message: it reaches back to the nearest earlier message of another role, so it may return more than n; it returns exactly n when the n-th newest is not a tool result, and from the first message when only tool results precede the cut."""  # noqa: E501
-    session_id = _session_of_roles(service, "uat" + "t" * 40 + "a")
+    session_id = session_of_roles(service, "uat" + "t" * 40 + "a")
     window = service.recent_messages(session_id, 2)
     expect_equal(
         [(m.sequence, m.role) for m in window[:2]],
@@ -177,13 +178,13 @@ def recent_messages_reach_back_past_tool_results(service: SessionService) -> Non
         list(range(2, 45)),
         "recent_messages(43) starting on the assistant message",
     )
-    orphans = _session_of_roles(service, "tttta")
+    orphans = session_of_roles(service, "tttta")
     expect_equal(
         service.recent_messages(orphans, 3),
         service.get_messages(orphans),
         "recent_messages(3) of a session that starts with tool results",
     )
-    only_tools = _session_of_roles(service, "t" * 3)
+    only_tools = session_of_roles(service, "t" * 3)
     expect_equal(
         _sequences(service.recent_messages(only_tools, 1)),
         [1, 2, 3],
