@@ -12,7 +12,6 @@ from typing import Any
 
 from behave import given, then, when
 from behave.runner import Context
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DataError
 from ulid import ULID
 
@@ -25,13 +24,7 @@ from features.session_world import (
     session_of,
     unknown_session_id,
 )
-
-_RELAXED = {
-    "sqlite": ("PRAGMA foreign_keys = OFF",),
-    "postgresql": ("SET session_replication_role = replica",),
-    "mariadb": ("SET SESSION foreign_key_checks = 0", "SET SESSION check_constraint_checks = 0"),
-}
-"""Per backend, what turns off foreign keys and CHECK constraints for one connection."""
+from testsupport.databases import damage_by_hand
 
 _COPIED_COLUMNS = "sequence, role, content, metadata, token_count, created_at"
 _PLACEHOLDER = re.compile(r"<([^>]+)>")
@@ -40,15 +33,7 @@ _HISTORY_PLACEHOLDER = re.compile(r"(rewind|compaction) of (.+)")
 
 
 def _damage(context: Context, *statements: tuple[str, dict[str, Any]], relax: bool = False) -> None:
-    engine = create_engine(context.database_url)
-    try:
-        with engine.begin() as connection:
-            for relaxation in _RELAXED[context.backend] if relax else ():
-                connection.execute(text(relaxation))
-            for statement, parameters in statements:
-                connection.execute(text(statement), parameters)
-    finally:
-        engine.dispose()
+    damage_by_hand(context.database_url, statements, relax=relax)
 
 
 def _remember_message_ids(context: Context, actor: str) -> None:
