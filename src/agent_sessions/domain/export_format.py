@@ -26,6 +26,10 @@ from typing import Any
 
 from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import ImportIntegrityError
+from agent_sessions.domain.export_content import (
+    ExportedFileEvent,
+    ExportedSession,
+)
 from agent_sessions.domain.export_history import (
     HistoryReader,
     HistorySnapshot,
@@ -35,8 +39,6 @@ from agent_sessions.domain.export_history import (
 from agent_sessions.domain.export_records import (
     SCHEMA_VERSION,
     ExportChecksum,
-    ExportedFileEvent,
-    ExportedSession,
     canonical_json,
     check_keys,
     checked_schema_version,

@@ -30,10 +30,12 @@ from typing import Any
 
 from agent_sessions.domain.entities import Compaction, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import ImportIntegrityError
-from agent_sessions.domain.export_records import (
+from agent_sessions.domain.export_content import (
     ExportedCompaction,
     ExportedMessage,
     ExportedRewind,
+)
+from agent_sessions.domain.export_records import (
     checked_field,
     checked_integer,
     format_timestamp,

@@ -5,7 +5,8 @@ rewind and compaction records of ``export_history``), encode them as canonical J
 with a ``"sha256:<hex>"`` checksum and refuse a record with a missing or unknown field. This
 module is the one home of those rules: writing a record (:func:`session_record`,
 :func:`message_record`, :func:`file_event_record`), checking one read back
-(:func:`parse_session_record` and its siblings, over :func:`record_fields`,
+(:func:`parse_session_record` and its siblings, into ``export_content``'s classes, over
+:func:`record_fields`,
 :func:`checked_field` and :func:`checked_integer`), the key check (:func:`check_keys`) and the
 checksum's form and comparison (:class:`ExportChecksum`), and the strict JSON that both forms
 are read with (:func:`load_json`). ``export_format`` wraps the records in one document and
@@ -19,14 +20,12 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from agent_sessions.domain.entities import (
     FileEvent,
-    FileEventType,
-    MessageRole,
     Session,
     SessionMessage,
 )
@@ -34,6 +33,11 @@ from agent_sessions.domain.errors import (
     ImportIntegrityError,
     InvalidInputError,
     UnsupportedSchemaVersionError,
+)
+from agent_sessions.domain.export_content import (
+    ExportedFileEvent,
+    ExportedMessage,
+    ExportedSession,
 )
 from agent_sessions.domain.validation import (
     abbreviated_repr,
@@ -52,11 +56,6 @@ from agent_sessions.domain.validation import (
 __all__ = [
     "SCHEMA_VERSION",
     "ExportChecksum",
-    "ExportedCompaction",
-    "ExportedFileEvent",
-    "ExportedMessage",
-    "ExportedRewind",
-    "ExportedSession",
     "canonical_json",
     "check_keys",
     "checked_field",
@@ -116,96 +115,6 @@ _MESSAGE_FIELDS = {
 _FILE_EVENT_FIELDS = frozenset(
     {"id", "message_sequence", "event_type", "file_path", "diff", "command", "created_at"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedMessage:
-    """A message read from a verified export document (its old id is not kept).
-
-    ``rewound_by`` is the document's id of the rewind that hid it (None while visible, and
-    always None before version 3).
-    """
-
-    sequence: int
-    role: MessageRole
-    content: str
-    metadata: dict[str, Any]
-    token_count: int | None
-    created_at: datetime
-    rewound_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedFileEvent:
-    """A file event read from a verified export document, linked to its message by sequence."""
-
-    message_sequence: int
-    event_type: FileEventType
-    file_path: str | None
-    diff: str | None
-    command: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedRewind:
-    """A rewind read from a verified export (version 3), under the document's id for it.
-
-    Import gives it a fresh id; ``id`` is kept only to link the messages and compactions that
-    name it in their ``rewound_by``.
-    """
-
-    id: str
-    to_sequence: int
-    through_sequence: int
-    reason: str | None
-    created_at: datetime
-    undone_at: datetime | None
-
-    @property
-    def holds(self) -> bool:
-        """Whether the rewind still hides its messages (it was not undone)."""
-        return self.undone_at is None
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedCompaction:
-    """A compaction read from a verified export (version 3); its old id is not kept.
-
-    ``rewound_by`` is the document's id of the rewind that hid it, or None while in force.
-    """
-
-    through_sequence: int
-    summary: str
-    metadata: dict[str, Any]
-    token_count: int | None
-    created_at: datetime
-    rewound_by: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedSession:
-    """A session read from a verified export document, with its messages in sequence order.
-
-    ``external_id`` is None and ``file_events`` empty for a version 1 document; the parent,
-    fork point, rewinds and compactions are None or empty before version 3. The rewinds and
-    compactions are ``export_history``'s records, in the order recorded.
-    """
-
-    actor_name: str
-    title: str | None
-    metadata: dict[str, Any]
-    prompt_tokens: int
-    completion_tokens: int
-    created_at: datetime
-    updated_at: datetime
-    messages: tuple[ExportedMessage, ...]
-    external_id: str | None = None
-    file_events: tuple[ExportedFileEvent, ...] = ()
-    parent_session_id: str | None = None
-    forked_at_sequence: int | None = None
-    rewinds: tuple[ExportedRewind, ...] = ()
-    compactions: tuple[ExportedCompaction, ...] = ()
 
 
 def canonical_json(value: Any) -> bytes:

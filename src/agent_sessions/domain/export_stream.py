@@ -30,6 +30,13 @@ from typing import Any, TypeVar
 
 from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import ImportIntegrityError
+from agent_sessions.domain.export_content import (
+    ExportedCompaction,
+    ExportedFileEvent,
+    ExportedMessage,
+    ExportedRewind,
+    ExportedSession,
+)
 from agent_sessions.domain.export_history import (
     HistoryReader,
     HistorySnapshot,
@@ -39,11 +46,6 @@ from agent_sessions.domain.export_history import (
 from agent_sessions.domain.export_records import (
     SCHEMA_VERSION,
     ExportChecksum,
-    ExportedCompaction,
-    ExportedFileEvent,
-    ExportedMessage,
-    ExportedRewind,
-    ExportedSession,
     canonical_json,
     check_keys,
     checked_schema_version,

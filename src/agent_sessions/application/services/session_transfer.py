@@ -27,14 +27,14 @@ from agent_sessions.domain.entities import (
     SessionMessage,
 )
 from agent_sessions.domain.errors import ImportIntegrityError, SessionNotFoundError
-from agent_sessions.domain.export_format import build_export_document, parse_export_document
-from agent_sessions.domain.export_records import (
+from agent_sessions.domain.export_content import (
     ExportedCompaction,
     ExportedFileEvent,
     ExportedMessage,
     ExportedRewind,
     ExportedSession,
 )
+from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from agent_sessions.domain.export_stream import (
     MAX_LINE_BYTES,
     ExportStreamReader,
