@@ -109,22 +109,6 @@ CASES: list[tuple[str, Callable[[Document], None], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
-)
-def test_a_broken_field_is_refused_by_its_path(
-    exported: Document, change: Callable[[Document], None], expected: str
-) -> None:
-    store = InMemorySessionStore()
-    service = PersistentSessionService(store)
-    document = copy.deepcopy(exported)
-    change(document)
-    with pytest.raises(ImportIntegrityError) as raised:
-        service.import_session(_sealed(document))
-    assert expected in str(raised.value)
-    assert not store.tables.sessions and not store.tables.messages
-
-
 @pytest.fixture(scope="module")
 def with_history() -> Document:
     """Return the export of a fork of 5 messages, rewound and compacted.
@@ -223,20 +207,31 @@ def test_the_history_imports_as_it_is_and_an_undone_rewind_may_end_past_the_tran
     assert service.import_session(document).message_count == 2
 
 
+ALL_CASES = [("exported", *case) for case in CASES] + [
+    ("with_history", *case) for case in HISTORY_CASES
+]
+
+
 @pytest.mark.parametrize(
-    ("change", "expected"), [case[1:] for case in HISTORY_CASES], ids=[c[0] for c in HISTORY_CASES]
+    ("source", "change", "expected"),
+    [(case[0], *case[2:]) for case in ALL_CASES],
+    ids=[case[1] for case in ALL_CASES],
 )
-def test_a_broken_history_is_refused_by_its_path(
-    with_history: Document, change: Callable[[Document], None], expected: str
+def test_a_broken_field_is_refused_by_its_path(
+    request: pytest.FixtureRequest,
+    source: str,
+    change: Callable[[Document], None],
+    expected: str,
 ) -> None:
+    """Every case breaks one field of an export (of history, for HISTORY_CASES), re-sealed."""
     store = InMemorySessionStore()
     service = PersistentSessionService(store)
-    document = copy.deepcopy(with_history)
+    document = copy.deepcopy(request.getfixturevalue(source))
     change(document)
     with pytest.raises(ImportIntegrityError) as raised:
         service.import_session(_sealed(document))
     assert expected in str(raised.value)
-    assert not store.tables.sessions and not store.tables.rewinds
+    assert not store.tables.sessions and not store.tables.messages and not store.tables.rewinds
 
 
 def test_events_must_come_in_the_order_recorded_and_before_the_session_changed(
