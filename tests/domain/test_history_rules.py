@@ -6,6 +6,7 @@ the errors a caller sees: which argument, and why.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 
@@ -27,8 +28,10 @@ from agent_sessions.domain.history import (
     check_history_point,
     check_undo,
     compaction_boundary,
+    compaction_in_force,
     numbered_id,
     pop_hides,
+    rewind_to_undo,
 )
 from agent_sessions.domain.validation import validate_ulid
 
@@ -131,7 +134,7 @@ def test_a_compaction_may_cover_an_earlier_one_or_match_it_but_not_stop_short() 
     with pytest.raises(InvalidInputError, match="short of compaction") as raised:
         check_compaction_floor(3, compaction(4))
     assert raised.value.argument == "through_sequence"
-    with pytest.raises(InvalidInputError, match="covers no message"):
+    with pytest.raises(InvalidInputError, match="covers no visible message"):
         check_compaction_floor(0, None)
 
 
@@ -145,6 +148,53 @@ def test_a_compaction_boundary_moves_back_before_the_call_of_a_following_tool_re
     assert compaction_boundary(1, history[1], before) == 1
     assert compaction_boundary(2, history[2], before) == 1
     assert compaction_boundary(3, history[3], before) == 1
+
+
+def test_a_compaction_boundary_with_only_rewound_messages_before_the_call_covers_nothing() -> None:
+    visible = [message(6, "assistant"), message(7, "tool")]  # 1..5 were rewound
+
+    def before(first: SessionMessage) -> list[SessionMessage]:
+        return [earlier for earlier in visible if earlier.sequence < first.sequence]
+
+    assert compaction_boundary(6, visible[1], before) == 0
+    with pytest.raises(InvalidInputError, match="covers no visible message"):
+        check_compaction_floor(compaction_boundary(6, visible[1], before), None)
+
+
+def test_the_undone_rewind_is_the_last_to_take_the_lock_whatever_the_clocks_said() -> None:
+    def rewind(to: int, through: int, minute: int) -> Rewind:
+        return Rewind(
+            id=f"01JFREWIND{to:02d}{through:02d}{minute:012d}",
+            session_id=SESSION,
+            to_sequence=to,
+            through_sequence=through,
+            reason=None,
+            created_at=WHEN.replace(minute=minute),
+        )
+
+    first, second = rewind(5, 10, 30), rewind(3, 10, 10)  # second's clock ran behind
+    assert rewind_to_undo([first, second]) is second
+    after_an_append = rewind(4, 11, 0)
+    assert rewind_to_undo([first, second, after_an_append]) is after_an_append
+    undone = dataclasses.replace(after_an_append, undone_at=WHEN)
+    assert rewind_to_undo([first, second, undone]) is second
+    assert rewind_to_undo([]) is None
+
+
+def test_the_compaction_in_force_reaches_furthest() -> None:
+    early, late = compaction(4), compaction(9)
+    hidden = Compaction(
+        id="01JFCOMPACTHIDDEN000000000",
+        session_id=SESSION,
+        through_sequence=12,
+        summary="s",
+        metadata={},
+        token_count=None,
+        created_at=WHEN,
+        rewound_by="01JFREWIND",
+    )
+    assert compaction_in_force([late, early, hidden]) is late
+    assert compaction_in_force([hidden]) is None
 
 
 def test_a_compaction_boundary_with_only_tool_results_before_it_covers_nothing() -> None:

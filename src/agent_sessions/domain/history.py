@@ -11,7 +11,7 @@ lock and calls the rule, so that every store refuses the same requests with the 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from agent_sessions.domain.entities import Compaction, MessageRole, Rewind, SessionMessage
@@ -28,8 +28,12 @@ __all__ = [
     "check_history_point",
     "check_undo",
     "compaction_boundary",
+    "compaction_in_force",
+    "compaction_order",
     "numbered_id",
     "pop_hides",
+    "rewind_to_undo",
+    "undo_order",
 ]
 
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -143,8 +147,8 @@ def check_compaction_floor(through_sequence: int, latest: Compaction | None) -> 
     if through_sequence < 1:
         raise InvalidInputError(
             "through_sequence",
-            "covers no message: the first visible message is a tool result whose call is "
-            "not in the session",
+            "covers no visible message: what precedes the boundary (moved back before the "
+            "assistant turn whose tool results follow it) is rewound, or tool results alone",
         )
     if latest is not None and through_sequence < latest.through_sequence:
         raise InvalidInputError(
@@ -166,13 +170,14 @@ def compaction_boundary(
     result whose call the summary swallowed; the boundary then reaches back
     (:func:`~agent_sessions.domain.windows.reach_back`, with ``read_before`` reading visible
     messages) to just before the assistant turn that made the call. Returns 0 when that turn
-    is the session's first message: there is nothing left to compact.
+    is the first visible message (nothing visible is left to compact: what precedes it, if
+    anything, a rewind hid).
     """
     if following is None or following.role != MessageRole.TOOL:
         return through_sequence
     window = reach_back([following], read_before)
-    if window[0].role == MessageRole.TOOL:
-        return 0
+    if window[0].role == MessageRole.TOOL or not read_before(window[0]):
+        return 0  # the turn that made the call opens the visible history: nothing precedes it
     return window[0].sequence - 1
 
 
@@ -207,3 +212,39 @@ def check_undo(session_id: str, rewind: Rewind | None, last_sequence: int) -> Re
             outcome=f"messages were appended after rewind {rewind.id}; nothing was undone",
         )
     return rewind
+
+
+def undo_order(rewind: Rewind) -> tuple[int, int, str, str]:
+    """Sort key of rewinds in the order their locks were held (the largest came last).
+
+    Not their clock: two rewinds of one session read the clock before they queue on its row
+    lock, so ``created_at`` may disagree with the order in which they took effect. The lock
+    order follows from the rules instead. A later rewind has a ``through_sequence`` at least
+    as high (the transcript only grows past a rewind's hidden messages), and with the same
+    one, a lower ``to_sequence`` (it must hide a message the earlier one left visible).
+    ``created_at`` and the id only break ties that the rules cannot produce.
+    """
+    created = rewind.created_at.isoformat()
+    return (rewind.through_sequence, -rewind.to_sequence, created, rewind.id)
+
+
+def rewind_to_undo(rewinds: Iterable[Rewind]) -> Rewind | None:
+    """Return the rewind ``undo_rewind`` undoes: the last not undone, by :func:`undo_order`."""
+    holding = [rewind for rewind in rewinds if rewind.undone_at is None]
+    return max(holding, key=undo_order, default=None)
+
+
+def compaction_order(compaction: Compaction) -> tuple[int, str, str]:
+    """Sort key of compactions in force, the one in force last: by ``through_sequence`` first.
+
+    A compaction in force covers at least as much as every earlier one in force
+    (:func:`check_compaction_floor`), so the furthest-reaching one is the latest whatever the
+    clocks said; among equal ends, the one recorded last (``created_at``, then id).
+    """
+    return (compaction.through_sequence, compaction.created_at.isoformat(), compaction.id)
+
+
+def compaction_in_force(compactions: Iterable[Compaction]) -> Compaction | None:
+    """Return the compaction ``context_messages`` sends: the last in force, by its order."""
+    in_force = [compaction for compaction in compactions if compaction.rewound_by is None]
+    return max(in_force, key=compaction_order, default=None)

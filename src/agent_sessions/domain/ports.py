@@ -408,6 +408,9 @@ class HistoryRepository(ABC):
     def undo_rewind(self, session_id: str, *, undone_at: datetime) -> Rewind:
         """Undo the session's latest rewind that is not undone, and return it, undone.
 
+        The latest by :func:`~agent_sessions.domain.history.undo_order` (the order the rewinds
+        took the session's lock), not by the clock.
+
         Checked with :func:`~agent_sessions.domain.history.check_undo`. Clears ``rewound_by``
         on the messages and compactions that carry the rewind's id and sets its
         ``undone_at``.
@@ -439,7 +442,9 @@ class HistoryRepository(ABC):
     def latest_compaction(self, session_id: str) -> Compaction | None:
         """Return the session's compaction in force created last, or None.
 
-        In force: not hidden by a rewind. Ordered by ``created_at``, then ``id``.
+        In force: not hidden by a rewind. The last by
+        :func:`~agent_sessions.domain.history.compaction_order` (the furthest end, then
+        ``created_at``, then ``id``).
         """
 
     @abstractmethod

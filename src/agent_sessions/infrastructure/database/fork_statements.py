@@ -134,8 +134,13 @@ COPY_FILE_EVENTS = insert(FILE_EVENTS).from_select(
 )
 """Copy the file events of the copied messages, in the order recorded, times kept."""
 
-HAS_FILE_EVENTS = select(literal(1)).where(FILE_EVENTS.c.session_id == _SOURCE).limit(1)
-"""Whether the source has any file event: a fork of a session without skips their copy."""
+HAS_FILE_EVENTS = (
+    select(literal(1)).where(FILE_EVENTS.c.session_id == _SOURCE).limit(1).with_for_update()
+)
+"""Whether the source has any file event: a fork of a session without skips their copy.
+
+A locking read, as the one for compactions is: on MariaDB it sees what was committed before the
+source's lock was granted, not the transaction's older snapshot."""
 
 _COVERED = (
     # For every message up to the point (hidden ones too: a compaction may end on one), how
@@ -186,5 +191,7 @@ COPY_COMPACTIONS = insert(COMPACTIONS).from_select(
 )
 """Copy the compactions in force up to the point, their ends renumbered; all stay in force."""
 
-HAS_COMPACTIONS_TO_COPY = select(literal(1)).where(*_IN_FORCE_UP_TO_POINT).limit(1)
+HAS_COMPACTIONS_TO_COPY = (
+    select(literal(1)).where(*_IN_FORCE_UP_TO_POINT).limit(1).with_for_update()
+)
 """Whether the source has a compaction in force up to the point (most sessions have none)."""

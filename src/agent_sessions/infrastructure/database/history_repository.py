@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, Table, insert, select, update
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import Compaction, Rewind, SessionMessage
@@ -130,26 +130,20 @@ def hide_after(connection: Connection, rewind: Rewind) -> None:
     after it get the rewind's id in ``rewound_by``; messages and compactions an earlier
     rewind hid keep that one's id.
     """
-    session_id = rewind.session_id
     connection.execute(insert(REWINDS).values(rewind_to_values(rewind)))
-    connection.execute(
-        update(MESSAGES)
-        .where(
-            MESSAGES.c.session_id == session_id,
-            MESSAGES.c.sequence > rewind.to_sequence,
-            MESSAGES.c.rewound_by.is_(None),
+    for table, end in (
+        (MESSAGES, MESSAGES.c.sequence),
+        (COMPACTIONS, COMPACTIONS.c.through_sequence),
+    ):
+        connection.execute(
+            update(table)
+            .where(
+                table.c.session_id == rewind.session_id,
+                end > rewind.to_sequence,
+                table.c.rewound_by.is_(None),
+            )
+            .values(rewound_by=rewind.id)
         )
-        .values(rewound_by=rewind.id)
-    )
-    connection.execute(
-        update(COMPACTIONS)
-        .where(
-            COMPACTIONS.c.session_id == session_id,
-            COMPACTIONS.c.through_sequence > rewind.to_sequence,
-            COMPACTIONS.c.rewound_by.is_(None),
-        )
-        .values(rewound_by=rewind.id)
-    )
 
 
 class HistoryRepository(BoundRepository, ports.HistoryRepository):
@@ -202,7 +196,13 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
         row = connection.execute(
             select(REWINDS)
             .where(REWINDS.c.session_id == session_id, REWINDS.c.undone_at.is_(None))
-            .order_by(REWINDS.c.created_at.desc(), REWINDS.c.id.desc())
+            # domain.history.undo_order: the lock order, not the clocks' order
+            .order_by(
+                REWINDS.c.through_sequence.desc(),
+                REWINDS.c.to_sequence.asc(),
+                REWINDS.c.created_at.desc(),
+                REWINDS.c.id.desc(),
+            )
             .limit(1)
             .with_for_update()
         ).first()
@@ -261,36 +261,37 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
     @database_retry
     def rewinds(self, session_id: str) -> builtins.list[Rewind]:
         """Return the session's rewinds in the order recorded (``created_at``, then ``id``)."""
-        query = (
-            select(REWINDS)
-            .where(REWINDS.c.session_id == session_id)
-            .order_by(REWINDS.c.created_at, REWINDS.c.id)
-        )
-        return [rewind_from_row(row) for row in self._connection.execute(query)]
+        return [rewind_from_row(row) for row in self._in_order(REWINDS, session_id)]
 
     @database_retry
     def compactions(self, session_id: str) -> builtins.list[Compaction]:
         """Return the session's compactions in the order recorded (``created_at``, then ``id``)."""
-        query = (
-            select(COMPACTIONS)
-            .where(COMPACTIONS.c.session_id == session_id)
-            .order_by(COMPACTIONS.c.created_at, COMPACTIONS.c.id)
-        )
-        return [compaction_from_row(row) for row in self._connection.execute(query)]
+        return [compaction_from_row(row) for row in self._in_order(COMPACTIONS, session_id)]
 
     @database_retry
     def get_rewind(self, rewind_id: str) -> Rewind | None:
         """Return the rewind with this id, or None."""
-        row = self._connection.execute(select(REWINDS).where(REWINDS.c.id == rewind_id)).first()
+        row = self._by_id(REWINDS, rewind_id)
         return None if row is None else rewind_from_row(row)
 
     @database_retry
     def get_compaction(self, compaction_id: str) -> Compaction | None:
         """Return the compaction with this id, or None."""
-        row = self._connection.execute(
-            select(COMPACTIONS).where(COMPACTIONS.c.id == compaction_id)
-        ).first()
+        row = self._by_id(COMPACTIONS, compaction_id)
         return None if row is None else compaction_from_row(row)
+
+    def _in_order(self, table: Table, session_id: str) -> Sequence[Row[Any]]:
+        """Return the session's rows of ``table`` in the order recorded."""
+        query = (
+            select(table)
+            .where(table.c.session_id == session_id)
+            .order_by(table.c.created_at, table.c.id)
+        )
+        return self._connection.execute(query).all()
+
+    def _by_id(self, table: Table, row_id: str) -> Row[Any] | None:
+        """Return the row of ``table`` with this id, or None."""
+        return self._connection.execute(select(table).where(table.c.id == row_id)).first()
 
     @database_retry
     def insert_many(self, rewinds: Sequence[Rewind], compactions: Sequence[Compaction]) -> None:

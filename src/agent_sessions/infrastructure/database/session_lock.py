@@ -29,7 +29,11 @@ _LOCK = (
     .values(message_count=SESSIONS.c.message_count)
 )
 _LOCK_RETURNING = _LOCK.returning(SESSIONS.c.message_count)
-_COUNT = select(SESSIONS.c.message_count).where(SESSIONS.c.id == bindparam("p_session_id"))
+_COUNT = (
+    select(SESSIONS.c.message_count)
+    .where(SESSIONS.c.id == bindparam("p_session_id"))
+    .with_for_update()
+)
 _TOUCH = (
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("p_session_id"))
@@ -44,8 +48,9 @@ def lock_session(connection: Connection, session_id: str) -> int | None:
     """Lock the session row and return its ``message_count`` (its last sequence), or None.
 
     None when the session does not exist. The count is read after the lock, by ``RETURNING``
-    or by a ``SELECT`` in the same transaction, which sees the row this transaction just
-    updated, the latest committed version (MariaDB's ``REPEATABLE READ`` included).
+    or, on MariaDB/MySQL, by a ``SELECT ... FOR UPDATE``: a locking read, which sees the
+    latest committed row. (A plain read would answer from the transaction's snapshot there,
+    since an ``UPDATE`` that changes no value leaves no version of its own to read.)
     """
     parameters = {"p_session_id": session_id}
     if connection.dialect.update_returning:

@@ -50,6 +50,7 @@ __all__ = [
     "DIRECT_PAGE_AFTER",
     "DIRECT_PAGE_AFTER_VISIBLE",
     "DIRECT_RECENT_MESSAGES",
+    "DIRECT_RECENT_VISIBLE_MESSAGES",
     "DIRECT_RESERVE",
     "DIRECT_RESERVED",
     "DIRECT_RESERVE_RETURNING",
@@ -156,16 +157,16 @@ _APPEND_IN_ONE = (
     .returning(MESSAGES.c.sequence, MESSAGES.c.created_at)
 )
 _RECENT_MESSAGES = (
-    # The visible tail: read backwards along (session_id, sequence), skipping rewound rows.
+    # The transcript's tail, read backwards along (session_id, sequence).
     select(MESSAGES)
     .where(
         MESSAGES.c.session_id == bindparam("p_session_id"),
         MESSAGES.c.sequence > bindparam("p_after", type_=Integer()),
-        MESSAGES.c.rewound_by.is_(None),
     )
     .order_by(MESSAGES.c.sequence.desc())
     .limit(bindparam("p_limit", type_=Integer()))
 )
+_RECENT_VISIBLE_MESSAGES = _RECENT_MESSAGES.where(MESSAGES.c.rewound_by.is_(None))
 _PAGE_AFTER = (
     select(MESSAGES)
     .where(
@@ -184,7 +185,12 @@ _LATEST_COMPACTION = (
         COMPACTIONS.c.session_id == bindparam("p_session_id"),
         COMPACTIONS.c.rewound_by.is_(None),
     )
-    .order_by(COMPACTIONS.c.created_at.desc(), COMPACTIONS.c.id.desc())
+    # domain.history.compaction_order: the furthest end first, then the one recorded last.
+    .order_by(
+        COMPACTIONS.c.through_sequence.desc(),
+        COMPACTIONS.c.created_at.desc(),
+        COMPACTIONS.c.id.desc(),
+    )
     .limit(1)
 )
 
@@ -195,6 +201,7 @@ DIRECT_LOCKED_COUNT = DirectStatement(_LOCKED_COUNT)
 DIRECT_INSERT_MESSAGE = DirectStatement(_INSERT_MESSAGE)
 DIRECT_APPEND_IN_ONE = DirectStatement(_APPEND_IN_ONE)
 DIRECT_RECENT_MESSAGES = DirectStatement(_RECENT_MESSAGES)
+DIRECT_RECENT_VISIBLE_MESSAGES = DirectStatement(_RECENT_VISIBLE_MESSAGES)
 DIRECT_PAGE_AFTER = DirectStatement(_PAGE_AFTER)
 DIRECT_PAGE_AFTER_VISIBLE = DirectStatement(_PAGE_AFTER_VISIBLE)
 DIRECT_MESSAGE_BY_ID = DirectStatement(_MESSAGE_BY_ID)

@@ -23,7 +23,9 @@ from agent_sessions.domain.history import (
     check_history_point,
     check_undo,
     compaction_boundary,
+    compaction_in_force,
     numbered_id,
+    rewind_to_undo,
 )
 from agent_sessions.infrastructure.memory.repository_base import MemoryRepository
 from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
@@ -38,8 +40,7 @@ def visible(tables: MemoryTables, session_id: str) -> builtins.list[SessionMessa
 
 def latest_in_force(tables: MemoryTables, session_id: str) -> Compaction | None:
     """Return the session's compaction in force (no rewind hid it) recorded last, or None."""
-    in_force = [c for c in tables.compactions_of(session_id) if c.rewound_by is None]
-    return in_force[-1] if in_force else None
+    return compaction_in_force(tables.compactions_of(session_id))
 
 
 def hide_after(
@@ -178,8 +179,8 @@ class InMemoryHistoryRepository(MemoryRepository, ports.HistoryRepository):
     def undo_rewind(self, session_id: str, *, undone_at: datetime) -> Rewind:
         """Show again what the latest rewind that holds hid, if nothing was appended after it."""
         session = self._locked(session_id)
-        holding = [r for r in self._tables.rewinds_of(session_id) if r.undone_at is None]
-        rewind = check_undo(session_id, holding[-1] if holding else None, session.message_count)
+        latest = rewind_to_undo(self._tables.rewinds_of(session_id))
+        rewind = check_undo(session_id, latest, session.message_count)
         self._advance(session, undone_at)
         for message in self._tables.messages_of(session_id):
             if message.rewound_by == rewind.id:
