@@ -120,7 +120,7 @@ def test_a_compaction_after_the_session_was_read_or_past_its_end_is_left_out() -
     assert _exported(document)["compactions"] == []
 
 
-def test_each_hidden_message_names_the_earliest_holding_rewind_over_it() -> None:
+def test_each_hidden_message_names_the_first_holding_rewind_over_it() -> None:
     # Rewound to 5 (hiding 6 to 8), then to 2 (hiding 3 to 5, the rest being hidden already);
     # the messages were read after both rewinds were undone and the session rewound to 1.
     first, second = _rewind(1, 5, 8, at=10), _rewind(2, 2, 8, at=20)
@@ -149,3 +149,24 @@ def test_a_mark_that_a_holding_rewind_explains_is_kept() -> None:
         _session(8, updated=40), _messages(8, hidden), _at(60), rewinds=[first, second]
     )
     assert _exported(document)["hidden"] == hidden
+
+
+def test_the_first_rewind_is_the_first_to_take_the_lock_not_the_first_by_the_clock() -> None:
+    # The second rewind read the clock before the first, then queued on the session's lock: it
+    # hid what the first left visible (3 to 5). Its lower to_sequence at the same end says so.
+    first, second = _rewind(1, 5, 8, at=20), _rewind(2, 2, 8, at=10)
+    later = _id("R", 9)
+    document = build_export_document(
+        _session(8, updated=40),
+        _messages(8, dict.fromkeys(range(3, 9), later)),
+        _at(60),
+        rewinds=[second, first],
+    )
+    assert _exported(document)["hidden"] == {
+        3: second.id,
+        4: second.id,
+        5: second.id,
+        6: first.id,
+        7: first.id,
+        8: first.id,
+    }

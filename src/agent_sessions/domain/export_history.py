@@ -43,6 +43,7 @@ from agent_sessions.domain.export_records import (
     record_fields,
     record_id,
 )
+from agent_sessions.domain.history import undo_order
 from agent_sessions.domain.validation import (
     validate_metadata,
     validate_reason,
@@ -95,16 +96,17 @@ def _span(first: int, last: int) -> str:
 
 
 class _Hiders:
-    """For each sequence, the oldest of the rewinds that hold whose span contains it.
+    """For each sequence, the first of the rewinds that hold whose span contains it.
 
     A rewind hides the messages still visible in ``(to_sequence, through_sequence]``; those
     already hidden keep the earlier rewind that hid them. So in a consistent history the
-    message at a sequence is hidden exactly when a holding rewind spans it, by the oldest such
-    rewind. Built once with a sweep over the spans' ends, then asked by bisection.
+    message at a sequence is hidden exactly when a holding rewind spans it, by the first such
+    rewind to take the session's lock (:func:`~agent_sessions.domain.history.undo_order`, not
+    the clock). Built once with a sweep over the spans' ends, then asked by bisection.
     """
 
     def __init__(self, holding: Sequence[tuple[str, int, int]]) -> None:
-        """Index ``holding``: ``(id, to_sequence, through_sequence)`` in the order recorded."""
+        """Index ``holding``: ``(id, to_sequence, through_sequence)``, first rewind first."""
         starting: dict[int, list[tuple[int, int, str]]] = {}
         for order, (rewind_id, to_sequence, through_sequence) in enumerate(holding):
             starting.setdefault(to_sequence + 1, []).append(
@@ -118,13 +120,13 @@ class _Hiders:
             for span in starting.get(first, ()):
                 heapq.heappush(open_spans, span)
             while open_spans and open_spans[0][1] <= first:
-                heapq.heappop(open_spans)  # the oldest open span ended before this piece
+                heapq.heappop(open_spans)  # the first open span ended before this piece
             if open_spans:
                 self._starts.append(first)
                 self._pieces.append((after - 1, open_spans[0][2]))
 
     def at(self, sequence: int) -> str | None:
-        """Return the id of the oldest holding rewind that spans ``sequence``, or None."""
+        """Return the id of the first holding rewind that spans ``sequence``, or None."""
         index = bisect.bisect_right(self._starts, sequence) - 1
         if index < 0:
             return None
@@ -174,15 +176,14 @@ class HistorySnapshot:
             in_snapshot.append(compaction)
         self.rewinds: tuple[Rewind, ...] = tuple(kept)
         self.compactions: tuple[Compaction, ...] = tuple(in_snapshot)
-        self._hiders = _Hiders(
-            [(r.id, r.to_sequence, r.through_sequence) for r in self._holding.values()]
-        )
+        in_lock_order = sorted(self._holding.values(), key=undo_order)
+        self._hiders = _Hiders([(r.id, r.to_sequence, r.through_sequence) for r in in_lock_order])
 
     def message(self, message: SessionMessage) -> SessionMessage:
         """Return ``message`` with the ``rewound_by`` it had when the session was read.
 
         It keeps its own when that is a rewind of the snapshot that holds and spans it; else
-        it gets the oldest such rewind that spans it (a rewind undone since, which hid it
+        it gets the first such rewind that spans it (a rewind undone since, which hid it
         then), or None (visible then, hidden since by a rewind the export does not hold).
         """
         sequence = message.sequence
