@@ -212,11 +212,6 @@ class HistoryReader:
         self._last_compaction_at: datetime | None = None
         self._hiders: _Hiders | None = None
 
-    @property
-    def rewinds(self) -> dict[str, ExportedRewind]:
-        """The rewinds read so far, by their id in the export."""
-        return self._rewinds
-
     def rewind(self, raw: object, where: str) -> ExportedRewind:
         """Check the next rewind record and return it.
 
