@@ -2,8 +2,8 @@ Feature: File events and external ids
   A coding agent records what each of its messages did to files (read, write, edit, delete,
   rename) and which commands it ran; later it asks which files a session touched and which
   sessions touched a file. An integration finds a session again by the id its host tool gave
-  it (the external id, unique per actor). Both travel in export documents of schema_version 2,
-  documents of schema_version 1 still import, and bad input writes nothing.
+  it (the external id, unique per actor). Both travel in export documents from schema_version 2
+  on, documents of schema_version 1 still import, and bad input writes nothing.
 
   # ---------------------------------------------------------------------------------------------
   # Recording and listing file events
@@ -293,10 +293,10 @@ Feature: File events and external ids
   # ---------------------------------------------------------------------------------------------
 
   @export_import
-  Scenario: A session with 200 messages and 1,000 file events exports as v2, imports and compares equal apart from ids
+  Scenario: A session with 200 messages and 1,000 file events exports, imports and compares equal apart from ids
     Given a session of actor "coding-agent" with the external id "big-1", 200 messages and 1000 file events
     When I export the session
-    Then the export document has the format "agent-sessions/export" and schema_version 2
+    Then the export document has the format "agent-sessions/export" and schema_version 3
     And its 1000 file events name their messages by message_sequence, in the order recorded
     When the session is deleted and its export document, read back from JSON, imported
     Then the imported session has a new id and otherwise the same contents as the original
@@ -309,7 +309,7 @@ Feature: File events and external ids
     When I import the stored export document
     Then the imported session holds what the document says, message for message
     And it has no file events, touched no file and has no external id
-    And its export is a schema_version 2 document with an empty list of file events
+    And its export is a schema_version 3 document with an empty list of file events
 
   @export_import
   Scenario: Importing a document whose external id is still taken fails naming on_conflict, and writes nothing

@@ -260,7 +260,7 @@ Feature: Session persistence
   Scenario: An export document is versioned, signed and plain JSON
     Given a session of actor "alice" with 2 messages
     When I export the session
-    Then the export document has the format "agent-sessions/export" and schema_version 2
+    Then the export document has the format "agent-sessions/export" and schema_version 3
     And its checksum is "sha256:" followed by 64 hexadecimal digits
     And its checksum is the SHA-256 of the canonical JSON of every other field
     And it lists the 2 messages in ascending sequence

@@ -115,6 +115,18 @@ def remember(context: Any, session: Session) -> Session:
     return session
 
 
+def history_row(context: Any, kind: str, actor: str) -> Any:
+    """Return the last rewind or compaction (``kind``) made of ``actor``'s session."""
+    return context.history_rows[(kind, actor)]
+
+
+def note_history_row(context: Any, kind: str, actor: str, row: Any) -> None:
+    """File a rewind or compaction (``kind``) made of ``actor``'s session, for later steps."""
+    if not hasattr(context, "history_rows"):
+        context.history_rows = {}
+    context.history_rows[(kind, actor)] = row
+
+
 def session_of(context: Any, actor: str) -> Session:
     """Return the session recorded for ``actor`` in this scenario."""
     return context.sessions[actor]

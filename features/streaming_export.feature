@@ -69,7 +69,7 @@ Feature: Exporting and importing a session as a JSON Lines stream, in constant m
 
   Scenario: A stream of a schema_version this code cannot read is refused as unsupported
     Given I exported the session as JSON Lines
-    When I import the stream with its header saying schema_version 3 as a copy
+    When I import the stream with its header saying schema_version 4 as a copy
     Then the call fails with UnsupportedSchemaVersionError
     And 1 session is stored
 

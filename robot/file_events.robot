@@ -1,5 +1,5 @@
 *** Settings ***
-Documentation       File events, external ids and export version 2 against a real database of the
+Documentation       File events, external ids and exports against a real database of the
 ...                 run's backend: a stored version 1 document still imports, racing processes
 ...                 share one session per external id, and deleting a session deletes its events.
 
@@ -17,21 +17,21 @@ ${ROUNDS}       3
 
 
 *** Test Cases ***
-A Stored Version 1 Document Imports Into The Version 2 Schema
+A Stored Version 1 Document Imports And Exports As Version 3
     ${document}=    Version 1 Document    archive-bot    Where is the config?    In ~/.config/ünï.toml
     ...    Please fix the parser.    Done: parser.py now handles ✓ and tabs.
     ${session_id}=    Import Session    ${document}
     Session Should Hold The Document    ${session_id}    ${document}
     ${export}=    Export Session    ${session_id}
-    Should Be Equal As Integers    ${export}[schema_version]    2
+    Should Be Equal As Integers    ${export}[schema_version]    3
     Should Be Empty    ${export}[file_events]
     Should Be Equal    ${export}[session][external_id]    ${None}
-    Export Should Be The Document In Version 2    ${export}    ${document}
+    Export Should Be The Document In Version 3    ${export}    ${document}
     Record File Events Of Every Type    ${session_id}    count=9
-    ${version_2}=    Export Session    ${session_id}
-    Length Should Be    ${version_2}[file_events]    9
-    ${copy_id}=    Import Session    ${version_2}    on_conflict=new_external_id
-    Exports Should Be Equal Apart From Ids    ${copy_id}    ${version_2}
+    ${version_3}=    Export Session    ${session_id}
+    Length Should Be    ${version_3}[file_events]    9
+    ${copy_id}=    Import Session    ${version_3}    on_conflict=new_external_id
+    Exports Should Be Equal Apart From Ids    ${copy_id}    ${version_3}
 
 An Export Whose External Id Is Taken Imports Only As A Copy Without It
     ${session_id}=    Get Or Create Session    host-bot    opencode-ses-42

@@ -62,7 +62,7 @@ def _without_ids(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class FileEventsLibrary:
-    """Keywords over file events, external ids and export version 2 on one backend."""
+    """Keywords over file events, external ids and exports (version 1 in, 3 out) on one backend."""
 
     ROBOT_LIBRARY_SCOPE = "SUITE"
 
@@ -188,15 +188,25 @@ class FileEventsLibrary:
         if messages != wanted_messages:
             raise AssertionError(f"the messages are {messages}, the document's {wanted_messages}")
 
-    def export_should_be_the_document_in_version_2(
+    def export_should_be_the_document_in_version_3(
         self, export: dict[str, Any], document: dict[str, Any]
     ) -> None:
-        """The export is the version 1 document in version 2: same content, no events, no id."""
+        """The export is the version 1 document in version 3: same content, no events, no id,
+        no parent and no history."""
+        old = _without_ids(document)
         upgraded = {
-            **_without_ids(document),
-            "schema_version": 2,
+            **old,
+            "schema_version": 3,
             "file_events": [],
-            "session": {**_without_ids(document)["session"], "external_id": None},
+            "rewinds": [],
+            "compactions": [],
+            "session": {
+                **old["session"],
+                "external_id": None,
+                "parent_session_id": None,
+                "forked_at_sequence": None,
+            },
+            "messages": [{**message, "rewound_by": None} for message in old["messages"]],
         }
         if _without_ids(export) != upgraded:
             raise AssertionError(f"the export is {_without_ids(export)}, expected {upgraded}")

@@ -31,7 +31,7 @@ Export Then Import Gives Fresh Ids And The Same Content
     Add Token Usage    ${session_id}    prompt_tokens=${12}    completion_tokens=${4}
     ${document}=    Export Session    ${session_id}
     Should Be Equal    ${document}[format]    agent-sessions/export
-    Should Be Equal As Integers    ${document}[schema_version]    2
+    Should Be Equal As Integers    ${document}[schema_version]    3
     Export Checksum Should Be Valid    ${document}
     ${copy_id}=    Import Session    ${document}
     Should Not Be Equal    ${copy_id}    ${session_id}

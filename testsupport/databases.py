@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ from agent_sessions.infrastructure.database.models import Base
 
 __all__ = [
     "BACKENDS",
+    "RELAXED_CHECKS",
     "BackendUnavailable",
+    "damage_by_hand",
     "empty_tables",
     "mariadb_server_url",
     "postgres_server_url",
@@ -45,6 +47,13 @@ __all__ = [
 ]
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+RELAXED_CHECKS = {
+    "sqlite": ("PRAGMA foreign_keys = OFF",),
+    "postgresql": ("SET session_replication_role = replica",),
+    "mariadb": ("SET SESSION foreign_key_checks = 0", "SET SESSION check_constraint_checks = 0"),
+}
+"""Per backend, what turns off foreign keys and CHECK constraints for one connection, so that a
+test can damage a store as a hand edit would (before the connection's transaction begins)."""
 POSTGRES_ENV = "AGENT_SESSIONS_TEST_POSTGRES_URL"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_ENV = "AGENT_SESSIONS_TEST_MARIADB_URL"
@@ -189,3 +198,23 @@ def empty_tables(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+def damage_by_hand(
+    url: str, statements: Iterable[tuple[str, dict[str, Any]]], *, relax: bool = False
+) -> None:
+    """Run SQL ``statements`` in one transaction on a plain engine, behind the library's back.
+
+    With ``relax``, the connection first turns foreign keys and CHECK constraints off
+    (:data:`RELAXED_CHECKS`), as a hand edit of a damaged database might have done.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            backend = engine.dialect.name.replace("mysql", "mariadb")
+            for relaxation in RELAXED_CHECKS[backend] if relax else ():
+                connection.execute(text(relaxation))
+            for statement, parameters in statements:
+                connection.execute(text(statement), parameters)
+    finally:
+        engine.dispose()

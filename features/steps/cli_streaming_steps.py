@@ -116,14 +116,20 @@ def _check_stream(context: Context, data: bytes, messages: int, events: int) -> 
     lines = data.splitlines(keepends=True)
     header, *records, trailer = (json.loads(line) for line in lines)
     assert header["format"] == "agent-sessions/export-jsonl", header
-    assert header["schema_version"] == 2, header
+    assert header["schema_version"] == 3, header
     assert header["session"]["id"] == context.session.id, header
     kinds = [next(iter(record)) for record in records]
     assert kinds == ["message"] * messages + ["file_event"] * events, kinds
     sequences = [record["message"]["sequence"] for record in records[:messages]]
     assert sequences == list(range(1, messages + 1)), sequences
     digest = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
-    assert trailer == {"checksum": f"sha256:{digest}", "messages": messages, "file_events": events}
+    assert trailer == {
+        "checksum": f"sha256:{digest}",
+        "messages": messages,
+        "file_events": events,
+        "rewinds": 0,
+        "compactions": 0,
+    }
 
 
 # --- the world ------------------------------------------------------------------------------

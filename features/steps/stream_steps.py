@@ -261,8 +261,8 @@ def _damaged(context: Context, damage: str) -> bytes:
         lines = []
     elif damage == "trailer counts that disagree":
         _edit_line(lines, len(lines) - 1, lambda r: r.update(messages=29))
-    elif damage == "its header saying schema_version 3":
-        _edit_line(lines, 0, lambda r: r.update(schema_version=3))
+    elif damage == "its header saying schema_version 4":
+        _edit_line(lines, 0, lambda r: r.update(schema_version=4))
     elif damage == "a header whose schema_version is a string":
         _edit_line(lines, 0, lambda r: r.update(schema_version="2"))
     elif damage == "a line that is a JSON array":

@@ -109,20 +109,129 @@ CASES: list[tuple[str, Callable[[Document], None], str]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def with_history() -> Document:
+    """Return the export of a fork of 5 messages, rewound and compacted.
+
+    Rewinds: 0 to 4 (through 5), undone; 1 to 3 (through 5), hiding messages 4 and 5 and
+    compaction 1. Compactions: 0 through 2, in force; 1 through 4, hidden.
+    """
+    service = PersistentSessionService(InMemorySessionStore())
+    parent = service.create("history-bot")
+    for text in ("one", "two"):
+        service.append_message(parent.id, "user", text)
+    fork = service.fork_session(parent.id)
+    for text in ("three", "four", "five"):
+        service.append_message(fork.id, "assistant", text)
+    service.rewind(fork.id, 4)
+    service.undo_rewind(fork.id)
+    service.compact(fork.id, 2, "one and two")
+    service.compact(fork.id, 4, "one to four")
+    service.rewind(fork.id, 3)
+    return service.export_session(fork.id)
+
+
+def _hidden_by(where: str, rewind: int | None) -> Callable[[Document], None]:
+    """Return a change that marks the message or compaction at ``where`` as hidden by a rewind.
+
+    ``rewind`` is the place of the rewind in the document's list (-1: a rewind it lacks).
+    """
+
+    def change(document: Document) -> None:
+        kind, index = where.split(".")
+        named = (
+            None
+            if rewind is None
+            else ("0" * 26 if rewind < 0 else document["rewinds"][rewind]["id"])
+        )
+        document[kind][int(index)]["rewound_by"] = named
+
+    return change
+
+
+def _swap_times(kind: str) -> Callable[[Document], None]:
+    def change(document: Document) -> None:
+        first, second = document[kind][0], document[kind][1]
+        first["created_at"], second["created_at"] = second["created_at"], first["created_at"]
+
+    return change
+
+
+HISTORY_CASES: list[tuple[str, Callable[[Document], None], str]] = [
+    ("rewinds not a list", _set("rewinds", {}), "rewinds must be a list, got dict"),
+    ("parent id", _set("session.parent_session_id", "p"), "session.parent_session_id: 'p' is"),
+    ("parent no point", _set("session.forked_at_sequence", None), "must be null exactly when"),
+    ("point text", _set("session.forked_at_sequence", "2"), "forked_at_sequence must be an int"),
+    ("point negative", _set("session.forked_at_sequence", -1), "forked_at_sequence is -1, below"),
+    ("rewind id", _set("rewinds.0.id", "r"), "rewinds[0].id: 'r' is not a 26-character"),
+    ("rewind twice", lambda d: d["rewinds"].append(d["rewinds"][1]), "rewinds[2].id repeats"),
+    ("rewind to text", _set("rewinds.0.to_sequence", "4"), "rewinds[0].to_sequence must be an"),
+    ("rewind to -1", _set("rewinds.0.to_sequence", -1), "rewinds[0].to_sequence is -1, below 0"),
+    ("rewind end", _set("rewinds.1.through_sequence", 3), "is 3, not above to_sequence 3"),
+    ("rewind past", _set("rewinds.1.through_sequence", 6), "past the transcript's last sequence 5"),
+    ("rewind reason", _set("rewinds.0.reason", 5), "rewinds[0].reason: must be a string"),
+    ("rewind undone", _set("rewinds.0.undone_at", "later"), "rewinds[0].undone_at is not an ISO"),
+    ("rewind order", _swap_times("rewinds"), "rewinds[1].created_at is earlier than the rewind"),
+    ("rewind field", _set("rewinds.0.colour", 1), "rewinds[0] has unknown field(s) 'colour'"),
+    ("compaction id", _set("compactions.0.id", 1), "compactions[0].id: must be a 26-character"),
+    ("compaction at 0", _set("compactions.0.through_sequence", 0), "is 0, which names no message"),
+    ("compaction past", _set("compactions.0.through_sequence", 6), "(it holds 5)"),
+    ("summary", _set("compactions.0.summary", " "), "compactions[0].summary: must not be empty"),
+    ("compaction hider", _set("compactions.1.rewound_by", "r"), "compactions[1].rewound_by: 'r'"),
+    ("undone hider", _hidden_by("compactions.1", 0), "compactions[1].rewound_by names rewind"),
+    ("unknown hider", _hidden_by("compactions.1", -1), "which is no rewind of the export"),
+    ("hider short", _hidden_by("compactions.0", 1), "keeps the sequences up to 3 visible"),
+    ("compaction order", _swap_times("compactions"), "compactions[1].created_at is earlier"),
+    ("message hider", _set("messages.3.rewound_by", 1), "messages[3].rewound_by: must be a 26"),
+    ("outside", _hidden_by("messages.2", 1), "which hides sequences 4 to 5, not sequence 3"),
+    ("visible inside", _hidden_by("messages.4", None), "messages[4].rewound_by is null, but"),
+    ("hidden by undone", _hidden_by("messages.3", 0), "which was undone"),
+]
+
+
+def test_the_history_imports_as_it_is_and_an_undone_rewind_may_end_past_the_transcript(
+    with_history: Document,
+) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    copied = service.import_session(_sealed(with_history))
+    assert [r.undone for r in service.list_rewinds(copied.id)] == [True, False]
+    # Rewound to 1, undone, then the last message popped: the undone rewind ends at 3 of 2.
+    session = service.create("pop-bot")
+    for text in ("one", "two", "three"):
+        service.append_message(session.id, "user", text)
+    service.rewind(session.id, 1)
+    service.undo_rewind(session.id)
+    service.pop_message(session.id)
+    document = service.export_session(session.id)
+    assert (document["rewinds"][0]["through_sequence"], len(document["messages"])) == (3, 2)
+    assert service.import_session(document).message_count == 2
+
+
+ALL_CASES = [("exported", *case) for case in CASES] + [
+    ("with_history", *case) for case in HISTORY_CASES
+]
+
+
 @pytest.mark.parametrize(
-    ("change", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+    ("source", "change", "expected"),
+    [(case[0], *case[2:]) for case in ALL_CASES],
+    ids=[case[1] for case in ALL_CASES],
 )
 def test_a_broken_field_is_refused_by_its_path(
-    exported: Document, change: Callable[[Document], None], expected: str
+    request: pytest.FixtureRequest,
+    source: str,
+    change: Callable[[Document], None],
+    expected: str,
 ) -> None:
+    """Every case breaks one field of an export (of history, for HISTORY_CASES), re-sealed."""
     store = InMemorySessionStore()
     service = PersistentSessionService(store)
-    document = copy.deepcopy(exported)
+    document = copy.deepcopy(request.getfixturevalue(source))
     change(document)
     with pytest.raises(ImportIntegrityError) as raised:
         service.import_session(_sealed(document))
     assert expected in str(raised.value)
-    assert not store.tables.sessions and not store.tables.messages
+    assert not store.tables.sessions and not store.tables.messages and not store.tables.rewinds
 
 
 def test_events_must_come_in_the_order_recorded_and_before_the_session_changed(
@@ -149,13 +258,43 @@ def test_what_is_not_a_document_is_named(exported: Document) -> None:
     with pytest.raises(ImportIntegrityError, match="must be a JSON object, got list"):
         service.import_session([])  # type: ignore[arg-type]
     with pytest.raises(UnsupportedSchemaVersionError) as raised:
-        service.import_session(_sealed({**exported, "schema_version": 3}))
-    assert raised.value.found == 3
+        service.import_session(_sealed({**exported, "schema_version": 4}))
+    assert raised.value.found == 4
+
+
+def _version_2(exported: Document) -> Document:
+    """Return the export as version 2 wrote it: no history, no parent, no rewound_by."""
+    document = copy.deepcopy(exported)
+    document["schema_version"] = 2
+    del document["rewinds"], document["compactions"]
+    del document["session"]["parent_session_id"], document["session"]["forked_at_sequence"]
+    for message in document["messages"]:
+        del message["rewound_by"]
+    return document
+
+
+def test_a_version_2_document_has_no_history_nor_parent(exported: Document) -> None:
+    service = PersistentSessionService(InMemorySessionStore())
+    version_2 = {**_version_2(exported), "rewinds": []}
+    with pytest.raises(ImportIntegrityError, match=r"has unknown field\(s\) 'rewinds'"):
+        service.import_session(_sealed(version_2))
+    del version_2["rewinds"]
+    version_2["session"]["parent_session_id"] = None
+    with pytest.raises(ImportIntegrityError, match=r"unknown field\(s\) 'parent_session_id'"):
+        service.import_session(_sealed(version_2))
+    del version_2["session"]["parent_session_id"]
+    version_2["messages"][1]["rewound_by"] = None
+    with pytest.raises(ImportIntegrityError, match=r"messages\[1\] has unknown field\(s\)"):
+        service.import_session(_sealed(version_2))
+    del version_2["messages"][1]["rewound_by"]
+    imported = service.import_session(_sealed(version_2), on_conflict="new_external_id")
+    assert imported.message_count == 2 and imported.parent_session_id is None
+    assert len(service.list_file_events(imported.id)) == 2
 
 
 def test_a_version_1_document_has_no_file_events_nor_external_id(exported: Document) -> None:
     service = PersistentSessionService(InMemorySessionStore())
-    version_1 = copy.deepcopy(exported)
+    version_1 = _version_2(exported)
     version_1["schema_version"] = 1
     with pytest.raises(ImportIntegrityError, match=r"has unknown field.*'file_events'"):
         service.import_session(_sealed(version_1))
@@ -212,7 +351,15 @@ def test_a_document_holds_at_most_64_mib_of_canonical_json(exported: Document) -
     )
 
 
-@pytest.mark.parametrize(("name", "most"), [("messages", 100_000), ("file_events", 1_000_000)])
+@pytest.mark.parametrize(
+    ("name", "most"),
+    [
+        ("messages", 100_000),
+        ("file_events", 1_000_000),
+        ("rewinds", 100_000),
+        ("compactions", 100_000),
+    ],
+)
 def test_a_document_holds_at_most_so_many_items(exported: Document, name: str, most: int) -> None:
     service = PersistentSessionService(InMemorySessionStore())
     broken = {"broken": True}

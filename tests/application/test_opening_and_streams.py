@@ -196,10 +196,12 @@ def test_the_trailer_states_what_the_stream_holds() -> None:
         return str(raised.value)
 
     assert refusal(_trailer(lines, messages=2)) == (
-        "line 4 states 2 messages and 1 file events, but the stream holds 1 and 1"
+        "line 4 states 2 messages, 1 file event, 0 rewinds and 0 compactions, but the stream "
+        "holds 1, 1, 0 and 0"
     )
-    assert refusal(_trailer(lines, file_events=0)) == (
-        "line 4 states 1 messages and 0 file events, but the stream holds 1 and 1"
+    assert refusal(_trailer(lines, file_events=0, rewinds=1)) == (
+        "line 4 states 1 message, 0 file events, 1 rewind and 0 compactions, but the stream "
+        "holds 1, 1, 0 and 0"
     )
     assert (
         refusal(_trailer(lines, extra=True)) == "line 4 (the trailer) has unknown field(s) 'extra'"
@@ -223,6 +225,8 @@ def _sealed_stream(lines: list[bytes]) -> bytes:
         "checksum": "sha256:" + hashlib.sha256(b"".join(lines)).hexdigest(),
         "messages": sum(line.startswith(b'{"message"') for line in lines),
         "file_events": sum(line.startswith(b'{"file_event"') for line in lines),
+        "rewinds": sum(line.startswith(b'{"rewind"') for line in lines),
+        "compactions": sum(line.startswith(b'{"compaction"') for line in lines),
     }
     return b"".join([*lines, json.dumps(trailer).encode() + b"\n"])
 
@@ -244,14 +248,14 @@ def test_a_damaged_line_is_named_by_its_number() -> None:
         "exported_at",
         _sealed_stream([header, b"{oops\n"]): "line 2 is not valid JSON: ",
         _sealed_stream([header, b'{"note": 1, "n": 2}\n']): "line 2 is neither a message, a file "
-        "event nor the trailer (keys 'n', 'note')",
+        "event, a rewind, a compaction nor the trailer (keys 'n', 'note')",
         _sealed_stream([header, b"[]\n"]): "line 2 must be a JSON object, got list",
         _sealed_stream([header, event, message]): "line 3 a message comes after a file event; "
         "messages come first",
         _sealed_stream([header, json.dumps(role).encode() + b"\n"]): "line 2: message.role: "
         "'robot' is not one of",
         b"".join([header, message, event, b'{"checksum": "sha256:0"}\n']): "line 4 (the trailer) "
-        "lacks the field(s) file_events, messages",
+        "lacks the field(s) compactions, file_events, messages, rewinds",
     }
     for stream, expected in cases.items():
         with pytest.raises(ImportIntegrityError) as raised:
@@ -281,10 +285,10 @@ def test_a_stream_header_names_its_version_and_events_keep_their_order() -> None
         assert str(refusal([changed, first])) == (
             f"line 1: schema_version must be an integer, got {kind}"
         )
-    newer = json.dumps({**record, "schema_version": 3}).encode() + b"\n"
+    newer = json.dumps({**record, "schema_version": 4}).encode() + b"\n"
     unsupported = refusal([newer, first])
     assert isinstance(unsupported, UnsupportedSchemaVersionError)
-    assert (unsupported.found, unsupported.supported) == (3, (2,))
+    assert (unsupported.found, unsupported.supported) == (4, (2, 3))
     timeless = json.dumps({**record, "exported_at": "now"}).encode() + b"\n"
     assert (
         str(refusal([timeless, first])) == "line 1: exported_at is not an ISO 8601 timestamp: 'now'"

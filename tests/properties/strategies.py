@@ -4,7 +4,8 @@ Text is any Unicode except what validation refuses by contract (NUL and lone sur
 metadata is any JSON within the documented limits (integers within +/- (2**53 - 1), finite
 floats, at most 20 levels deep). A session may carry an external id and file events of every
 type, each attached to one of its messages; paths run up to the path limits (768 characters,
-2048 bytes of UTF-8).
+2048 bytes of UTF-8). A session may be a fork of another one, and its history may then change:
+rewinds (and their undoing), compactions, pops and more appends, in any order.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = [
     "SESSIONS",
     "TEXT",
     "FileEventSpec",
+    "ForkSpec",
+    "HistoryStep",
     "MessageSpec",
     "SessionSpec",
     "single_change",
@@ -120,11 +123,39 @@ class FileEventSpec:
 
 
 @dataclass(frozen=True)
+class ForkSpec:
+    """How a session is a fork: its first ``at`` messages are recorded on a parent first.
+
+    The parent gets ``beyond`` more messages of its own after them, then is forked at ``at``;
+    the rest of the session is recorded on the fork.
+    """
+
+    at: int
+    beyond: int
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """One change of a session's history, made once its messages and events are recorded.
+
+    ``kind`` is ``rewind``, ``undo``, ``compact``, ``pop`` or ``append``. ``choice`` picks the
+    point of a rewind or compaction among the visible messages (and 0, for a rewind), modulo
+    their number; ``text`` is the rewind's reason, the compaction's summary or the appended
+    message's content. A step that the rules refuse at that point is skipped.
+    """
+
+    kind: str
+    choice: int
+    text: str
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """A session to record: ``create``, its messages and file events, ``update_token_usage``.
 
     File events are recorded in the order given, each once its message is appended, so
-    messages and events interleave.
+    messages and events interleave. With a ``fork``, the session is a fork of a parent that
+    holds its first messages; ``history`` changes it afterwards.
     """
 
     actor_name: str
@@ -135,6 +166,8 @@ class SessionSpec:
     completion_tokens: int
     external_id: str | None
     file_events: tuple[FileEventSpec, ...]
+    fork: ForkSpec | None = None
+    history: tuple[HistoryStep, ...] = ()
 
 
 MESSAGES = st.builds(
@@ -164,11 +197,25 @@ def file_events(draw: st.DrawFn, message_count: int) -> FileEventSpec:
     )
 
 
+HISTORY_STEPS = st.builds(
+    HistoryStep,
+    kind=st.sampled_from(["rewind", "rewind", "undo", "compact", "compact", "pop", "append"]),
+    choice=st.integers(0, 1000),
+    text=st.text(alphabet=UNICODE, min_size=1, max_size=30).filter(_non_blank),
+)
+
+
 @st.composite
 def sessions(draw: st.DrawFn) -> SessionSpec:
-    """Return a session with up to 4 messages and up to 5 file events attached to them."""
+    """Return a session with up to 4 messages and up to 5 file events attached to them.
+
+    Often a fork of another session, and often with up to 6 changes of its history after.
+    """
     messages = tuple(draw(st.lists(MESSAGES, max_size=4)))
     events = draw(st.lists(file_events(len(messages)), max_size=5)) if messages else []
+    fork = draw(
+        st.none() | st.builds(ForkSpec, at=st.integers(0, len(messages)), beyond=st.integers(0, 2))
+    )
     return SessionSpec(
         actor_name=draw(TEXT.filter(_non_blank)),
         title=draw(st.none() | TEXT),
@@ -178,6 +225,8 @@ def sessions(draw: st.DrawFn) -> SessionSpec:
         completion_tokens=draw(TOKENS),
         external_id=draw(st.none() | EXTERNAL_IDS),
         file_events=tuple(events),
+        fork=fork,
+        history=tuple(draw(st.lists(HISTORY_STEPS, max_size=6))),
     )
 
 
@@ -248,18 +297,19 @@ def single_change(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``document`` with exactly one change drawn from every kind there is.
 
     Kinds: a different value for one leaf (any string, number, role, event type, timestamp,
-    sequence, id, path, the checksum...), a key deleted from or added to any object, a message
-    or a file event dropped, two messages or two file events swapped, or a file event listed
-    twice.
+    sequence, id, rewound_by, path, the checksum...), a key deleted from or added to any
+    object, a message, a file event, a rewind or a compaction dropped, two of them swapped, or
+    one listed twice.
     """
     changed = copy.deepcopy(document)
-    messages = changed["messages"]
-    events = changed.get("file_events", [])
+    lists = {
+        name: changed.get(name, [])
+        for name in ("messages", "file_events", "rewinds", "compactions")
+    }
     kinds = ["leaf", "delete key", "add key"]
-    kinds += ["drop message"] if messages else []
-    kinds += ["swap messages"] if len(messages) >= 2 else []
-    kinds += ["drop file event", "repeat file event"] if events else []
-    kinds += ["swap file events"] if len(events) >= 2 else []
+    kinds += [f"drop {name}" for name, items in lists.items() if items]
+    kinds += [f"swap {name}" for name, items in lists.items() if len(items) >= 2]
+    kinds += [f"repeat {name}" for name, items in lists.items() if items and name != "messages"]
     kind = draw(st.sampled_from(kinds))
     if kind == "leaf":
         path = draw(st.sampled_from(list(_leaf_paths(changed))))
@@ -272,17 +322,16 @@ def single_change(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
     elif kind == "add key":
         owner = _at(changed, draw(st.sampled_from(list(_dict_paths(changed)))))
         owner[draw(TEXT.filter(lambda key: key not in owner))] = draw(JSON_LEAVES)
-    elif kind == "drop message":
-        del messages[draw(st.integers(0, len(messages) - 1))]
-    elif kind == "swap messages":
-        _swap_two(draw, messages)
-    elif kind == "drop file event":
-        del events[draw(st.integers(0, len(events) - 1))]
-    elif kind == "repeat file event":
-        repeated = draw(st.integers(0, len(events) - 1))
-        events.insert(draw(st.integers(0, len(events))), copy.deepcopy(events[repeated]))
     else:
-        _swap_two(draw, events)
+        action, name = kind.split(" ")
+        items = lists[name]
+        if action == "drop":
+            del items[draw(st.integers(0, len(items) - 1))]
+        elif action == "repeat":
+            repeated = draw(st.integers(0, len(items) - 1))
+            items.insert(draw(st.integers(0, len(items))), copy.deepcopy(items[repeated]))
+        else:
+            _swap_two(draw, items)
     return changed
 
 

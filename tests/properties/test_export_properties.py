@@ -1,8 +1,9 @@
 """Properties of the export document: a faithful round trip, and no change goes unnoticed.
 
-Sessions carry messages, file events attached to them and, often, an external id. The database
-properties run against a real database (see ``conftest.py`` for the backend); the last property
-checks the document alone, without a database, on many more examples.
+Sessions carry messages, file events attached to them and, often, an external id; often they
+are forks, rewound, compacted, popped and appended to after. The database properties run
+against a real database (see ``conftest.py`` for the backend); the last property checks the
+document alone, without a database, on many more examples.
 """
 
 from __future__ import annotations
@@ -11,23 +12,34 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import hypothesis
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_sessions import (
+    Compaction,
     FileEvent,
     ImportIntegrityError,
+    InvalidInputError,
     PersistentSessionService,
+    Rewind,
+    SequenceConflictError,
     Session,
     SessionMessage,
     UnsupportedSchemaVersionError,
 )
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from tests.properties.conftest import Database
-from tests.properties.strategies import SESSIONS, FileEventSpec, SessionSpec, single_change
+from tests.properties.strategies import (
+    SESSIONS,
+    FileEventSpec,
+    HistoryStep,
+    SessionSpec,
+    single_change,
+)
 
 REFUSALS = (ImportIntegrityError, UnsupportedSchemaVersionError)
 
@@ -48,11 +60,19 @@ def _steps(spec: SessionSpec) -> Iterator[tuple[int, FileEventSpec | None]]:
 
 
 def _record(service: PersistentSessionService, spec: SessionSpec) -> Session:
+    """Record ``spec`` through the service (on a parent first for a fork), then its history."""
+    fork = spec.fork
     session = service.create(
-        spec.actor_name, title=spec.title, metadata=spec.metadata, external_id=spec.external_id
+        spec.actor_name if fork is None else "parent",
+        title=spec.title,
+        metadata=spec.metadata,
+        external_id=spec.external_id if fork is None else None,
     )
     message_ids: list[str] = []
     for index, event in _steps(spec):
+        if fork is not None and event is None and index == fork.at:
+            session = _fork(service, session, spec, fork.beyond)
+            message_ids = [message.id for message in service.get_messages(session.id)]
         if event is None:
             message = spec.messages[index]
             appended = service.append_message(
@@ -72,9 +92,45 @@ def _record(service: PersistentSessionService, spec: SessionSpec) -> Session:
                 diff=event.diff,
                 command=event.command,
             )
+    if fork is not None and session.parent_session_id is None:
+        session = _fork(service, session, spec, fork.beyond)
+    for step in spec.history:
+        _change_history(service, session.id, step)
     return service.update_token_usage(
         session.id, prompt_tokens=spec.prompt_tokens, completion_tokens=spec.completion_tokens
     )
+
+
+def _fork(
+    service: PersistentSessionService, parent: Session, spec: SessionSpec, beyond: int
+) -> Session:
+    """Give the parent ``beyond`` messages of its own, then fork it where it was."""
+    point = service.get(parent.id).message_count
+    for number in range(beyond):
+        service.append_message(parent.id, "assistant", f"only the parent's, {number}")
+    return service.fork_session(
+        parent.id, at_sequence=point, actor_name=spec.actor_name, external_id=spec.external_id
+    )
+
+
+def _change_history(service: PersistentSessionService, session_id: str, step: HistoryStep) -> None:
+    """Apply one history step; a step the rules refuse at this point changes nothing."""
+    visible = [message.sequence for message in service.get_messages(session_id)]
+    try:
+        if step.kind == "rewind":
+            points = [0, *visible]
+            service.rewind(session_id, points[step.choice % len(points)], reason=step.text)
+        elif step.kind == "undo":
+            service.undo_rewind(session_id)
+        elif step.kind == "compact" and visible:
+            point = visible[step.choice % len(visible)]
+            service.compact(session_id, point, step.text, metadata={"step": step.choice})
+        elif step.kind == "pop":
+            service.pop_message(session_id)
+        elif step.kind == "append":
+            service.append_message(session_id, "user", step.text)
+    except (InvalidInputError, SequenceConflictError):
+        pass  # not allowed here (nothing to undo, a compaction short of the last one...)
 
 
 def _as_file(document: dict[str, Any]) -> Any:
@@ -83,42 +139,67 @@ def _as_file(document: dict[str, Any]) -> Any:
 
 
 def _without_ids(document: dict[str, Any]) -> dict[str, Any]:
-    kept = {key: value for key, value in document.items() if key not in ("exported_at", "checksum")}
-    kept["session"] = {key: value for key, value in document["session"].items() if key != "id"}
-    for listed in ("messages", "file_events"):
-        kept[listed] = [
-            {key: value for key, value in item.items() if key != "id"} for item in document[listed]
-        ]
-    return kept
+    """Return the document without its ids, each rewound_by read as the place of its rewind."""
+    place = {rewind["id"]: index for index, rewind in enumerate(document["rewinds"])}
+
+    def kept(item: dict[str, Any]) -> dict[str, Any]:
+        fields = {key: value for key, value in item.items() if key != "id"}
+        if fields.get("rewound_by") is not None:
+            fields["rewound_by"] = place[fields["rewound_by"]]
+        return fields
+
+    without = {
+        key: value for key, value in document.items() if key not in ("exported_at", "checksum")
+    }
+    without["session"] = kept(document["session"])
+    for listed in ("messages", "file_events", "rewinds", "compactions"):
+        without[listed] = [kept(item) for item in document[listed]]
+    return without
+
+
+Row = TypeVar("Row", SessionMessage, Compaction)
+
+
+def _apart_from_ids(row: Row, place: dict[str, int]) -> Row:
+    """Return a message or compaction without ids, its rewind named by its place in the list."""
+    hider = None if row.rewound_by is None else f"rewind #{place[row.rewound_by]}"
+    return dataclasses.replace(row, id="", session_id="", rewound_by=hider)
 
 
 @dataclasses.dataclass(frozen=True)
 class Stored:
-    """What the service holds of one session: the session, its messages, its file events."""
+    """What the service holds of one session: itself, its transcript, events and history."""
 
     session: Session
     messages: list[SessionMessage]
     file_events: list[FileEvent]
+    rewinds: list[Rewind]
+    compactions: list[Compaction]
 
     @classmethod
     def read(cls, service: PersistentSessionService, session_id: str) -> Stored:
-        """Read the session, its messages and its file events through the service."""
+        """Read the session, its transcript, file events and history through the service."""
         return cls(
             service.get(session_id),
-            service.get_messages(session_id),
+            service.get_messages(session_id, include_rewound=True),
             service.list_file_events(session_id),
+            service.list_rewinds(session_id),
+            service.list_compactions(session_id),
         )
 
     def ids(self) -> set[str]:
-        """Return every id: the session's, its messages' and its events'."""
-        return {self.session.id, *(m.id for m in self.messages), *(e.id for e in self.file_events)}
+        """Return every id: the session's, its messages', events', rewinds' and compactions'."""
+        rows = [*self.messages, *self.file_events, *self.rewinds, *self.compactions]
+        return {self.session.id, *(row.id for row in rows)}
 
-    def apart_from_ids(self) -> tuple[Session, list[SessionMessage], list[tuple[int, FileEvent]]]:
-        """Return the contents with ids blanked; each event comes with its message's sequence."""
+    def apart_from_ids(self) -> tuple[Any, ...]:
+        """Return the contents with ids blanked; events name their message's sequence, and
+        messages and compactions the place of their rewind."""
         sequence_of = {message.id: message.sequence for message in self.messages}
+        place = {rewind.id: index for index, rewind in enumerate(self.rewinds)}
         return (
             dataclasses.replace(self.session, id=""),
-            [dataclasses.replace(m, id="", session_id="") for m in self.messages],
+            [_apart_from_ids(m, place) for m in self.messages],
             [
                 (
                     sequence_of[e.message_id],
@@ -126,6 +207,8 @@ class Stored:
                 )
                 for e in self.file_events
             ],
+            [dataclasses.replace(r, id="", session_id="") for r in self.rewinds],
+            [_apart_from_ids(c, place) for c in self.compactions],
         )
 
 
@@ -136,6 +219,9 @@ def test_export_then_import_gives_back_an_equal_session(
     database.empty()
     service = database.service
     original = Stored.read(service, _record(service, spec).id)
+    hypothesis.event(f"rewinds: {min(len(original.rewinds), 2)}")
+    hypothesis.event(f"compactions: {min(len(original.compactions), 2)}")
+    hypothesis.event(f"hidden messages: {any(message.rewound for message in original.messages)}")
     document = service.export_session(original.session.id)
     first = Stored.read(
         service, service.import_session(_as_file(document), on_conflict="new_external_id").id
@@ -153,11 +239,13 @@ def test_export_then_import_gives_back_an_equal_session(
 
     assert imported.apart_from_ids() == original.apart_from_ids()
     assert imported.ids().isdisjoint(original.ids())
-    assert [m.content for m in imported.messages] == [m.content for m in spec.messages]
-    assert [(e.event_type, e.file_path, e.diff, e.command) for e in imported.file_events] == [
-        (e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events
-    ]
+    if not spec.history:  # else pops may have deleted some of them
+        assert [m.content for m in imported.messages] == [m.content for m in spec.messages]
+        events = [(e.event_type, e.file_path, e.diff, e.command) for e in imported.file_events]
+        assert events == [(e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events]
     assert imported.session.external_id == spec.external_id
+    assert imported.session.parent_session_id == original.session.parent_session_id
+    assert (imported.session.parent_session_id is None) == (spec.fork is None)
     assert _without_ids(service.export_session(imported.session.id)) == _without_ids(document)
 
 

@@ -14,8 +14,12 @@ from typing import Any
 
 from agent_sessions.domain import ports
 from agent_sessions.domain import verification as problems
-from agent_sessions.domain.entities import Session, SessionMessage
-from agent_sessions.domain.verification import VerificationProblem, VerificationReport
+from agent_sessions.domain.entities import Compaction, Rewind, Session, SessionMessage
+from agent_sessions.domain.verification import (
+    HiderFacts,
+    VerificationProblem,
+    VerificationReport,
+)
 from agent_sessions.infrastructure.memory.tables import MemoryTables
 
 __all__ = ["InMemorySessionVerifier"]
@@ -54,6 +58,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
             *self._orphans(by_session),
             *self._undecodable_metadata(sessions, by_session),
             *self._misattributed_file_events(session_id),
+            *self._history_problems(sessions, by_session),
+            *self._lineage_problems(sessions),
         ]
         return problems.report(
             found, sessions_checked=len(sessions), messages_checked=checked, session_id=session_id
@@ -127,3 +133,88 @@ class InMemorySessionVerifier(ports.SessionVerifier):
                 pairs[(event.session_id, message.session_id)] += 1
         for (owner, other), count in sorted(pairs.items()):
             yield problems.misattributed_file_events(owner, count, other)
+
+    def _hider(self, rewind_id: str) -> HiderFacts:
+        rewind = self._tables.rewinds.get(rewind_id)
+        if rewind is None:
+            return HiderFacts(None)
+        undone = rewind.undone_at is not None
+        return HiderFacts(rewind.session_id, rewind.to_sequence, rewind.through_sequence, undone)
+
+    def _history_problems(
+        self, sessions: list[Session], by_session: dict[str, list[SessionMessage]]
+    ) -> Iterator[VerificationProblem]:
+        rewinds_of: defaultdict[str, list[Rewind]] = defaultdict(list)
+        for rewind in self._tables.rewinds.values():
+            rewinds_of[rewind.session_id].append(rewind)
+        compactions_of: defaultdict[str, list[Compaction]] = defaultdict(list)
+        for compaction in self._tables.compactions.values():
+            compactions_of[compaction.session_id].append(compaction)
+        for session in sessions:
+            messages = by_session.get(session.id, [])
+            for message in messages:
+                if message.rewound_by is None:
+                    continue
+                fault = self._hider(message.rewound_by).fault(session.id, message.sequence)
+                if fault is not None:
+                    yield problems.unexplained_rewound_message(
+                        session.id, message.id, message.sequence, message.rewound_by, fault
+                    )
+            for rewind in sorted(rewinds_of[session.id], key=lambda r: (r.created_at, r.id)):
+                yield from _visible_inside(session.id, rewind, messages)
+            compactions = sorted(compactions_of[session.id], key=lambda c: (c.created_at, c.id))
+            yield from self._compaction_problems(session, messages, compactions)
+
+    def _compaction_problems(
+        self, session: Session, messages: list[SessionMessage], compactions: list[Compaction]
+    ) -> Iterator[VerificationProblem]:
+        stored = {message.sequence for message in messages}
+        for compaction in compactions:
+            through = compaction.through_sequence
+            if compaction.rewound_by is None:
+                if through not in stored or through > session.message_count:
+                    yield problems.compaction_end_missing(
+                        session.id, compaction.id, through, session.message_count
+                    )
+                continue
+            hider = self._hider(compaction.rewound_by)
+            fault = hider.fault(session.id, through, whole_span=False)
+            if fault is not None:
+                yield problems.unexplained_rewound_compaction(
+                    session.id, compaction.id, through, compaction.rewound_by, fault
+                )
+
+    def _lineage_problems(self, sessions: list[Session]) -> Iterator[VerificationProblem]:
+        for session in sessions:
+            parent_id, point = session.parent_session_id, session.forked_at_sequence
+            if parent_id is None:
+                continue
+            if parent_id == session.id:
+                yield problems.own_parent(session.id)
+                continue
+            parent = self._tables.sessions.get(parent_id)
+            if parent is not None and point is not None and point > parent.message_count:
+                yield problems.fork_point_past_parent(
+                    session.id, point, parent.id, parent.message_count
+                )
+
+
+def _visible_inside(
+    session_id: str, rewind: Rewind, messages: list[SessionMessage]
+) -> Iterator[VerificationProblem]:
+    """Yield the problem of the visible messages inside ``rewind``'s span while it holds."""
+    if rewind.undone_at is not None:
+        return
+    inside = [
+        message.sequence
+        for message in messages
+        if message.rewound_by is None
+        and rewind.to_sequence < message.sequence <= rewind.through_sequence
+    ]
+    if inside:
+        yield problems.visible_messages_in_rewind(
+            session_id,
+            rewind.id,
+            (rewind.to_sequence, rewind.through_sequence),
+            (len(inside), min(inside), max(inside)),
+        )

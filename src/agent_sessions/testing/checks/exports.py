@@ -32,6 +32,8 @@ DOCUMENT_FIELDS = {
     "schema_version",
     "exported_at",
     "session",
+    "rewinds",
+    "compactions",
     "messages",
     "file_events",
     "checksum",
@@ -56,10 +58,55 @@ def _resigned(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "checksum": compute_checksum(document)}
 
 
+def _older(document: dict[str, Any], version: int) -> dict[str, Any]:
+    """Return a version 3 document of a session without history as ``version`` 2 wrote it."""
+    old = {k: v for k, v in document.items() if k not in ("rewinds", "compactions")}
+    added = ("parent_session_id", "forked_at_sequence")
+    old["session"] = {k: v for k, v in document["session"].items() if k not in added}
+    old["messages"] = [
+        {k: v for k, v in message.items() if k != "rewound_by"} for message in document["messages"]
+    ]
+    return _resigned({**old, "schema_version": version})
+
+
+def _history_sample(service: SessionService) -> Session:
+    """Fork the sample at its first message, then compact, rewind and undo a rewind of the fork.
+
+    The fork ends with 4 messages (the last 2 hidden), 2 rewinds (the first one undone) and 2
+    compactions (the second one hidden).
+    """
+    parent = _sample(service)
+    fork = service.fork_session(parent.id, at_sequence=1, actor_name=f"{ACTOR}-fork")
+    for role, text in (("user", "Say it louder."), ("assistant", "HELLO."), ("user", "Why?")):
+        service.append_message(fork.id, role, text)
+    service.rewind(fork.id, 2, reason="to be undone")
+    service.undo_rewind(fork.id)
+    service.compact(fork.id, 1, "The user wants greet() to say hello.")
+    service.compact(fork.id, 3, "greet() says HELLO.", metadata={"model": "m-1"}, token_count=4)
+    service.rewind(fork.id, 2, reason="wrong turn")
+    return service.get(fork.id)
+
+
+def _history_content(service: SessionService, session_id: str) -> tuple[object, ...]:
+    """Return what import keeps of a session's history; rewinds named by their place."""
+    rewinds = service.list_rewinds(session_id)
+    place = {rewind.id: index for index, rewind in enumerate(rewinds)}
+    transcript = service.get_messages(session_id, include_rewound=True)
+    return (
+        [(r.to_sequence, r.through_sequence, r.reason, r.created_at, r.undone_at) for r in rewinds],
+        [
+            (c.through_sequence, c.summary, c.metadata, c.token_count, c.created_at, hider)
+            for c in service.list_compactions(session_id)
+            for hider in [place.get(c.rewound_by or "")]
+        ],
+        [(*_message_content(m), place.get(m.rewound_by or "")) for m in transcript],
+    )
+
+
 def _message_content(message: SessionMessage) -> tuple[object, ...]:
     """Return what import keeps of a message: everything but its ids."""
     return (message.sequence, message.role, message.content, message.metadata,
-            message.token_count, message.created_at)  # fmt: skip
+            message.token_count, message.created_at, message.rewound)  # fmt: skip
 
 
 def _event_content(event: FileEvent, sequences: dict[str, int]) -> tuple[object, ...]:
@@ -101,13 +148,13 @@ def _expect_copy(service: SessionService, original: Session, copied: Session, wh
 
 @conformance_check
 def export_document_shape(service: SessionService) -> None:
-    """export_session() returns a JSON-serialisable document of schema_version 2 with the session, its messages in order, its file events by message sequence, and a SHA-256 checksum of its canonical JSON."""  # noqa: E501
+    """export_session() returns a JSON-serialisable document of schema_version 3 with the session, its rewinds and compactions, its messages in order, its file events by message sequence, and a SHA-256 checksum of its canonical JSON."""  # noqa: E501
     session = _sample(service)
     document = service.export_session(session.id)
     expect_equal(set(document), DOCUMENT_FIELDS, "export document fields")
     expect_equal(
         (document["format"], document["schema_version"]),
-        ("agent-sessions/export", 2),
+        ("agent-sessions/export", 3),
         "export (format, schema_version)",
     )
     expect_equal(json.loads(json.dumps(document)), document, "the document through JSON")
@@ -211,7 +258,7 @@ def import_refuses_unknown_schema_version(service: SessionService) -> None:
     session = _sample(service)
     document = service.export_session(session.id)
     before = store_state(service)
-    for version in (3, 99, 0):
+    for version in (4, 99, 0):
         error = expect_raises(
             UnsupportedSchemaVersionError,
             calling(
@@ -229,7 +276,7 @@ def import_refuses_unknown_schema_version(service: SessionService) -> None:
 def import_reads_version_1(service: SessionService) -> None:
     """import_session() reads a schema_version 1 document (no file events, no external id) as a session without either."""  # noqa: E501
     session = _sample(service)
-    document = service.export_session(session.id)
+    document = _older(service.export_session(session.id), 2)
     old = {k: v for k, v in document.items() if k != "file_events"}
     old["session"] = {k: v for k, v in document["session"].items() if k != "external_id"}
     copied = service.import_session(_resigned({**old, "schema_version": 1}))
@@ -240,6 +287,90 @@ def import_reads_version_1(service: SessionService) -> None:
         [_message_content(m) for m in service.get_messages(session.id)],
         "messages of a version 1 import",
     )
+
+
+@conformance_check
+def import_reads_version_2(service: SessionService) -> None:
+    """import_session() reads a schema_version 2 document (no parent, rewinds, compactions or rewound_by) as a session without history."""  # noqa: E501
+    session = _sample(service)
+    copied = service.import_session(
+        _older(service.export_session(session.id), 2), on_conflict="new_external_id"
+    )
+    _expect_copy(service, session, copied, "import_session() of a version 2 document")
+    expect_equal(
+        (copied.parent_session_id, copied.forked_at_sequence),
+        (None, None),
+        "the fork point of a version 2 import",
+    )
+    expect_equal(
+        (service.list_rewinds(copied.id), service.list_compactions(copied.id)),
+        ([], []),
+        "the rewinds and compactions of a version 2 import",
+    )
+
+
+@conformance_check
+def export_round_trip_with_history(service: SessionService) -> None:
+    """export_session() and export_session_to() of a rewound and compacted fork carry its whole transcript, rewinds and compactions, and its parent's id as a reference; both import back as a copy with fresh ids, linked as in the original."""  # noqa: E501
+    fork = _history_sample(service)
+    document = service.export_session(fork.id)
+    expect_equal(
+        (document["session"]["parent_session_id"], document["session"]["forked_at_sequence"]),
+        (fork.parent_session_id, 1),
+        "export session (parent_session_id, forked_at_sequence)",
+    )
+    expect_equal(
+        (len(document["rewinds"]), len(document["compactions"]), len(document["messages"])),
+        (2, 2, 4),
+        "export (rewinds, compactions, messages) of a fork with history",
+    )
+    binary = io.BytesIO()
+    service.export_session_to(fork.id, binary)
+    original = _history_content(service, fork.id)
+    for what, copied in (
+        ("import_session()", service.import_session(json.loads(json.dumps(document)))),
+        ("import_session_from()", service.import_session_from(io.BytesIO(binary.getvalue()))),
+    ):
+        expect_equal(_history_content(service, copied.id), original, f"history after {what}")
+        expect_equal(
+            (copied.parent_session_id, copied.forked_at_sequence),
+            (fork.parent_session_id, 1),
+            f"(parent_session_id, forked_at_sequence) after {what}",
+        )
+        expect(
+            not {r.id for r in service.list_rewinds(copied.id)}
+            & {r.id for r in service.list_rewinds(fork.id)},
+            f"{what} kept rewind ids instead of new ones",
+        )
+        expect_equal(
+            [(m.role, m.content) for m in service.context_messages(copied.id)],
+            [(m.role, m.content) for m in service.context_messages(fork.id)],
+            f"context_messages() of the copy {what} wrote",
+        )
+
+
+@conformance_check
+def import_refuses_inconsistent_history(service: SessionService) -> None:
+    """import_session() of a document whose history does not hold together (a visible message inside a rewind that holds, a rewound_by naming no rewind of the document, a compaction past the transcript), even re-signed, raises ImportIntegrityError and writes nothing."""  # noqa: E501
+    document = service.export_session(_history_sample(service).id)
+    visible = copy.deepcopy(document)
+    visible["messages"][3]["rewound_by"] = None
+    stray = copy.deepcopy(document)
+    stray["messages"][0]["rewound_by"] = stray["rewinds"][0]["id"]  # the undone rewind
+    past = copy.deepcopy(document)
+    past["compactions"][0]["through_sequence"] = 5
+    before = store_state(service)
+    for what, bad in (
+        ("a visible message inside a rewind that holds", visible),
+        ("a message hidden by an undone rewind", stray),
+        ("a compaction past the transcript", past),
+    ):
+        expect_raises(
+            ImportIntegrityError,
+            calling(service.import_session, _resigned(bad)),
+            f"import_session() of a document with {what} (re-signed)",
+        )
+    expect_unchanged(service, before, "refused import_session() calls")
 
 
 @conformance_check
@@ -255,11 +386,15 @@ def stream_round_trip(service: SessionService) -> None:
     header, trailer = json.loads(lines[0]), json.loads(lines[-1])
     expect_equal(
         (header.get("format"), header.get("schema_version")),
-        ("agent-sessions/export-jsonl", 2),
+        ("agent-sessions/export-jsonl", 3),
         "stream header (format, schema_version)",
     )
     expected = "sha256:" + hashlib.sha256(b"".join(lines[:-1])).hexdigest()
-    expect_equal(trailer, {"checksum": expected, "messages": 2, "file_events": 2}, "trailer")
+    expect_equal(
+        trailer,
+        {"checksum": expected, "messages": 2, "file_events": 2, "rewinds": 0, "compactions": 0},
+        "trailer",
+    )
     text = io.StringIO()
     service.export_session_to(session.id, text)
     expect_equal(
