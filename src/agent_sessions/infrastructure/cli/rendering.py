@@ -1,13 +1,14 @@
-"""How the command line shows what it reads: tables, the conversation, JSON, progress bars.
+"""How the command line shows what it reads: tables, JSON, progress bars, escaped text.
 
 Text output is for a person at a terminal. Whatever users stored (titles, actor names,
-external ids, paths, commands, message content) is shown through :func:`printable`, so that a
-control character can neither break a table's line nor drive the terminal. The tables
-(:func:`sessions_table`, :func:`touches_table`, :func:`events_table`) are
+external ids, paths, commands, message content, summaries, reasons) is shown through
+:func:`printable`, so that a control character can neither break a table's line nor drive the
+terminal. The tables (:func:`sessions_table`, :func:`touches_table`, :func:`events_table`) are
 :class:`~agent_sessions.infrastructure.cli.text_table.Table` values: fitted to a terminal's
 width, whole through a pipe. Long commands are cut, and diffs are summarised by their line
 counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
-standard error only when it is a terminal.
+standard error only when it is a terminal. The conversation that ``sessions show`` prints is
+:mod:`.conversation`'s, the fork family that ``sessions tree`` draws :mod:`.fork_tree`'s.
 
 ``rich`` draws for the terminal; it is imported only when a table meets a terminal or a bar is
 shown, so that the command line starts quickly.
@@ -23,15 +24,18 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from agent_sessions.domain.entities import (
+    Compaction,
     FileEvent,
     FileEventType,
     FileTouch,
+    Rewind,
     Session,
     SessionMessage,
 )
 from agent_sessions.domain.export_records import (
     file_event_record,
     format_timestamp,
+    message_record,
     session_record,
 )
 from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
@@ -39,15 +43,18 @@ from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
 __all__ = [
     "COMMAND_SHOWN_CHARACTERS",
     "DiffSize",
+    "compaction_json",
+    "counted",
     "diff_size",
     "event_line",
     "event_records",
     "events_by_message",
     "events_table",
-    "print_conversation",
+    "message_json",
     "print_json",
     "printable",
     "progress_bar",
+    "rewind_json",
     "sequences_by_message",
     "session_json",
     "sessions_table",
@@ -120,6 +127,11 @@ def diff_size(diff: str) -> DiffSize:
         elif line.startswith("-"):
             removed += 1
     return DiffSize(len(lines), added, removed)
+
+
+def counted(number: int, noun: str) -> str:
+    """Return ``"1 message"``, ``"2 messages"``: ``number`` and ``noun``, plural unless 1."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def printable(text: str) -> str:
@@ -244,8 +256,45 @@ def event_line(event: FileEvent) -> str:
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    """Return the export format's session record, with ``total_tokens``."""
-    return {**session_record(session), "total_tokens": session.total_tokens}
+    """Return the export format's session record, with its fork point and ``total_tokens``."""
+    return {
+        **session_record(session),
+        "parent_session_id": session.parent_session_id,
+        "forked_at_sequence": session.forked_at_sequence,
+        "total_tokens": session.total_tokens,
+    }
+
+
+def message_json(message: SessionMessage) -> dict[str, Any]:
+    """Return the export format's message record, with the rewind that hid it (or None)."""
+    return {**message_record(message), "rewound_by": message.rewound_by}
+
+
+def rewind_json(rewind: Rewind) -> dict[str, Any]:
+    """Return the JSON form of a rewind: its fields, times in ISO 8601 UTC."""
+    return {
+        "id": rewind.id,
+        "session_id": rewind.session_id,
+        "to_sequence": rewind.to_sequence,
+        "through_sequence": rewind.through_sequence,
+        "reason": rewind.reason,
+        "created_at": format_timestamp(rewind.created_at),
+        "undone_at": None if rewind.undone_at is None else format_timestamp(rewind.undone_at),
+    }
+
+
+def compaction_json(compaction: Compaction) -> dict[str, Any]:
+    """Return the JSON form of a compaction: its fields, its time in ISO 8601 UTC."""
+    return {
+        "id": compaction.id,
+        "session_id": compaction.session_id,
+        "through_sequence": compaction.through_sequence,
+        "summary": compaction.summary,
+        "metadata": compaction.metadata,
+        "token_count": compaction.token_count,
+        "created_at": format_timestamp(compaction.created_at),
+        "rewound_by": compaction.rewound_by,
+    }
 
 
 def print_json(value: Any, out: TextIO) -> None:
@@ -283,41 +332,6 @@ def sessions_table(sessions: Sequence[Session]) -> Table:
         for session, external_id in zip(sessions, external_ids, strict=True)
     ]
     return Table(columns, rows)
-
-
-def print_conversation(
-    session: Session,
-    messages: Sequence[SessionMessage],
-    out: TextIO,
-    events: Mapping[str, Sequence[FileEvent]] | None = None,
-) -> None:
-    """Print the session's header, then each message with its file events indented below it.
-
-    A message's lines stay lines: each is escaped by :func:`printable` and the lines after the
-    first are indented under it.
-    """
-    print(f"Session {session.id}: {printable(session.title or '(untitled)')}", file=out)
-    if session.external_id is not None:
-        print(f"  external id {printable(session.external_id)}", file=out)
-    print(
-        f"  actor {printable(session.actor_name)}, {session.message_count} messages, tokens "
-        f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
-        f"{session.total_tokens}",
-        file=out,
-    )
-    print(
-        f"  created {format_timestamp(session.created_at)}, "
-        f"updated {format_timestamp(session.updated_at)}",
-        file=out,
-    )
-    for message in messages:
-        prefix = f"  [{message.sequence}] {message.role.value:>9}: "
-        first, *rest = message.content.split("\n")
-        print(prefix + printable(first), file=out)
-        for line in rest:
-            print(" " * len(prefix) + printable(line), file=out)
-        for event in (events or {}).get(message.id, ()):
-            print(f"      {event_line(event)}", file=out)
 
 
 @contextlib.contextmanager
