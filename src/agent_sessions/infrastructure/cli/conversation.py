@@ -1,9 +1,10 @@
 """How ``sessions show`` and ``demo`` print a session: its header, then its conversation.
 
-Each message shows its sequence, role and content, with its file events under it. The full
-transcript is shown: a message a rewind hid is marked ``[rewound by REWIND]``, and the messages
-that the compaction in force stands for are marked ``[compacted by COMPACTION]``, its summary
-following them where it stands in a model's context. Stored text is escaped by
+Each message shows its sequence, role and content, with its file events under it. The header
+lists the session's rewinds, with their reasons. The full transcript follows: a message a
+rewind hid is marked ``[rewound by REWIND]``, and the messages that the compaction in force
+stands for are marked ``[compacted by COMPACTION]``, its summary following them where it stands
+in a model's context. Stored text is escaped by
 :func:`~agent_sessions.infrastructure.cli.rendering.printable`.
 """
 
@@ -12,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from agent_sessions.domain.entities import Compaction, FileEvent, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    Compaction,
+    FileEvent,
+    Rewind,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.export_records import format_timestamp
 from agent_sessions.infrastructure.cli.rendering import event_line, printable
 
@@ -33,12 +40,14 @@ def print_conversation(
     out: TextIO,
     events: Mapping[str, Sequence[FileEvent]] | None = None,
     *,
+    rewinds: Sequence[Rewind] = (),
     compaction: Compaction | None = None,
 ) -> None:
     """Print the session's header, then each message with its file events indented below it.
 
     A message's lines stay lines: each is escaped by :func:`printable` and the lines after the
-    first are indented under it. A message a rewind hid is marked ``[rewound by REWIND]``; with
+    first are indented under it. The header lists ``rewinds`` (the session's, with their
+    reasons), and a message a rewind hid is marked ``[rewound by REWIND]``; with
     ``compaction`` (the one in force), the visible messages it covers are marked ``[compacted
     by COMPACTION]`` and its summary follows the last of them, where it stands in a model's
     context. The marks come before the colon, so no content can forge one.
@@ -64,6 +73,8 @@ def print_conversation(
         f"updated {format_timestamp(session.updated_at)}",
         file=out,
     )
+    for rewind in rewinds:
+        _print_rewind(rewind, out)
     pending = compaction  # its summary, until printed after the last message it covers
     for message in messages:
         if pending is not None and message.sequence > pending.through_sequence:
@@ -80,6 +91,18 @@ def print_conversation(
             print(f"      {event_line(event)}", file=out)
     if pending is not None:
         _print_summary(pending, out)
+
+
+def _print_rewind(rewind: Rewind, out: TextIO) -> None:
+    line = (
+        f"  rewind {rewind.id} to message {rewind.to_sequence}, "
+        f"{format_timestamp(rewind.created_at)}"
+    )
+    if rewind.undone_at is not None:
+        line += f", undone {format_timestamp(rewind.undone_at)}"
+    if rewind.reason is not None:
+        line += f": {printable(rewind.reason)}"
+    print(line, file=out)
 
 
 def _print_summary(compaction: Compaction, out: TextIO) -> None:

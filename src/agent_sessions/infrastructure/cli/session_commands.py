@@ -163,7 +163,14 @@ def sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
         document["compactions"] = [compaction_json(compaction) for compaction in compactions]
         print_json(document, out)
         return 0
-    print_conversation(session, messages, out, events, compaction=compaction_in_force(compactions))
+    print_conversation(
+        session,
+        messages,
+        out,
+        events,
+        rewinds=rewinds,
+        compaction=compaction_in_force(compactions),
+    )
     return 0
 
 
