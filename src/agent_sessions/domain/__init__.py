@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from agent_sessions.domain.async_service import AsyncSessionService
 from agent_sessions.domain.entities import (
+    Compaction,
     FileEvent,
     FileEventType,
     FileTouch,
     MessageRole,
     NewMessage,
+    Rewind,
     Session,
     SessionMessage,
 )
@@ -35,6 +37,7 @@ from agent_sessions.domain.verification import VerificationProblem, Verification
 __all__ = [
     "AgentSessionsError",
     "AsyncSessionService",
+    "Compaction",
     "DatabaseConflictError",
     "DatabaseError",
     "DatabaseTimeoutError",
@@ -48,6 +51,7 @@ __all__ = [
     "MessageRole",
     "MigrationHistoryError",
     "NewMessage",
+    "Rewind",
     "SchemaDriftError",
     "SchemaMismatchError",
     "SequenceConflictError",

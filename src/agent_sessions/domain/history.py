@@ -10,6 +10,7 @@ lock and calls the rule, so that every store refuses the same requests with the 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -82,12 +83,25 @@ class ForkIds:
 
     @classmethod
     def fresh(cls, new_id: Callable[[], str]) -> ForkIds:
-        """Draw the new session's id and three prefixes from ``new_id`` (a ULID factory)."""
+        """Draw the new session's id from ``new_id`` (a ULID factory), and three prefixes.
+
+        Each prefix is the new id's 10 time digits and 10 random ones. Not the first 20
+        characters of further ULIDs: a monotonic factory makes the ULIDs of one millisecond
+        by adding one, so those would share their first 20 characters, and two forks in the
+        same millisecond would number their rows with the same ids.
+        """
+        session_id = new_id()
+
+        def prefix() -> str:
+            drawn = secrets.randbits(50)
+            digits = (CROCKFORD_ALPHABET[(drawn >> (5 * place)) & 31] for place in range(10))
+            return session_id[:10] + "".join(digits)
+
         return cls(
-            session_id=new_id(),
-            message_prefix=new_id()[:ID_PREFIX_LENGTH],
-            event_prefix=new_id()[:ID_PREFIX_LENGTH],
-            compaction_prefix=new_id()[:ID_PREFIX_LENGTH],
+            session_id=session_id,
+            message_prefix=prefix(),
+            event_prefix=prefix(),
+            compaction_prefix=prefix(),
         )
 
 
