@@ -140,10 +140,12 @@ class FileEventRepository(BoundRepository, ports.FileEventRepository):
 
     @database_retry
     def files_touched(self, session_id: str) -> builtins.list[FileTouch]:
-        """Group the session's events by path and type in one query over its index.
+        """Group the events of the session's visible messages by path and type, in one query.
 
-        Paths come back in code-point order (the same on every backend), each with its
-        counts by type and the time of its latest event.
+        The events are read along their ``(session_id, created_at)`` index, each joined to
+        its message by primary key to leave out those of rewound messages. Paths come back in
+        code-point order (the same on every backend), each with its counts by type and the
+        time of its latest event.
         """
         query = (
             select(
@@ -152,7 +154,12 @@ class FileEventRepository(BoundRepository, ports.FileEventRepository):
                 func.count().label("events"),
                 func.max(FILE_EVENTS.c.created_at).label("last_event_at"),
             )
-            .where(FILE_EVENTS.c.session_id == session_id, FILE_EVENTS.c.file_path.is_not(None))
+            .select_from(FILE_EVENTS.join(MESSAGES, MESSAGES.c.id == FILE_EVENTS.c.message_id))
+            .where(
+                FILE_EVENTS.c.session_id == session_id,
+                FILE_EVENTS.c.file_path.is_not(None),
+                MESSAGES.c.rewound_by.is_(None),
+            )
             .group_by(FILE_EVENTS.c.file_path, FILE_EVENTS.c.event_type)
         )
         touched: dict[str, tuple[dict[FileEventType, int], datetime]] = {}

@@ -8,18 +8,24 @@ from typing import Any
 from sqlalchemy import Row
 
 from agent_sessions.domain.entities import (
+    Compaction,
     FileEvent,
     FileEventType,
     MessageRole,
+    Rewind,
     Session,
     SessionMessage,
 )
 
 __all__ = [
+    "compaction_from_row",
+    "compaction_to_values",
     "file_event_from_row",
     "file_event_to_values",
     "message_from_row",
     "message_to_values",
+    "rewind_from_row",
+    "rewind_to_values",
     "session_from_row",
     "session_to_values",
 ]
@@ -39,6 +45,8 @@ def session_from_row(row: Row[Any]) -> Session:
         created_at=mapping["created_at"],
         updated_at=mapping["updated_at"],
         external_id=mapping["external_id"],
+        parent_session_id=mapping["parent_session_id"],
+        forked_at_sequence=mapping["forked_at_sequence"],
     )
 
 
@@ -55,6 +63,8 @@ def session_to_values(session: Session) -> dict[str, Any]:
         "message_count": session.message_count,
         "created_at": session.created_at,
         "updated_at": session.updated_at,
+        "parent_session_id": session.parent_session_id,
+        "forked_at_sequence": session.forked_at_sequence,
     }
 
 
@@ -67,17 +77,39 @@ def message_from_row(row: Sequence[Any]) -> SessionMessage:
     Takes a SQLAlchemy ``Row`` or a plain tuple (what a direct statement returns), read by
     position in the table's column order, as ``select(session_messages)`` returns them.
     """
-    message_id, session_id, sequence, role, content, metadata, token_count, created_at = row
+    (
+        message_id,
+        session_id,
+        sequence,
+        role,
+        content,
+        metadata,
+        token_count,
+        created_at,
+        rewound_by,
+    ) = row
     # Positional arguments (id, session_id, sequence, role, content, metadata, token_count,
-    # created_at) and a dict lookup for the role: a read builds one entity per row, and
-    # keywords and the enum call cost a fifth more.
+    # created_at, rewound_by) and a dict lookup for the role: a read builds one entity per
+    # row, and keywords and the enum call cost a fifth more.
     return SessionMessage(
-        message_id, session_id, sequence, _ROLES[role], content, metadata, token_count, created_at
+        message_id,
+        session_id,
+        sequence,
+        _ROLES[role],
+        content,
+        metadata,
+        token_count,
+        created_at,
+        rewound_by,
     )
 
 
 def message_to_values(message: SessionMessage) -> dict[str, Any]:
-    """Return the column values of ``message`` for an INSERT into ``session_messages``."""
+    """Return the column values of ``message`` for an INSERT into ``session_messages``.
+
+    ``rewound_by`` is among them: an append's prebuilt insert leaves that column out (it is
+    NULL for every appended message), and an import's writes it.
+    """
     return {
         "id": message.id,
         "session_id": message.session_id,
@@ -87,6 +119,7 @@ def message_to_values(message: SessionMessage) -> dict[str, Any]:
         "metadata": message.metadata,
         "token_count": message.token_count,
         "created_at": message.created_at,
+        "rewound_by": message.rewound_by,
     }
 
 
@@ -116,4 +149,72 @@ def file_event_to_values(event: FileEvent) -> dict[str, Any]:
         "diff": event.diff,
         "command": event.command,
         "created_at": event.created_at,
+    }
+
+
+def rewind_from_row(row: Sequence[Any]) -> Rewind:
+    """Build a :class:`Rewind` from a row of ``session_rewinds``, columns in table order."""
+    rewind_id, session_id, to_sequence, through_sequence, reason, created_at, undone_at = row
+    return Rewind(
+        id=rewind_id,
+        session_id=session_id,
+        to_sequence=to_sequence,
+        through_sequence=through_sequence,
+        reason=reason,
+        created_at=created_at,
+        undone_at=undone_at,
+    )
+
+
+def rewind_to_values(rewind: Rewind) -> dict[str, Any]:
+    """Return the column values of ``rewind`` for an INSERT into ``session_rewinds``."""
+    return {
+        "id": rewind.id,
+        "session_id": rewind.session_id,
+        "to_sequence": rewind.to_sequence,
+        "through_sequence": rewind.through_sequence,
+        "reason": rewind.reason,
+        "created_at": rewind.created_at,
+        "undone_at": rewind.undone_at,
+    }
+
+
+def compaction_from_row(row: Sequence[Any]) -> Compaction:
+    """Build a :class:`Compaction` from a row of ``session_compactions``, columns in table order.
+
+    Takes a SQLAlchemy ``Row`` or a plain tuple (what a direct statement returns).
+    """
+    (
+        compaction_id,
+        session_id,
+        through_sequence,
+        summary,
+        metadata,
+        token_count,
+        created_at,
+        rewound_by,
+    ) = row
+    return Compaction(
+        id=compaction_id,
+        session_id=session_id,
+        through_sequence=through_sequence,
+        summary=summary,
+        metadata=metadata,
+        token_count=token_count,
+        created_at=created_at,
+        rewound_by=rewound_by,
+    )
+
+
+def compaction_to_values(compaction: Compaction) -> dict[str, Any]:
+    """Return the column values of ``compaction`` for an INSERT into ``session_compactions``."""
+    return {
+        "id": compaction.id,
+        "session_id": compaction.session_id,
+        "through_sequence": compaction.through_sequence,
+        "summary": compaction.summary,
+        "metadata": compaction.metadata,
+        "token_count": compaction.token_count,
+        "created_at": compaction.created_at,
+        "rewound_by": compaction.rewound_by,
     }

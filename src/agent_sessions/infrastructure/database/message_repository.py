@@ -6,33 +6,42 @@ How it is bound and retried: :class:`~.repository_base.BoundRepository`.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from agent_sessions.domain import ports
-from agent_sessions.domain.entities import MessageRole, NewMessage, SessionMessage
+from agent_sessions.domain.entities import MessageRole, NewMessage, Rewind, SessionMessage
+from agent_sessions.domain.history import POP_REWIND_REASON, pop_hides
 from agent_sessions.domain.timeline import appended_messages, check_expected_sequence
 from agent_sessions.domain.verification import missing_last_message
+from agent_sessions.infrastructure.database.history_repository import (
+    hide_after,
+    latest_compaction_locked,
+    message_at,
+    visible_before,
+)
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
+from agent_sessions.infrastructure.database.session_lock import lock_session, touch_session
 from agent_sessions.infrastructure.database.statements import (
     DIRECT_APPEND_IN_ONE,
     DIRECT_INSERT_MESSAGE,
+    DIRECT_INSERT_STORED_MESSAGE,
     DIRECT_LOCKED_COUNT,
     DIRECT_MESSAGE_BY_ID,
     DIRECT_PAGE_AFTER,
+    DIRECT_PAGE_AFTER_VISIBLE,
     DIRECT_RECENT_MESSAGES,
     DIRECT_RESERVE,
     DIRECT_RESERVE_RETURNING,
     DIRECT_RESERVED,
     FILE_EVENTS,
     MESSAGES,
-    SESSIONS,
-    never_before,
 )
 
 __all__ = ["SessionMessageRepository"]
@@ -166,44 +175,47 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
         return int(count), updated_at
 
     @database_retry
-    def pop_last(self, session_id: str, *, updated_at: datetime) -> SessionMessage | None:
-        """Step ``message_count`` back under the row lock, then delete the message at the old count.
+    def pop_last(
+        self, session_id: str, *, updated_at: datetime, rewind_id: str
+    ) -> SessionMessage | None:
+        """Delete the newest visible message, or hide it under a rewind when it may not go.
 
-        The ``UPDATE`` of the session row takes the lock (the write lock on SQLite), as an
-        append's does, and reads the new count back by ``RETURNING`` (or, on MariaDB/MySQL, by
-        a ``SELECT`` in the same transaction). The message is read with ``FOR UPDATE``, which
-        sees the latest committed row even under MariaDB's ``REPEATABLE READ``. Its file events
-        are deleted first, then the message. Returns None when no row matched (the session is
-        absent or holds no messages).
+        Under the session row lock (:func:`~.session_lock.lock_session`), a locking read finds
+        the newest visible message (``FOR UPDATE``, which sees the latest committed row even
+        under MariaDB's ``REPEATABLE READ``) and another the compaction in force;
+        :func:`~agent_sessions.domain.history.pop_hides` decides. A delete steps
+        ``message_count`` back in the ``UPDATE`` that moves ``updated_at``, then deletes the
+        message's file events and the message. A hide is the rewind
+        :func:`~.history_repository.hide_after` writes, to the visible message before it.
         """
         connection = self._connection
-        release = (
-            update(SESSIONS)
-            .where(SESSIONS.c.id == session_id, SESSIONS.c.message_count > 0)
-            .values(
-                message_count=SESSIONS.c.message_count - 1,
-                updated_at=never_before(SESSIONS.c.updated_at, updated_at),
-            )
-        )
-        if connection.dialect.update_returning:
-            remaining = connection.execute(release.returning(SESSIONS.c.message_count)).scalar()
-        elif connection.execute(release).rowcount == 0:
-            remaining = None
-        else:
-            remaining = connection.execute(
-                select(SESSIONS.c.message_count).where(SESSIONS.c.id == session_id)
-            ).scalar_one()
-        if remaining is None:
+        last_sequence = lock_session(connection, session_id)
+        if last_sequence is None:
             return None
-        sequence = int(remaining) + 1
-        row = connection.execute(
-            select(MESSAGES)
-            .where(MESSAGES.c.session_id == session_id, MESSAGES.c.sequence == sequence)
-            .with_for_update()
-        ).first()
-        if row is None:
-            raise missing_last_message(session_id, sequence)
-        message = message_from_row(row)
+        newest = visible_before(connection, session_id, last_sequence + 1, limit=2)
+        if not newest:
+            return None
+        message = newest[-1]
+        if pop_hides(message, last_sequence, latest_compaction_locked(connection, session_id)):
+            if (
+                message.sequence != last_sequence
+                and message_at(connection, session_id, last_sequence) is None
+            ):
+                raise missing_last_message(session_id, last_sequence)
+            hide_after(
+                connection,
+                Rewind(
+                    id=rewind_id,
+                    session_id=session_id,
+                    to_sequence=newest[0].sequence if len(newest) == 2 else 0,
+                    through_sequence=last_sequence,
+                    reason=POP_REWIND_REASON,
+                    created_at=updated_at,
+                ),
+            )
+            touch_session(connection, session_id, updated_at)
+            return dataclasses.replace(message, rewound_by=rewind_id)
+        touch_session(connection, session_id, updated_at, released=1)
         connection.execute(delete(FILE_EVENTS).where(FILE_EVENTS.c.message_id == message.id))
         connection.execute(delete(MESSAGES).where(MESSAGES.c.id == message.id))
         return message
@@ -216,24 +228,26 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
 
     @database_retry
     def insert_many(self, messages: Sequence[SessionMessage]) -> None:
-        """Insert messages exactly as given, in one ``executemany``."""
+        """Insert messages exactly as given (``rewound_by`` included), in one ``executemany``."""
         if messages:
-            DIRECT_INSERT_MESSAGE.run_many(
+            DIRECT_INSERT_STORED_MESSAGE.run_many(
                 self._connection, [message_to_values(message) for message in messages]
             )
 
     @database_retry
     def get_for_session(
-        self, session_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_rewound: bool = False,
     ) -> builtins.list[SessionMessage]:
-        """Return the session's messages in ascending sequence, paginated by limit/offset."""
-        query = (
-            select(MESSAGES)
-            .where(MESSAGES.c.session_id == session_id)
-            .order_by(MESSAGES.c.sequence)
-            .limit(limit)
-            .offset(offset)
-        )
+        """Return the session's visible (or all) messages in ascending sequence, by limit/offset."""
+        query = select(MESSAGES).where(MESSAGES.c.session_id == session_id)
+        if not include_rewound:
+            query = query.where(MESSAGES.c.rewound_by.is_(None))
+        query = query.order_by(MESSAGES.c.sequence).limit(limit).offset(offset)
         return [message_from_row(row) for row in self._connection.execute(query)]
 
     @database_retry
@@ -248,28 +262,50 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
 
     @database_retry
     def page_after(
-        self, session_id: str, after_sequence: int, limit: int
+        self,
+        session_id: str,
+        after_sequence: int,
+        limit: int,
+        *,
+        include_rewound: bool = True,
     ) -> builtins.list[SessionMessage]:
-        """Return up to ``limit`` messages after ``after_sequence``, read along the index."""
+        """Return up to ``limit`` messages (all, or visible ones) after ``after_sequence``.
+
+        Read along the ``(session_id, sequence)`` index; the visible page skips rewound rows
+        on the way.
+        """
+        statement = DIRECT_PAGE_AFTER if include_rewound else DIRECT_PAGE_AFTER_VISIBLE
         parameters = {"p_session_id": session_id, "p_after": after_sequence, "p_limit": limit}
-        return [
-            message_from_row(row) for row in DIRECT_PAGE_AFTER.rows(self._connection, parameters)
-        ]
+        return [message_from_row(row) for row in statement.rows(self._connection, parameters)]
 
     @database_retry
-    def recent_for_session(self, session_id: str, n: int) -> builtins.list[SessionMessage]:
-        """Return the last ``n`` messages in ascending sequence (read by the unique index)."""
+    def recent_for_session(
+        self, session_id: str, n: int, *, after_sequence: int = 0
+    ) -> builtins.list[SessionMessage]:
+        """Return the last ``n`` visible messages above ``after_sequence``, ascending.
+
+        Read backwards along the ``(session_id, sequence)`` index, skipping rewound rows.
+        """
         rows = DIRECT_RECENT_MESSAGES.rows(
-            self._connection, {"p_session_id": session_id, "p_limit": n}
+            self._connection,
+            {"p_session_id": session_id, "p_after": after_sequence, "p_limit": n},
         )
         return [message_from_row(row) for row in reversed(rows)]
 
     @database_retry
+    def at_sequence(self, session_id: str, sequence: int) -> SessionMessage | None:
+        """Return the session's message at ``sequence``, visible or not, or None."""
+        row = self._connection.execute(
+            select(MESSAGES).where(
+                MESSAGES.c.session_id == session_id, MESSAGES.c.sequence == sequence
+            )
+        ).first()
+        return None if row is None else message_from_row(row)
+
+    @database_retry
     def count_for_session(self, session_id: str) -> int:
-        """Return how many messages the session holds."""
+        """Return how many messages the session's transcript holds, rewound ones included."""
         count = self._connection.execute(
-            select(func.count())
-            .select_from(MESSAGES)
-            .where(and_(MESSAGES.c.session_id == session_id))
+            select(func.count()).select_from(MESSAGES).where(MESSAGES.c.session_id == session_id)
         ).scalar_one()
         return int(count)

@@ -6,6 +6,7 @@ How it is bound and retried: :class:`~.repository_base.BoundRepository`.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy import delete, insert, literal, or_, select, update
@@ -13,9 +14,19 @@ from sqlalchemy.exc import IntegrityError
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import Session
+from agent_sessions.domain.history import ForkIds
+from agent_sessions.infrastructure.database.fork_statements import (
+    COPY_COMPACTIONS,
+    COPY_FILE_EVENTS,
+    COPY_MESSAGES,
+    HAS_COMPACTIONS_TO_COPY,
+    HAS_FILE_EVENTS,
+)
+from agent_sessions.infrastructure.database.history_repository import checked_point
 from agent_sessions.infrastructure.database.mapping import session_from_row, session_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
+from agent_sessions.infrastructure.database.session_lock import lock_session
 from agent_sessions.infrastructure.database.statements import (
     FILE_EVENTS,
     SESSIONS,
@@ -102,16 +113,20 @@ class SessionRepository(BoundRepository, ports.SessionRepository):
         limit: int = 50,
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
+        forked_from: str | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending).
 
-        ``after`` continues a listing by keyset: ``created_at <= t AND (created_at < t OR
-        id < i)``, a form every backend's optimiser turns into an index range scan (row-value
-        comparisons are not, on MariaDB).
+        ``forked_from`` keeps the direct forks of that session (found by the index on
+        ``parent_session_id``). ``after`` continues a listing by keyset: ``created_at <= t
+        AND (created_at < t OR id < i)``, a form every backend's optimiser turns into an
+        index range scan (row-value comparisons are not, on MariaDB).
         """
         query = select(SESSIONS)
         if actor_name is not None:
             query = query.where(SESSIONS.c.actor_name == actor_name)
+        if forked_from is not None:
+            query = query.where(SESSIONS.c.parent_session_id == forked_from)
         if after is not None:
             moment, session_id = after
             at = literal(moment, UTCDateTime())
@@ -125,6 +140,72 @@ class SessionRepository(BoundRepository, ports.SessionRepository):
             .offset(offset)
         )
         return [session_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def fork(
+        self, source_id: str, *, ids: ForkIds, fork: Session, at_sequence: int | None
+    ) -> Session | None:
+        """Lock the source, check the point, insert the fork and copy its rows in SQL.
+
+        The source's row is locked as an append locks it (its ``updated_at`` stays: the
+        source does not change). The messages are copied by one ``INSERT ... SELECT``, whose
+        row count is the fork's ``message_count``; the file events and the compactions by one
+        each, run only when the source has any to copy (:mod:`.fork_statements`).
+        """
+        connection = self._connection
+        last = lock_session(connection, source_id)
+        if last is None:
+            return None
+        if at_sequence is not None:
+            checked_point(connection, "at_sequence", source_id, at_sequence, last)
+        point = last if at_sequence is None else at_sequence
+        stored = dataclasses.replace(
+            fork,
+            id=ids.session_id,
+            message_count=0,
+            parent_session_id=source_id,
+            forked_at_sequence=point,
+        )
+        connection.execute(insert(SESSIONS).values(session_to_values(stored)))
+        parameters = {
+            "p_source_id": source_id,
+            "p_point": point,
+            "p_fork_id": ids.session_id,
+            "p_message_prefix": ids.message_prefix,
+            "p_event_prefix": ids.event_prefix,
+            "p_compaction_prefix": ids.compaction_prefix,
+        }
+        copied = connection.execute(COPY_MESSAGES, parameters).rowcount
+        if copied == 0:
+            return stored
+        if connection.execute(HAS_FILE_EVENTS, parameters).first() is not None:
+            connection.execute(COPY_FILE_EVENTS, parameters)
+        if connection.execute(HAS_COMPACTIONS_TO_COPY, parameters).first() is not None:
+            connection.execute(COPY_COMPACTIONS, parameters)
+        connection.execute(
+            update(SESSIONS).where(SESSIONS.c.id == ids.session_id).values(message_count=copied)
+        )
+        return dataclasses.replace(stored, message_count=copied)
+
+    @database_retry
+    def lineage(self, session_id: str) -> builtins.list[Session]:
+        """Follow ``parent_session_id`` one read per generation, nearest parent first.
+
+        Stops at a parent that is not stored, and at a session already in the chain (a
+        cycle only a damaged store or an import can make).
+        """
+        chain: builtins.list[Session] = []
+        seen = {session_id}
+        start = self.get_by_id(session_id)
+        parent_id = None if start is None else start.parent_session_id
+        while parent_id is not None and parent_id not in seen:
+            parent = self.get_by_id(parent_id)
+            if parent is None:
+                break
+            chain.append(parent)
+            seen.add(parent_id)
+            parent_id = parent.parent_session_id
+        return chain
 
     @database_retry
     def delete(self, session_id: str) -> bool:

@@ -18,43 +18,57 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
+    func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
 
+from agent_sessions.domain.history import CROCKFORD_ALPHABET, ID_NUMBER_DIGITS
 from agent_sessions.infrastructure.database.direct import DirectStatement
 from agent_sessions.infrastructure.database.models import (
+    SessionCompactionModel,
     SessionFileEventModel,
     SessionMessageModel,
     SessionModel,
+    SessionRewindModel,
     SessionTokenUsageModel,
 )
 from agent_sessions.infrastructure.database.types import JSON_DOCUMENT, LONG_TEXT, UTCDateTime
 
 __all__ = [
+    "COMPACTIONS",
     "DIRECT_APPEND_IN_ONE",
     "DIRECT_INSERT_FILE_EVENT",
     "DIRECT_INSERT_MESSAGE",
+    "DIRECT_INSERT_STORED_MESSAGE",
+    "DIRECT_LATEST_COMPACTION",
     "DIRECT_LOCKED_COUNT",
     "DIRECT_MESSAGE_BY_ID",
     "DIRECT_PAGE_AFTER",
+    "DIRECT_PAGE_AFTER_VISIBLE",
     "DIRECT_RECENT_MESSAGES",
     "DIRECT_RESERVE",
     "DIRECT_RESERVED",
     "DIRECT_RESERVE_RETURNING",
     "FILE_EVENTS",
+    "LATEST_COMPACTION_LOCKED",
     "MESSAGES",
+    "REWINDS",
     "SESSIONS",
     "TOKEN_USAGE",
     "never_before",
+    "numbered_id_sql",
 ]
 
 SESSIONS: Table = SessionModel.__table__  # type: ignore[assignment]
 MESSAGES: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 TOKEN_USAGE: Table = SessionTokenUsageModel.__table__  # type: ignore[assignment]
 FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
+REWINDS: Table = SessionRewindModel.__table__  # type: ignore[assignment]
+COMPACTIONS: Table = SessionCompactionModel.__table__  # type: ignore[assignment]
 
 
 def never_before(
@@ -70,6 +84,31 @@ def never_before(
     """
     value = moment if isinstance(moment, ColumnElement) else literal(moment, UTCDateTime())
     return case((column < value, value), else_=column)
+
+
+def numbered_id_sql(
+    prefix: str | ColumnElement[str], number: ColumnElement[int]
+) -> ColumnElement[str]:
+    """Return SQL for ``numbered_id(prefix, number)``: the SQL form of a copied row's id.
+
+    The rule is :func:`agent_sessions.domain.history.numbered_id`; a fork computes the ids of
+    the rows it copies with this inside its ``INSERT ... SELECT``. ``number`` must be an
+    ``INTEGER`` expression (PostgreSQL's ``substr`` takes no ``BIGINT`` position). Each digit
+    is ``substr(alphabet, ((number >> 5k) & 31) + 1, 1)``; the pieces are joined with ``+`` on
+    strings, which each dialect renders as its own concatenation (``||``, or ``concat()`` on
+    MariaDB/MySQL, where ``||`` means OR).
+    """
+    alphabet = literal_column(f"'{CROCKFORD_ALPHABET}'", String())
+    joined = literal(prefix, String()) if isinstance(prefix, str) else prefix
+    for place in range(ID_NUMBER_DIGITS - 1, -1, -1):
+        digit = number.bitwise_rshift(_integer(5 * place)).bitwise_and(_integer(31))
+        joined = joined + func.substr(alphabet, digit + _integer(1), _integer(1), type_=String())
+    return joined
+
+
+def _integer(value: int) -> ColumnElement[int]:
+    """Return an integer constant written into the SQL (not a bind parameter)."""
+    return literal_column(str(value), Integer())
 
 
 _AT = bindparam("p_at", type_=UTCDateTime())
@@ -91,14 +130,18 @@ _LOCKED_COUNT = (
     .where(SESSIONS.c.id == bindparam("p_session_id"))
     .with_for_update()
 )
-_INSERT_MESSAGE = insert(MESSAGES)
+_APPENDED = [column for column in MESSAGES.columns if column.name != "rewound_by"]
+"""The columns an append writes: a new message is visible, so ``rewound_by`` stays NULL."""
+_INSERT_MESSAGE = insert(MESSAGES).values(
+    {column.name: bindparam(column.name, type_=column.type) for column in _APPENDED}
+)
 _BUMPED = _RESERVE_RETURNING.cte("bumped")
 _APPEND_IN_ONE = (
     # PostgreSQL runs a data-modifying CTE: the counter bump and the insert in one statement,
     # one round trip, with the same row lock as the two statements take elsewhere.
     insert(MESSAGES)
     .from_select(
-        [column.name for column in MESSAGES.columns],
+        [column.name for column in _APPENDED],
         select(
             bindparam("p_message_id", type_=String()),
             bindparam("p_session_id", type_=String()),
@@ -113,8 +156,13 @@ _APPEND_IN_ONE = (
     .returning(MESSAGES.c.sequence, MESSAGES.c.created_at)
 )
 _RECENT_MESSAGES = (
+    # The visible tail: read backwards along (session_id, sequence), skipping rewound rows.
     select(MESSAGES)
-    .where(MESSAGES.c.session_id == bindparam("p_session_id"))
+    .where(
+        MESSAGES.c.session_id == bindparam("p_session_id"),
+        MESSAGES.c.sequence > bindparam("p_after", type_=Integer()),
+        MESSAGES.c.rewound_by.is_(None),
+    )
     .order_by(MESSAGES.c.sequence.desc())
     .limit(bindparam("p_limit", type_=Integer()))
 )
@@ -127,7 +175,18 @@ _PAGE_AFTER = (
     .order_by(MESSAGES.c.sequence)
     .limit(bindparam("p_limit", type_=Integer()))
 )
+_PAGE_AFTER_VISIBLE = _PAGE_AFTER.where(MESSAGES.c.rewound_by.is_(None))
 _MESSAGE_BY_ID = select(MESSAGES).where(MESSAGES.c.id == bindparam("p_message_id"))
+_LATEST_COMPACTION = (
+    # The compaction in force that context_messages sends: few rows per session, sorted.
+    select(COMPACTIONS)
+    .where(
+        COMPACTIONS.c.session_id == bindparam("p_session_id"),
+        COMPACTIONS.c.rewound_by.is_(None),
+    )
+    .order_by(COMPACTIONS.c.created_at.desc(), COMPACTIONS.c.id.desc())
+    .limit(1)
+)
 
 DIRECT_RESERVE = DirectStatement(_RESERVE)
 DIRECT_RESERVE_RETURNING = DirectStatement(_RESERVE_RETURNING)
@@ -137,5 +196,10 @@ DIRECT_INSERT_MESSAGE = DirectStatement(_INSERT_MESSAGE)
 DIRECT_APPEND_IN_ONE = DirectStatement(_APPEND_IN_ONE)
 DIRECT_RECENT_MESSAGES = DirectStatement(_RECENT_MESSAGES)
 DIRECT_PAGE_AFTER = DirectStatement(_PAGE_AFTER)
+DIRECT_PAGE_AFTER_VISIBLE = DirectStatement(_PAGE_AFTER_VISIBLE)
 DIRECT_MESSAGE_BY_ID = DirectStatement(_MESSAGE_BY_ID)
+DIRECT_LATEST_COMPACTION = DirectStatement(_LATEST_COMPACTION)
+LATEST_COMPACTION_LOCKED = _LATEST_COMPACTION.with_for_update()
+"""The same read, locking, for the writes that check against the compaction in force."""
+DIRECT_INSERT_STORED_MESSAGE = DirectStatement(insert(MESSAGES))
 DIRECT_INSERT_FILE_EVENT = DirectStatement(insert(FILE_EVENTS))

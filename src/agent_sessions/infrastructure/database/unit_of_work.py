@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from agent_sessions.domain import ports
 from agent_sessions.infrastructure.database.file_event_repository import FileEventRepository
+from agent_sessions.infrastructure.database.history_repository import HistoryRepository
 from agent_sessions.infrastructure.database.message_repository import SessionMessageRepository
 from agent_sessions.infrastructure.database.session_repository import SessionRepository
 from agent_sessions.infrastructure.database.verification import SqlAlchemySessionVerifier
@@ -38,6 +39,11 @@ class SqlAlchemyUnitOfWork(ports.UnitOfWork):
     def file_events(self) -> FileEventRepository:  # type: ignore[override]
         """File events, in this transaction."""
         return FileEventRepository(self.connection)
+
+    @functools.cached_property
+    def history(self) -> HistoryRepository:  # type: ignore[override]
+        """Rewinds and compactions, in this transaction."""
+        return HistoryRepository(self.connection)
 
     @functools.cached_property
     def verifier(self) -> SqlAlchemySessionVerifier:  # type: ignore[override]
