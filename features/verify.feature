@@ -1,10 +1,12 @@
 Feature: Verifying the stored sessions
   `service.verify()` and `agent-sessions db verify` check what the library promises about its
   rows: sequences 1..n without gap or duplicate, message_count equal to the stored messages, no
-  message without its session, metadata that decodes to a JSON object, and token totals not
-  below what the messages record. Each broken promise is reported precisely; the command exits
-  1 when anything is wrong. Here the database is damaged by hand, with SQL, behind the
-  library's back.
+  message without its session, metadata that decodes to a JSON object, token totals not below
+  what the messages record, and a history that holds together: every hidden message or
+  compaction hidden by a rewind of its session that holds and covers it, no visible message
+  inside such a rewind, every compaction in force ending on a stored message, and every fork
+  within its parent. Each broken promise is reported precisely; the command exits 1 when
+  anything is wrong. Here the database is damaged by hand, with SQL, behind the library's back.
 
   Scenario: db verify on a healthy store, as text and as JSON
     Given a session of actor "alpha" with 3 messages
@@ -86,6 +88,93 @@ Feature: Verifying the stored sessions
     And the report holds 1 problem
     When I verify only the session of "coder"
     Then the report is clean, having checked 1 session and 2 messages
+
+  Scenario: A store that forks, rewinds and compacts verifies clean
+    Given a session of actor "busy-bot" with 6 messages
+    And "busy-bot" compacted its session through sequence 4
+    And "busy-bot" rewound its session to sequence 2
+    And "busy-bot" forked its session at sequence 2 for "twig-bot"
+    When I verify the store
+    Then the report is clean, having checked 2 sessions and 8 messages
+
+  Scenario: Messages hidden by a rewind that was undone
+    Given a session of actor "undo-bot" with 5 messages
+    And "undo-bot" rewound its session to sequence 3
+    And the rewind of "undo-bot" was marked undone behind the library's back
+    When I verify the store
+    Then the report names the unexplained_rewound_message of "undo-bot": "message <message 4> (sequence 4) is hidden by rewind <rewind of undo-bot>, which was undone"
+    And the report names the unexplained_rewound_message of "undo-bot": "message <message 5> (sequence 5) is hidden by rewind <rewind of undo-bot>, which was undone"
+    And the report holds 2 problems
+
+  Scenario: A message hidden by a rewind that does not cover it
+    Given a session of actor "span-bot" with 5 messages
+    And "span-bot" rewound its session to sequence 3
+    And the "span-bot" message numbered 2 was marked as hidden by the rewind of "span-bot" behind the library's back
+    When I verify the store
+    Then the report names the unexplained_rewound_message of "span-bot": "message <message 2> (sequence 2) is hidden by rewind <rewind of span-bot>, which keeps the sequences up to 3 visible"
+    And the report holds 1 problem
+
+  Scenario: A message hidden by the rewind of another session
+    Given a session of actor "left-bot" with 4 messages
+    And a session of actor "right-bot" with 4 messages
+    And "right-bot" rewound its session to sequence 2
+    And the "left-bot" message numbered 4 was marked as hidden by the rewind of "right-bot" behind the library's back
+    When I verify the store
+    Then the report names the unexplained_rewound_message of "left-bot": "message <message 4> (sequence 4) is hidden by rewind <rewind of right-bot>, which is no rewind of this session"
+    And the report holds 1 problem
+
+  Scenario: A visible message inside a rewind that holds
+    Given a session of actor "peek-bot" with 6 messages
+    And "peek-bot" rewound its session to sequence 3
+    And the "peek-bot" message numbered 5 was made visible behind the library's back
+    When I verify the store
+    Then the report names the visible_message_in_rewind of "peek-bot": "1 visible message (sequence 5) lies inside rewind <rewind of peek-bot>, which hides sequences 4 to 6"
+    And the report holds 1 problem
+
+  Scenario: A compaction in force that ends past the transcript
+    Given a session of actor "summary-bot" with 4 messages
+    And "summary-bot" compacted its session through sequence 3
+    And the compaction of "summary-bot" was set to end at sequence 9 behind the library's back
+    When I verify the store
+    Then the report names the compaction_end_missing of "summary-bot": "compaction <compaction of summary-bot>, in force, ends at sequence 9, outside the stored transcript (message_count is 4)"
+    And the report holds 1 problem
+
+  Scenario: A compaction hidden by the rewind of another session
+    Given a session of actor "fold-bot" with 5 messages
+    And "fold-bot" compacted its session through sequence 4
+    And a session of actor "other-bot" with 3 messages
+    And "other-bot" rewound its session to sequence 1
+    And the compaction of "fold-bot" was marked as hidden by the rewind of "other-bot" behind the library's back
+    When I verify the store
+    Then the report names the unexplained_rewound_compaction of "fold-bot": "compaction <compaction of fold-bot> (through sequence 4) is hidden by rewind <rewind of other-bot>, which is no rewind of this session"
+
+  Scenario: A fork whose point lies past its parent's last sequence
+    Given a session of actor "root-bot" with 4 messages
+    And "root-bot" forked its session at sequence 2 for "branch-bot"
+    And the fork point of "branch-bot" was set to 9 behind the library's back
+    When I verify the store
+    Then the report names the fork_point_past_parent of "branch-bot": "forked at sequence 9 of session <root-bot>, whose last sequence is 4"
+    And the report holds 1 problem
+
+  Scenario: A session that names itself as its parent
+    Given a session of actor "loop-bot" with 2 messages
+    And "loop-bot" was made its own parent behind the library's back
+    When I verify the store
+    Then the report names the own_parent of "loop-bot": "names itself as its parent"
+    And the report holds 1 problem
+
+  Scenario: db verify prints the history's problems
+    Given a session of actor "peek-bot" with 6 messages
+    And "peek-bot" rewound its session to sequence 3
+    And the "peek-bot" message numbered 5 was made visible behind the library's back
+    And "peek-bot" was made its own parent behind the library's back
+    When I run "agent-sessions --url {database} db verify"
+    Then the command fails with one error line saying "failed verification: 2 problems found"
+    And the printed verification holds the lines:
+      | line                                                                                                                    |
+      | visible_message_in_rewind: session <peek-bot>: 1 visible message (sequence 5) lies inside rewind <rewind of peek-bot>, which hides sequences 4 to 6 |
+      | own_parent: session <peek-bot>: names itself as its parent                                                              |
+      | checked 1 session and 6 messages: 2 problems                                                                            |
 
   Scenario: verify with a session id checks that session only
     Given a session of actor "gap-bot" with 4 messages

@@ -21,6 +21,7 @@ from agent_sessions.infrastructure.database import create_database_engine, upgra
 from features.session_world import (
     attempt,
     parse_sequences,
+    remember,
     session_of,
     unknown_session_id,
 )
@@ -35,6 +36,7 @@ _RELAXED = {
 _COPIED_COLUMNS = "sequence, role, content, metadata, token_count, created_at"
 _PLACEHOLDER = re.compile(r"<([^>]+)>")
 _MESSAGE_PLACEHOLDER = re.compile(r"message (\d+)")
+_HISTORY_PLACEHOLDER = re.compile(r"(rewind|compaction) of (.+)")
 
 
 def _damage(context: Context, *statements: tuple[str, dict[str, Any]], relax: bool = False) -> None:
@@ -51,17 +53,26 @@ def _damage(context: Context, *statements: tuple[str, dict[str, Any]], relax: bo
 
 def _remember_message_ids(context: Context, actor: str) -> None:
     """Keep the ids of the session's messages by sequence, before damage makes them unreadable."""
-    messages = context.service.get_messages(session_of(context, actor).id)
+    session_id = session_of(context, actor).id
+    messages = context.service.get_messages(session_id, include_rewound=True)
     context.message_ids = {message.sequence: message.id for message in messages}
 
 
 def _resolve(context: Context, text_: str) -> str:
-    """Replace ``<actor>`` by that actor's session id and ``<message N>`` by that message's id."""
+    """Replace the placeholders of an expected text by the ids they name.
+
+    ``<actor>`` is that actor's session, ``<message N>`` the message at sequence N of the
+    session whose message ids were remembered last, ``<rewind of actor>`` and ``<compaction
+    of actor>`` the rewind and the compaction that actor's session made last.
+    """
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if (number := _MESSAGE_PLACEHOLDER.fullmatch(name)) is not None:
             return str(context.message_ids[int(number.group(1))])
+        if (history := _HISTORY_PLACEHOLDER.fullmatch(name)) is not None:
+            kind, actor = history.groups()
+            return str(context.history_rows[(kind, actor)].id)
         return str(session_of(context, name).id)
 
     return _PLACEHOLDER.sub(value, text_)
@@ -82,7 +93,136 @@ def step_own_database(context: Context) -> None:
     context.service = context.open_service(url)
 
 
+# --- history made through the library ----------------------------------------------------------
+
+
+def _history_row(context: Context, kind: str, actor: str) -> Any:
+    return context.history_rows[(kind, actor)]
+
+
+@given('"{actor}" rewound its session to sequence {point:d}')
+def step_actor_rewound(context: Context, actor: str, point: int) -> None:
+    rewind = context.service.rewind(session_of(context, actor).id, point)
+    assert rewind is not None, f"the rewind of {actor} to {point} hid nothing"
+    context.history_rows = {**getattr(context, "history_rows", {}), ("rewind", actor): rewind}
+
+
+@given('"{actor}" compacted its session through sequence {point:d}')
+def step_actor_compacted(context: Context, actor: str, point: int) -> None:
+    compaction = context.service.compact(
+        session_of(context, actor).id, point, f"what {actor} said up to {point}"
+    )
+    context.history_rows = {
+        **getattr(context, "history_rows", {}),
+        ("compaction", actor): compaction,
+    }
+
+
+@given('"{actor}" forked its session at sequence {point:d} for "{fork}"')
+def step_actor_forked(context: Context, actor: str, point: int, fork: str) -> None:
+    session_id = session_of(context, actor).id
+    remember(context, context.service.fork_session(session_id, at_sequence=point, actor_name=fork))
+
+
 # --- damage -----------------------------------------------------------------------------------
+
+
+@given('the "{actor}" message numbered {sequence:d} was made visible behind the library\'s back')
+def step_message_made_visible(context: Context, actor: str, sequence: int) -> None:
+    _remember_message_ids(context, actor)
+    _damage(
+        context,
+        (
+            "UPDATE session_messages SET rewound_by = NULL "
+            "WHERE session_id = :session AND sequence = :sequence",
+            {"session": session_of(context, actor).id, "sequence": sequence},
+        ),
+    )
+
+
+@given(
+    'the "{actor}" message numbered {sequence:d} was marked as hidden by the rewind of '
+    '"{other}" behind the library\'s back'
+)
+def step_message_hidden_by(context: Context, actor: str, sequence: int, other: str) -> None:
+    _remember_message_ids(context, actor)
+    _damage(
+        context,
+        (
+            "UPDATE session_messages SET rewound_by = :rewind "
+            "WHERE session_id = :session AND sequence = :sequence",
+            {
+                "rewind": _history_row(context, "rewind", other).id,
+                "session": session_of(context, actor).id,
+                "sequence": sequence,
+            },
+        ),
+    )
+
+
+@given('the rewind of "{actor}" was marked undone behind the library\'s back')
+def step_rewind_marked_undone(context: Context, actor: str) -> None:
+    _remember_message_ids(context, actor)
+    _damage(
+        context,
+        (
+            "UPDATE session_rewinds SET undone_at = created_at WHERE id = :rewind",
+            {"rewind": _history_row(context, "rewind", actor).id},
+        ),
+    )
+
+
+@given(
+    'the compaction of "{actor}" was marked as hidden by the rewind of "{other}" '
+    "behind the library's back"
+)
+def step_compaction_hidden_by(context: Context, actor: str, other: str) -> None:
+    _damage(
+        context,
+        (
+            "UPDATE session_compactions SET rewound_by = :rewind WHERE id = :compaction",
+            {
+                "rewind": _history_row(context, "rewind", other).id,
+                "compaction": _history_row(context, "compaction", actor).id,
+            },
+        ),
+    )
+
+
+@given(
+    'the compaction of "{actor}" was set to end at sequence {sequence:d} behind the library\'s back'
+)
+def step_compaction_end_moved(context: Context, actor: str, sequence: int) -> None:
+    _damage(
+        context,
+        (
+            "UPDATE session_compactions SET through_sequence = :sequence WHERE id = :compaction",
+            {"sequence": sequence, "compaction": _history_row(context, "compaction", actor).id},
+        ),
+    )
+
+
+@given('the fork point of "{actor}" was set to {sequence:d} behind the library\'s back')
+def step_fork_point_moved(context: Context, actor: str, sequence: int) -> None:
+    _damage(
+        context,
+        (
+            "UPDATE sessions SET forked_at_sequence = :sequence WHERE id = :session",
+            {"sequence": sequence, "session": session_of(context, actor).id},
+        ),
+    )
+
+
+@given('"{actor}" was made its own parent behind the library\'s back')
+def step_own_parent(context: Context, actor: str) -> None:
+    _damage(
+        context,
+        (
+            "UPDATE sessions SET parent_session_id = id, forked_at_sequence = 0 "
+            "WHERE id = :session",
+            {"session": session_of(context, actor).id},
+        ),
+    )
 
 
 @given('the "{actor}" messages numbered {sequences} were deleted behind the library\'s back')
@@ -270,6 +410,7 @@ def step_cli_names_session(context: Context, actor: str) -> None:
 
 
 @then("the report is clean, having checked {sessions:d} session and {messages:d} messages")
+@then("the report is clean, having checked {sessions:d} sessions and {messages:d} messages")
 def step_report_clean(context: Context, sessions: int, messages: int) -> None:
     report = context.report
     assert report.ok and report.problems == (), report.render()

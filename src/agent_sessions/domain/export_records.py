@@ -1,13 +1,15 @@
 """The records of an export, shared by the JSON document and the JSON Lines stream.
 
-Both forms carry the same session, message and file event records, encode them as canonical
-JSON, sign them with a ``"sha256:<hex>"`` checksum and refuse a record with a missing or
-unknown field. This module is the one home of those rules: writing a record
-(:func:`session_record`, :func:`message_record`, :func:`file_event_record`), checking one read
-back (:func:`parse_session_record` and its siblings), the key check (:func:`check_keys`) and
-the checksum's form and comparison (:class:`ExportChecksum`), and the strict JSON that both
-forms are read with (:func:`load_json`). ``export_format`` wraps the
-records in one document and ``export_stream`` in lines. See ``docs/reference/export_format.md``.
+Both forms carry the same session, message and file event records (and, from version 3, the
+rewind and compaction records of ``export_history``), encode them as canonical JSON, sign them
+with a ``"sha256:<hex>"`` checksum and refuse a record with a missing or unknown field. This
+module is the one home of those rules: writing a record (:func:`session_record`,
+:func:`message_record`, :func:`file_event_record`), checking one read back
+(:func:`parse_session_record` and its siblings, over :func:`record_fields`,
+:func:`checked_field` and :func:`checked_integer`), the key check (:func:`check_keys`) and the
+checksum's form and comparison (:class:`ExportChecksum`), and the strict JSON that both forms
+are read with (:func:`load_json`). ``export_format`` wraps the records in one document and
+``export_stream`` in lines. See ``docs/reference/export_format.md``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -50,11 +52,15 @@ from agent_sessions.domain.validation import (
 __all__ = [
     "SCHEMA_VERSION",
     "ExportChecksum",
+    "ExportedCompaction",
     "ExportedFileEvent",
     "ExportedMessage",
+    "ExportedRewind",
     "ExportedSession",
     "canonical_json",
     "check_keys",
+    "checked_field",
+    "checked_integer",
     "checked_schema_version",
     "file_event_record",
     "format_timestamp",
@@ -64,13 +70,19 @@ __all__ = [
     "parse_message_record",
     "parse_session_record",
     "parse_timestamp",
+    "record_fields",
+    "record_id",
     "session_record",
 ]
 
 _T = TypeVar("_T")
 
-SCHEMA_VERSION = 2
-"""The version of the records this code writes (version 2 added file events, external ids)."""
+SCHEMA_VERSION = 3
+"""The version of the records this code writes.
+
+Version 2 added file events and external ids; version 3 a session's parent and fork point,
+each message's ``rewound_by``, and the session's rewinds and compactions.
+"""
 
 _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -87,10 +99,20 @@ _SESSION_FIELDS_V1 = frozenset(
         "updated_at",
     }
 )
-_SESSION_FIELDS = {1: _SESSION_FIELDS_V1, 2: _SESSION_FIELDS_V1 | {"external_id"}}
-_MESSAGE_FIELDS = frozenset(
+_SESSION_FIELDS_V2 = _SESSION_FIELDS_V1 | {"external_id"}
+_SESSION_FIELDS = {
+    1: _SESSION_FIELDS_V1,
+    2: _SESSION_FIELDS_V2,
+    3: _SESSION_FIELDS_V2 | {"parent_session_id", "forked_at_sequence"},
+}
+_MESSAGE_FIELDS_V1 = frozenset(
     {"id", "sequence", "role", "content", "metadata", "token_count", "created_at"}
 )
+_MESSAGE_FIELDS = {
+    1: _MESSAGE_FIELDS_V1,
+    2: _MESSAGE_FIELDS_V1,
+    3: _MESSAGE_FIELDS_V1 | {"rewound_by"},
+}
 _FILE_EVENT_FIELDS = frozenset(
     {"id", "message_sequence", "event_type", "file_path", "diff", "command", "created_at"}
 )
@@ -98,7 +120,11 @@ _FILE_EVENT_FIELDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ExportedMessage:
-    """A message read from a verified export document (its old id is not kept)."""
+    """A message read from a verified export document (its old id is not kept).
+
+    ``rewound_by`` is the document's id of the rewind that hid it (None while visible, and
+    always None before version 3).
+    """
 
     sequence: int
     role: MessageRole
@@ -106,6 +132,7 @@ class ExportedMessage:
     metadata: dict[str, Any]
     token_count: int | None
     created_at: datetime
+    rewound_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +148,48 @@ class ExportedFileEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportedRewind:
+    """A rewind read from a verified export (version 3), under the document's id for it.
+
+    Import gives it a fresh id; ``id`` is kept only to link the messages and compactions that
+    name it in their ``rewound_by``.
+    """
+
+    id: str
+    to_sequence: int
+    through_sequence: int
+    reason: str | None
+    created_at: datetime
+    undone_at: datetime | None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the rewind still hides its messages (it was not undone)."""
+        return self.undone_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedCompaction:
+    """A compaction read from a verified export (version 3); its old id is not kept.
+
+    ``rewound_by`` is the document's id of the rewind that hid it, or None while in force.
+    """
+
+    through_sequence: int
+    summary: str
+    metadata: dict[str, Any]
+    token_count: int | None
+    created_at: datetime
+    rewound_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ExportedSession:
     """A session read from a verified export document, with its messages in sequence order.
 
-    ``external_id`` is None and ``file_events`` empty for a version 1 document.
+    ``external_id`` is None and ``file_events`` empty for a version 1 document; the parent,
+    fork point, rewinds and compactions are None or empty before version 3. The rewinds and
+    compactions are ``export_history``'s records, in the order recorded.
     """
 
     actor_name: str
@@ -137,6 +202,10 @@ class ExportedSession:
     messages: tuple[ExportedMessage, ...]
     external_id: str | None = None
     file_events: tuple[ExportedFileEvent, ...] = ()
+    parent_session_id: str | None = None
+    forked_at_sequence: int | None = None
+    rewinds: tuple[ExportedRewind, ...] = ()
+    compactions: tuple[ExportedCompaction, ...] = ()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -234,7 +303,7 @@ def checked_schema_version(version: object, supported: tuple[int, ...], where: s
     Raises :class:`ImportIntegrityError` (message starting with ``where``) for what is not an
     integer, and :class:`UnsupportedSchemaVersionError` for an integer not supported.
     """
-    checked = _integer(version, where)
+    checked = checked_integer(version, where)
     if checked not in supported:
         raise UnsupportedSchemaVersionError(checked, supported)
     return checked
@@ -277,6 +346,8 @@ def session_record(session: Session) -> dict[str, Any]:
         "message_count": session.message_count,
         "created_at": format_timestamp(session.created_at),
         "updated_at": format_timestamp(session.updated_at),
+        "parent_session_id": session.parent_session_id,
+        "forked_at_sequence": session.forked_at_sequence,
     }
 
 
@@ -290,6 +361,7 @@ def message_record(message: SessionMessage) -> dict[str, Any]:
         "metadata": message.metadata,
         "token_count": message.token_count,
         "created_at": format_timestamp(message.created_at),
+        "rewound_by": message.rewound_by,
     }
 
 
@@ -310,45 +382,81 @@ def parse_session_record(raw: object, version: int) -> tuple[ExportedSession, in
     """Check the ``session`` record of an export and return it (without messages or events).
 
     Returns the session and the ``message_count`` it states. Raises
-    :class:`ImportIntegrityError` naming the field, such as ``session.title``.
+    :class:`ImportIntegrityError` naming the field, such as ``session.title``. From version 3
+    the parent is a reference: a ULID or null, never the session itself, with a fork point
+    (0 or more) exactly when there is a parent.
     """
-    session = _fields(raw, _SESSION_FIELDS[version], "session")
-    _checked(_id, session["id"], "session.id")
+    session = record_fields(raw, _SESSION_FIELDS[version], "session")
+    own_id = record_id(session["id"], "session.id")
     exported = ExportedSession(
-        actor_name=_checked(validate_actor_name, session["actor_name"], "session.actor_name"),
-        title=_checked(validate_title, session["title"], "session.title"),
-        metadata=_checked(validate_metadata, session["metadata"], "session.metadata"),
-        prompt_tokens=_checked(_count, session["prompt_tokens"], "session.prompt_tokens"),
-        completion_tokens=_checked(
+        actor_name=checked_field(validate_actor_name, session["actor_name"], "session.actor_name"),
+        title=checked_field(validate_title, session["title"], "session.title"),
+        metadata=checked_field(validate_metadata, session["metadata"], "session.metadata"),
+        prompt_tokens=checked_field(_count, session["prompt_tokens"], "session.prompt_tokens"),
+        completion_tokens=checked_field(
             _count, session["completion_tokens"], "session.completion_tokens"
         ),
         created_at=parse_timestamp(session["created_at"], "session.created_at"),
         updated_at=parse_timestamp(session["updated_at"], "session.updated_at"),
         messages=(),
-        external_id=_checked(
+        external_id=checked_field(
             validate_external_id, session.get("external_id"), "session.external_id"
         ),
     )
-    return exported, _checked(_count, session["message_count"], "session.message_count")
+    message_count = checked_field(_count, session["message_count"], "session.message_count")
+    if version < 3:
+        return exported, message_count
+    parent, point = _fork_reference(session, own_id)
+    return replace(exported, parent_session_id=parent, forked_at_sequence=point), message_count
 
 
-def parse_message_record(raw: object, where: str, expected_sequence: int) -> ExportedMessage:
-    """Check one message record of an export (at ``where``) and return it."""
-    message = _fields(raw, _MESSAGE_FIELDS, where)
-    _checked(_id, message["id"], f"{where}.id")
-    sequence = _integer(message["sequence"], f"{where}.sequence")
+def _fork_reference(session: dict[str, Any], own_id: str) -> tuple[str | None, int | None]:
+    raw_parent, raw_point = session["parent_session_id"], session["forked_at_sequence"]
+    if raw_parent is None and raw_point is None:
+        return None, None
+    if raw_parent is None or raw_point is None:
+        raise ImportIntegrityError(
+            "session.forked_at_sequence must be null exactly when session.parent_session_id "
+            "is null: a fork has both, another session neither"
+        )
+    parent = record_id(raw_parent, "session.parent_session_id")
+    if parent == own_id:
+        raise ImportIntegrityError(
+            "session.parent_session_id names the session itself; a session is not its own fork"
+        )
+    point = checked_integer(raw_point, "session.forked_at_sequence")
+    if point < 0:
+        raise ImportIntegrityError(f"session.forked_at_sequence is {point}, below 0")
+    return parent, point
+
+
+def parse_message_record(
+    raw: object, where: str, expected_sequence: int, version: int = SCHEMA_VERSION
+) -> ExportedMessage:
+    """Check one message record of an export (at ``where``) and return it.
+
+    Its ``rewound_by`` (version 3) is only checked to be null or a ULID here; whether it names
+    a rewind of the export that spans the message is ``export_history``'s check.
+    """
+    message = record_fields(raw, _MESSAGE_FIELDS[version], where)
+    record_id(message["id"], f"{where}.id")
+    sequence = checked_integer(message["sequence"], f"{where}.sequence")
     if sequence != expected_sequence:
         raise ImportIntegrityError(
             f"{where}.sequence is {abbreviated_repr(sequence)}, expected {expected_sequence}: "
             f"sequences must run 1, 2, 3 ... in array order, without gap or duplicate"
         )
+    rewound_by = message.get("rewound_by")
     return ExportedMessage(
         sequence=sequence,
-        role=_checked(validate_role, message["role"], f"{where}.role"),
-        content=_checked(validate_content, message["content"], f"{where}.content"),
-        metadata=_checked(validate_metadata, message["metadata"], f"{where}.metadata"),
-        token_count=_checked(validate_token_count, message["token_count"], f"{where}.token_count"),
+        role=checked_field(validate_role, message["role"], f"{where}.role"),
+        content=checked_field(validate_content, message["content"], f"{where}.content"),
+        metadata=checked_field(validate_metadata, message["metadata"], f"{where}.metadata"),
+        token_count=checked_field(
+            validate_token_count, message["token_count"], f"{where}.token_count"
+        ),
         created_at=parse_timestamp(message["created_at"], f"{where}.created_at"),
+        rewound_by=None if rewound_by is None else record_id(rewound_by, f"{where}.rewound_by"),
     )
 
 
@@ -365,9 +473,9 @@ def parse_file_event_record(
     ``created_at`` must come after ``previous`` (the event before it, if any) and not after
     the session's ``updated_at``.
     """
-    event = _fields(raw, _FILE_EVENT_FIELDS, where)
-    _checked(_id, event["id"], f"{where}.id")
-    sequence = _integer(event["message_sequence"], f"{where}.message_sequence")
+    event = record_fields(raw, _FILE_EVENT_FIELDS, where)
+    record_id(event["id"], f"{where}.id")
+    sequence = checked_integer(event["message_sequence"], f"{where}.message_sequence")
     if not 1 <= sequence <= message_count:
         raise ImportIntegrityError(
             f"{where}.message_sequence is {abbreviated_repr(sequence)}, which names no "
@@ -399,10 +507,16 @@ def parse_file_event_record(
     )
 
 
-def _integer(value: object, where: str) -> int:
+def checked_integer(value: object, where: str) -> int:
+    """Return ``value`` if it is an integer (not a bool), or raise naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ImportIntegrityError(f"{where} must be an integer, got {type(value).__name__}")
     return value
+
+
+def record_id(value: object, where: str) -> str:
+    """Return ``value`` if it is a ULID, or raise :class:`ImportIntegrityError` at ``where``."""
+    return checked_field(_id, value, where)
 
 
 def _id(value: object) -> str:
@@ -413,14 +527,20 @@ def _count(value: object) -> int:
     return validate_token_delta(value, "count")
 
 
-def _fields(raw: object, expected: frozenset[str], where: str) -> dict[str, Any]:
+def record_fields(raw: object, expected: frozenset[str], where: str) -> dict[str, Any]:
+    """Return ``raw`` if it is a JSON object with exactly the ``expected`` keys, or raise."""
     if not isinstance(raw, dict):
         raise ImportIntegrityError(f"{where} must be a JSON object, got {type(raw).__name__}")
     check_keys(raw, expected, where)
     return raw
 
 
-def _checked(rule: Callable[[object], _T], value: object, where: str) -> _T:
+def checked_field(rule: Callable[[object], _T], value: object, where: str) -> _T:
+    """Return ``rule(value)``; a refusal becomes :class:`ImportIntegrityError` at ``where``.
+
+    ``rule`` is one of the service's argument checks (``validate_*``), so a record obeys the
+    rules the service applies to the same value.
+    """
     try:
         result = rule(value)
     except InvalidInputError as exc:

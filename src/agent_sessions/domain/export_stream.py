@@ -2,14 +2,19 @@
 
 A stream is one JSON object per line (UTF-8, a newline after each)::
 
-    {"format": "agent-sessions/export-jsonl", "schema_version": 2, "exported_at": "...Z",
+    {"format": "agent-sessions/export-jsonl", "schema_version": 3, "exported_at": "...Z",
      "session": {...}}                                 # the header, first
+    {"rewind": {...}}                                  # one line per rewind, in order
+    {"compaction": {...}}                              # one line per compaction, in order
     {"message": {...}}                                 # one line per message, by sequence
     {"file_event": {...}}                              # one line per file event, in order
-    {"checksum": "sha256:<hex>", "messages": n, "file_events": m}   # the trailer, last
+    {"checksum": "sha256:<hex>", "messages": n, "file_events": m,
+     "rewinds": r, "compactions": c}                   # the trailer, last
 
 The records inside are those of the JSON export document (``session_record``,
-``message_record``, ``file_event_record``, from ``export_records``). The checksum is the
+``message_record``, ``file_event_record``, from ``export_records``; ``rewind_record`` and
+``compaction_record`` from ``export_history``). Version 2 streams, without the history lines
+and the trailer's last two counts, are still read. The checksum is the
 SHA-256 of every byte before the trailer line, exactly as written, so that a reader checks it
 while it reads, in constant memory. The writer emits canonical JSON; a reader accepts any
 strict JSON (``load_json``: no key twice, no NaN, as for a document) that hashes right.
@@ -18,18 +23,26 @@ See ``docs/reference/export_format.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from agent_sessions.domain.entities import FileEvent, Session, SessionMessage
+from agent_sessions.domain.entities import Compaction, FileEvent, Rewind, Session, SessionMessage
 from agent_sessions.domain.errors import ImportIntegrityError
+from agent_sessions.domain.export_history import (
+    HistoryReader,
+    HistorySnapshot,
+    compaction_record,
+    rewind_record,
+)
 from agent_sessions.domain.export_records import (
     SCHEMA_VERSION,
     ExportChecksum,
+    ExportedCompaction,
     ExportedFileEvent,
     ExportedMessage,
+    ExportedRewind,
     ExportedSession,
     canonical_json,
     check_keys,
@@ -52,6 +65,7 @@ __all__ = [
     "ExportStreamReader",
     "ExportStreamWriter",
     "StreamHeader",
+    "StreamRecord",
 ]
 
 _T = TypeVar("_T")
@@ -60,53 +74,77 @@ JSONL_FORMAT = "agent-sessions/export-jsonl"
 MAX_LINE_BYTES = 32 * 1024 * 1024
 """Longest line a reader takes (32 MiB): a message at every limit fits with room to spare."""
 
-_STREAM_SCHEMA_VERSIONS = (2,)
+_STREAM_SCHEMA_VERSIONS = (2, 3)
 _HEADER_FIELDS = frozenset({"format", "schema_version", "exported_at", "session"})
-_TRAILER_FIELDS = frozenset({"checksum", "messages", "file_events"})
+_TRAILER_FIELDS_V2 = frozenset({"checksum", "messages", "file_events"})
+_TRAILER_FIELDS = {2: _TRAILER_FIELDS_V2, 3: _TRAILER_FIELDS_V2 | {"rewinds", "compactions"}}
+_KINDS = {2: ("message", "file_event"), 3: ("rewind", "compaction", "message", "file_event")}
+"""The kinds of record line of each version, in the order they come."""
+_STATED_ORDER = ("message", "file_event", "rewind", "compaction")
+"""The order in which an error message states the counts of a trailer."""
+
+StreamRecord = ExportedRewind | ExportedCompaction | ExportedMessage | ExportedFileEvent
+"""What :meth:`ExportStreamReader.record` returns for a line that is not the trailer."""
 
 
 class ExportStreamWriter:
-    """Turns a session, its messages and its file events into the lines of a stream.
+    """Turns a session, its history, messages and file events into the lines of a stream.
 
-    Call :meth:`header` once, then :meth:`message` for every message in sequence order, then
-    :meth:`file_event` for every event in the order recorded, then :meth:`trailer`.
+    Call :meth:`header` once (it also writes the rewinds and compactions), then
+    :meth:`message` for every message in sequence order, then :meth:`file_event` for every
+    event in the order recorded, then :meth:`trailer`.
     """
 
     def __init__(self) -> None:
         """Start a stream with an empty running checksum."""
         self._checksum = ExportChecksum()
-        self._messages = 0
-        self._file_events = 0
+        self._history: HistorySnapshot | None = None
+        self._counts = {kind: 0 for kind in _KINDS[SCHEMA_VERSION]}
 
-    def header(self, session: Session, exported_at: datetime) -> bytes:
-        """Return the header line of ``session`` as of ``exported_at``."""
-        return self._line(
-            {
-                "format": JSONL_FORMAT,
-                "schema_version": SCHEMA_VERSION,
-                "exported_at": format_timestamp(exported_at),
-                "session": session_record(session),
-            }
-        )
+    def header(
+        self,
+        session: Session,
+        exported_at: datetime,
+        rewinds: Iterable[Rewind] = (),
+        compactions: Iterable[Compaction] = (),
+    ) -> bytes:
+        """Return the header line of ``session`` as of ``exported_at``, then its history's lines.
+
+        ``rewinds`` and ``compactions`` are those read with the session, in the order recorded:
+        the stream holds the history as of then
+        (:class:`~agent_sessions.domain.export_history.HistorySnapshot`), and every message
+        written later gets the ``rewound_by`` it had then.
+        """
+        self._history = history = HistorySnapshot(session, rewinds, compactions)
+        header = {
+            "format": JSONL_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": format_timestamp(exported_at),
+            "session": session_record(session),
+        }
+        lines = [self._line(header)]
+        lines += [self._record("rewind", rewind_record(rewind)) for rewind in history.rewinds]
+        lines += [self._record("compaction", compaction_record(c)) for c in history.compactions]
+        return b"".join(lines)
 
     def message(self, message: SessionMessage) -> bytes:
         """Return the line of one message."""
-        self._messages += 1
-        return self._line({"message": message_record(message)})
+        assert self._history is not None, "the header first"
+        return self._record("message", message_record(self._history.message(message)))
 
     def file_event(self, event: FileEvent, message_sequence: int) -> bytes:
         """Return the line of one file event, linked to its message by ``message_sequence``."""
-        self._file_events += 1
-        return self._line({"file_event": file_event_record(event, message_sequence)})
+        return self._record("file_event", file_event_record(event, message_sequence))
 
     def trailer(self) -> bytes:
         """Return the trailer line: the checksum of every line before it, and the counts."""
-        record = {
-            "checksum": self._checksum.value(),
-            "messages": self._messages,
-            "file_events": self._file_events,
-        }
+        record: dict[str, Any] = {"checksum": self._checksum.value()}
+        record.update({f"{kind}s": count for kind, count in self._counts.items()})
         return canonical_json(record) + b"\n"
+
+    def _record(self, kind: str, record: dict[str, Any]) -> bytes:
+        self._counts[kind] += 1
+        return self._line({kind: record})
 
     def _line(self, record: dict[str, Any]) -> bytes:
         line = canonical_json(record) + b"\n"
@@ -116,19 +154,24 @@ class ExportStreamWriter:
 
 @dataclass(frozen=True, slots=True)
 class StreamHeader:
-    """The checked header of a stream: the session (without messages) and its counts."""
+    """The checked header of a stream: the session (without messages) and its counts.
+
+    ``schema_version`` is the stream's version (2 or 3).
+    """
 
     session: ExportedSession
     message_count: int
+    schema_version: int = SCHEMA_VERSION
 
 
 class ExportStreamReader:
-    """Checks the lines of a stream one at a time, in constant memory.
+    """Checks the lines of a stream one at a time, in one pass.
 
     Feed :meth:`header` the first line, then :meth:`record` every following line until it
     returns None (the trailer, whose checksum and counts it has verified). Every problem raises
     :class:`ImportIntegrityError` naming the line and field, such as ``line 5: message.role``;
-    a ``schema_version`` it cannot read raises :class:`UnsupportedSchemaVersionError`.
+    a ``schema_version`` it cannot read raises :class:`UnsupportedSchemaVersionError`. It holds
+    the stream's rewinds, to check the messages against them, and nothing else of what it read.
     """
 
     def __init__(self) -> None:
@@ -136,8 +179,9 @@ class ExportStreamReader:
         self._checksum = ExportChecksum()
         self._line_number = 0
         self._header: StreamHeader | None = None
-        self._messages = 0
-        self._file_events = 0
+        self._history: HistoryReader | None = None
+        self._counts: dict[str, int] = {}
+        self._last_kind = 0
         self._last_event_at: datetime | None = None
         self._finished = False
 
@@ -150,49 +194,64 @@ class ExportStreamReader:
                 f"line 1: format is {shown}, expected {JSONL_FORMAT!r}: not an agent-sessions "
                 f"JSON Lines export"
             )
-        checked_schema_version(
+        version = checked_schema_version(
             raw.get("schema_version"), _STREAM_SCHEMA_VERSIONS, "line 1: schema_version"
         )
         self._check_keys(raw, _HEADER_FIELDS, "the header")
         parse_timestamp(raw["exported_at"], "line 1: exported_at")
-        session, message_count = self._within(lambda: parse_session_record(raw["session"], 2))
-        self._header = StreamHeader(session, message_count)
+        session, message_count = self._within(lambda: parse_session_record(raw["session"], version))
+        self._header = StreamHeader(session, message_count, version)
+        self._history = HistoryReader(message_count)
+        self._counts = {kind: 0 for kind in _KINDS[version]}
         return self._header
 
-    def record(self, line: bytes) -> ExportedMessage | ExportedFileEvent | None:
-        """Check the next line; return its message or event, or None for a verified trailer."""
-        header = self._header
-        assert header is not None and not self._finished, "header first, nothing after trailer"
+    def record(self, line: bytes) -> StreamRecord | None:
+        """Check the next line; return its record, or None for a verified trailer."""
+        header, history = self._header, self._history
+        assert header is not None and history is not None, "the header first"
+        assert not self._finished, "nothing after the trailer"
         raw = self._decode(line, hashed=False)
         if not isinstance(raw, dict) or len(raw) == 0:
             raise self._error(f"must be a JSON object, got {type(raw).__name__}")
-        if "message" in raw and len(raw) == 1:
+        kinds = _KINDS[header.schema_version]
+        kind = next(iter(raw)) if len(raw) == 1 else None
+        if kind in kinds:
             self._checksum.update(line)
-            if self._file_events:
-                raise self._error("a message comes after a file event; messages come first")
-            self._messages += 1
-            return self._within(
-                lambda: parse_message_record(raw["message"], "message", self._messages)
-            )
-        if "file_event" in raw and len(raw) == 1:
-            self._checksum.update(line)
-            self._file_events += 1
-            event = self._within(
-                lambda: parse_file_event_record(
-                    raw["file_event"],
-                    "file_event",
-                    header.message_count,
-                    header.session.updated_at,
-                    self._last_event_at,
-                )
-            )
-            self._last_event_at = event.created_at
-            return event
+            self._count(kind, kinds)
+            return self._within(lambda: self._parse(kind, raw[kind], header, history))
         if "checksum" in raw:
             self._check_trailer(raw)
             return None
         keys = ", ".join(sorted(abbreviated_repr(key) for key in raw))
-        raise self._error(f"is neither a message, a file event nor the trailer (keys {keys})")
+        named = ", ".join(f"a {_words(kind)}" for kind in ("message", "file_event", *kinds[:-2]))
+        raise self._error(f"is neither {named} nor the trailer (keys {keys})")
+
+    def _count(self, kind: str, kinds: tuple[str, ...]) -> None:
+        order = kinds.index(kind)
+        if order < self._last_kind:
+            raise self._error(
+                f"a {_words(kind)} comes after a {_words(kinds[self._last_kind])}; "
+                f"{_words(kind)}s come first"
+            )
+        self._last_kind = order
+        self._counts[kind] += 1
+
+    def _parse(
+        self, kind: str, raw: object, header: StreamHeader, history: HistoryReader
+    ) -> StreamRecord:
+        if kind == "rewind":
+            return history.rewind(raw, kind)
+        if kind == "compaction":
+            return history.compaction(raw, kind)
+        if kind == "message":
+            message = parse_message_record(raw, kind, self._counts[kind], header.schema_version)
+            history.check_message(message, kind)
+            return message
+        event = parse_file_event_record(
+            raw, kind, header.message_count, header.session.updated_at, self._last_event_at
+        )
+        self._last_event_at = event.created_at
+        return event
 
     def finish(self) -> None:
         """Raise unless the stream ended with its trailer."""
@@ -204,19 +263,21 @@ class ExportStreamReader:
 
     def _check_trailer(self, raw: dict[str, Any]) -> None:
         assert self._header is not None
-        self._check_keys(raw, _TRAILER_FIELDS, "the trailer")
+        self._check_keys(raw, _TRAILER_FIELDS[self._header.schema_version], "the trailer")
         stated = ExportChecksum.well_formed(raw["checksum"], f"line {self._line_number} checksum")
         self._checksum.verify(stated, "stream")
-        counts = (raw["messages"], raw["file_events"])
-        if counts != (self._messages, self._file_events):
+        kinds = list(self._counts)
+        counts = [raw[f"{kind}s"] for kind in kinds]
+        held = list(self._counts.values())
+        if counts != held:
             raise self._error(
-                f"states {counts[0]} messages and {counts[1]} file events, but the stream "
-                f"holds {self._messages} and {self._file_events}"
+                f"states {_listed(counts, kinds)}, but the stream holds "
+                f"{_listed(held, kinds, named=False)}"
             )
-        if self._messages != self._header.message_count:
+        if self._counts["message"] != self._header.message_count:
             raise ImportIntegrityError(
                 f"session.message_count is {self._header.message_count} but the stream holds "
-                f"{self._messages} messages"
+                f"{self._counts['message']} messages"
             )
         self._finished = True
 
@@ -239,3 +300,17 @@ class ExportStreamReader:
 
     def _error(self, reason: str) -> ImportIntegrityError:
         return ImportIntegrityError(f"line {self._line_number} {reason}")
+
+
+def _words(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _listed(counts: list[Any], kinds: list[str], *, named: bool = True) -> str:
+    """Return counts as ``"3 messages and 2 file events"`` (or ``"3 and 2"``), messages first."""
+    order = sorted(range(len(kinds)), key=lambda index: _STATED_ORDER.index(kinds[index]))
+    items = [
+        f"{counts[index]} {_words(kinds[index])}s" if named else str(counts[index])
+        for index in order
+    ]
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -11,11 +11,25 @@ A healthy store keeps these invariants, and a verifier reports each broken one a
 - ``tokens_below_messages``: ``prompt_tokens + completion_tokens`` is lower than the sum of the
   ``token_count`` recorded on the session's messages;
 - ``misattributed_file_event``: file events of a session whose message belongs to another
-  session.
+  session;
+- ``unexplained_rewound_message``: a rewound message whose ``rewound_by`` names no rewind of
+  its session, a rewind that was undone, or one whose span ``(to_sequence,
+  through_sequence]`` does not contain it;
+- ``visible_message_in_rewind``: visible messages inside the span of a rewind that holds
+  (every message there must be hidden, by it or by an earlier rewind);
+- ``compaction_end_missing``: a compaction in force whose ``through_sequence`` names no
+  stored message of its session, or lies past its ``message_count``;
+- ``unexplained_rewound_compaction``: a hidden compaction whose ``rewound_by`` names no rewind
+  of its session, a rewind that was undone, or one that keeps the compaction's end visible;
+- ``fork_point_past_parent``: a fork's ``forked_at_sequence`` past the last sequence of its
+  parent, when the parent is stored;
+- ``own_parent``: a session whose ``parent_session_id`` is its own id.
 
 The wording of each kind is defined here once, by one constructor function per kind
 (:func:`sequence_gap`, :func:`duplicate_sequence`, ...): every verifier, whatever it reads,
 builds its problems through them, so two stores report the same damage in the same words.
+Where a rule needs more than a comparison (which rewind explains a rewound row),
+:class:`HiderFacts` and :meth:`HiderFacts.fault` are the rule, shared the same way.
 :func:`missing_last_message` is the error a store raises when it finds such damage while
 removing a message.
 """
@@ -29,29 +43,42 @@ from typing import Any, Final, Literal
 from agent_sessions.domain.errors import DatabaseError
 
 __all__ = [
+    "COMPACTION_END_MISSING",
     "DUPLICATE_SEQUENCE",
+    "FORK_POINT_PAST_PARENT",
     "MESSAGE_COUNT_MISMATCH",
     "METADATA_NOT_JSON",
     "METADATA_NOT_OBJECT",
     "MISATTRIBUTED_FILE_EVENT",
     "ORPHAN_MESSAGE",
+    "OWN_PARENT",
     "PROBLEM_KINDS",
     "SEQUENCE_GAP",
     "TOKENS_BELOW_MESSAGES",
     "UNDECODABLE_JSON",
+    "UNEXPLAINED_REWOUND_COMPACTION",
+    "UNEXPLAINED_REWOUND_MESSAGE",
+    "VISIBLE_MESSAGE_IN_REWIND",
+    "HiderFacts",
     "ProblemKind",
     "VerificationProblem",
     "VerificationReport",
+    "compaction_end_missing",
     "duplicate_sequence",
+    "fork_point_past_parent",
     "message_count_mismatch",
     "misattributed_file_events",
     "missing_last_message",
     "orphan_messages",
+    "own_parent",
     "report",
     "sequence_gap",
     "tokens_below_messages",
     "undecodable_message_metadata",
     "undecodable_session_metadata",
+    "unexplained_rewound_compaction",
+    "unexplained_rewound_message",
+    "visible_messages_in_rewind",
 ]
 
 ProblemKind = Literal[
@@ -62,6 +89,12 @@ ProblemKind = Literal[
     "undecodable_json",
     "tokens_below_messages",
     "misattributed_file_event",
+    "unexplained_rewound_message",
+    "visible_message_in_rewind",
+    "compaction_end_missing",
+    "unexplained_rewound_compaction",
+    "fork_point_past_parent",
+    "own_parent",
 ]
 """The kinds of problem a verifier reports."""
 
@@ -72,6 +105,12 @@ ORPHAN_MESSAGE: Final = "orphan_message"
 UNDECODABLE_JSON: Final = "undecodable_json"
 TOKENS_BELOW_MESSAGES: Final = "tokens_below_messages"
 MISATTRIBUTED_FILE_EVENT: Final = "misattributed_file_event"
+UNEXPLAINED_REWOUND_MESSAGE: Final = "unexplained_rewound_message"
+VISIBLE_MESSAGE_IN_REWIND: Final = "visible_message_in_rewind"
+COMPACTION_END_MISSING: Final = "compaction_end_missing"
+UNEXPLAINED_REWOUND_COMPACTION: Final = "unexplained_rewound_compaction"
+FORK_POINT_PAST_PARENT: Final = "fork_point_past_parent"
+OWN_PARENT: Final = "own_parent"
 
 PROBLEM_KINDS: Final[tuple[ProblemKind, ...]] = (
     SEQUENCE_GAP,
@@ -81,6 +120,12 @@ PROBLEM_KINDS: Final[tuple[ProblemKind, ...]] = (
     UNDECODABLE_JSON,
     TOKENS_BELOW_MESSAGES,
     MISATTRIBUTED_FILE_EVENT,
+    UNEXPLAINED_REWOUND_MESSAGE,
+    VISIBLE_MESSAGE_IN_REWIND,
+    COMPACTION_END_MISSING,
+    UNEXPLAINED_REWOUND_COMPACTION,
+    FORK_POINT_PAST_PARENT,
+    OWN_PARENT,
 )
 """Every kind of problem a verifier reports, in the order it checks them."""
 
@@ -290,6 +335,122 @@ def misattributed_file_events(
         f"{other_session_id}"
     )
     return VerificationProblem(MISATTRIBUTED_FILE_EVENT, session_id, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class HiderFacts:
+    """What a verifier read of the rewind a hidden row names in its ``rewound_by``.
+
+    Attributes:
+        session_id: the rewind's session, or None when no rewind has that id.
+        to_sequence: its last sequence left visible (None when there is no such rewind).
+        through_sequence: its session's last sequence when it was made (None likewise).
+        undone: whether it was undone.
+
+    """
+
+    session_id: str | None
+    to_sequence: int | None = None
+    through_sequence: int | None = None
+    undone: bool = False
+
+    def fault(self, owner: str, sequence: int, *, whole_span: bool = True) -> str | None:
+        """Return why this rewind does not explain a hidden row of ``owner``, or None.
+
+        A rewind explains a message at ``sequence`` when it belongs to the message's session,
+        holds, and its span ``(to_sequence, through_sequence]`` contains it. For a compaction
+        ending at ``sequence`` (``whole_span=False``) only ``to_sequence < sequence`` is asked:
+        a rewind hides the compactions in force that end after its point.
+        """
+        if self.session_id != owner or self.to_sequence is None or self.through_sequence is None:
+            return "which is no rewind of this session"
+        if self.undone:
+            return "which was undone"
+        first, last = self.to_sequence + 1, self.through_sequence
+        if sequence < first:
+            return f"which keeps the sequences up to {self.to_sequence} visible"
+        if whole_span and sequence > last:
+            return f"which hides {_span(first, last)}"
+        return None
+
+
+def unexplained_rewound_message(
+    session_id: str, message_id: str, sequence: int, rewind_id: str, fault: str
+) -> VerificationProblem:
+    """Return the problem of a rewound message that its ``rewound_by`` does not explain.
+
+    ``fault`` is what :meth:`HiderFacts.fault` says of the rewind ``rewind_id``.
+    """
+    detail = f"message {message_id} (sequence {sequence}) is hidden by rewind {rewind_id}, {fault}"
+    return VerificationProblem(UNEXPLAINED_REWOUND_MESSAGE, session_id, detail)
+
+
+def visible_messages_in_rewind(
+    session_id: str, rewind_id: str, span: tuple[int, int], visible: tuple[int, int, int]
+) -> VerificationProblem:
+    """Return the problem of visible messages inside the span of a rewind that holds.
+
+    Args:
+        session_id: the session.
+        rewind_id: the rewind that holds.
+        span: its ``(to_sequence, through_sequence)``.
+        visible: ``(count, first, last)`` of the visible messages inside it.
+
+    The detail reads ``"1 visible message (sequence 5) lies inside rewind R, which hides
+    sequences 4 to 6"``.
+
+    """
+    count, first, last = visible
+    verb = "lies" if count == 1 else "lie"
+    detail = (
+        f"{_plural(count, 'visible message')} ({_span(first, last)}) {verb} inside rewind "
+        f"{rewind_id}, which hides {_span(span[0] + 1, span[1])}"
+    )
+    return VerificationProblem(VISIBLE_MESSAGE_IN_REWIND, session_id, detail)
+
+
+def compaction_end_missing(
+    session_id: str, compaction_id: str, through_sequence: int, message_count: int
+) -> VerificationProblem:
+    """Return the problem of a compaction in force that ends outside the stored transcript.
+
+    Its ``through_sequence`` names no stored message, or lies past ``message_count``.
+    """
+    detail = (
+        f"compaction {compaction_id}, in force, ends at sequence {through_sequence}, outside "
+        f"the stored transcript (message_count is {message_count})"
+    )
+    return VerificationProblem(COMPACTION_END_MISSING, session_id, detail)
+
+
+def unexplained_rewound_compaction(
+    session_id: str, compaction_id: str, through_sequence: int, rewind_id: str, fault: str
+) -> VerificationProblem:
+    """Return the problem of a hidden compaction that its ``rewound_by`` does not explain.
+
+    ``fault`` is what :meth:`HiderFacts.fault` says of the rewind ``rewind_id``.
+    """
+    detail = (
+        f"compaction {compaction_id} (through sequence {through_sequence}) is hidden by rewind "
+        f"{rewind_id}, {fault}"
+    )
+    return VerificationProblem(UNEXPLAINED_REWOUND_COMPACTION, session_id, detail)
+
+
+def fork_point_past_parent(
+    session_id: str, forked_at_sequence: int, parent_id: str, parent_message_count: int
+) -> VerificationProblem:
+    """Return the problem of a fork whose point lies past its stored parent's last sequence."""
+    detail = (
+        f"forked at sequence {forked_at_sequence} of session {parent_id}, whose last sequence "
+        f"is {parent_message_count}"
+    )
+    return VerificationProblem(FORK_POINT_PAST_PARENT, session_id, detail)
+
+
+def own_parent(session_id: str) -> VerificationProblem:
+    """Return the problem of a session that names itself as the session it was forked from."""
+    return VerificationProblem(OWN_PARENT, session_id, "names itself as its parent")
 
 
 def missing_last_message(session_id: str, message_count: int) -> DatabaseError:

@@ -19,18 +19,27 @@ from datetime import datetime
 from typing import IO, Any
 
 from agent_sessions.application.services.store_backed_service import StoreBackedService
-from agent_sessions.domain.entities import FileEvent, Session, SessionMessage
+from agent_sessions.domain.entities import (
+    Compaction,
+    FileEvent,
+    Rewind,
+    Session,
+    SessionMessage,
+)
 from agent_sessions.domain.errors import ImportIntegrityError, SessionNotFoundError
 from agent_sessions.domain.export_format import build_export_document, parse_export_document
 from agent_sessions.domain.export_records import (
+    ExportedCompaction,
     ExportedFileEvent,
     ExportedMessage,
+    ExportedRewind,
     ExportedSession,
 )
 from agent_sessions.domain.export_stream import (
     MAX_LINE_BYTES,
     ExportStreamReader,
     ExportStreamWriter,
+    StreamRecord,
 )
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.domain.validation import validate_on_conflict, validate_ulid
@@ -58,6 +67,24 @@ def _create_imported(uow: UnitOfWork, session: Session, policy: str) -> Session:
             f"(--on-conflict new_external_id on the command line) to import a copy without it"
         )
     return uow.sessions.create(replace(session, external_id=None))
+
+
+_SessionHistory = tuple[Session, builtins.list[Rewind], builtins.list[Compaction]]
+_ReadForExport = tuple[
+    Session,
+    builtins.list[Rewind],
+    builtins.list[Compaction],
+    builtins.list[SessionMessage],
+    builtins.list[FileEvent],
+]
+
+
+def _session_history(session_id: str, uow: UnitOfWork) -> _SessionHistory | None:
+    """Read the session, then its rewinds and compactions; None when it does not exist."""
+    session = uow.sessions.get_by_id(session_id)
+    if session is None:
+        return None
+    return session, uow.history.rewinds(session_id), uow.history.compactions(session_id)
 
 
 def _events_after(
@@ -106,47 +133,58 @@ def _first_line(source: IO[bytes]) -> bytes:
 class SessionTransfer(StoreBackedService):
     """Export and import for a :class:`SessionService` over a :class:`SessionStore`.
 
-    The rest of the service (``get`` among it, which export calls) comes from the class that
-    puts the parts together, :class:`PersistentSessionService`.
+    The rest of the service comes from the class that puts the parts together,
+    :class:`PersistentSessionService`.
     """
 
     def export_session(self, session_id: str) -> dict[str, Any]:
-        """Return the session and its messages as an export document with a SHA-256 checksum."""
+        """Return the session, its transcript, file events and history as an export document."""
         wanted = validate_ulid(session_id, "session_id")
 
-        def read(
-            uow: UnitOfWork,
-        ) -> tuple[Session, builtins.list[SessionMessage], builtins.list[FileEvent]] | None:
-            session = uow.sessions.get_by_id(wanted)
-            if session is None:
+        def read(uow: UnitOfWork) -> _ReadForExport | None:
+            history = _session_history(wanted, uow)
+            if history is None:
                 return None
+            session, rewinds, compactions = history
             # The session as read first, as the JSON Lines export does: under READ COMMITTED a
             # message or event written between these reads would otherwise join the document
-            # without its counter (or an event without its message).
-            messages = uow.messages.get_for_session(wanted, limit=session.message_count)
+            # without its counter (or an event without its message). The document holds the
+            # history as of that read too (HistorySnapshot).
+            messages = uow.messages.get_for_session(
+                wanted, limit=session.message_count, include_rewound=True
+            )
             events = [
                 event
                 for event in uow.file_events.list_for_session(wanted)
                 if event.created_at <= session.updated_at
             ]
-            return session, messages, events
+            return session, rewinds, compactions, messages, events
 
-        session, messages, events = self._on_session(wanted, read, writes=False)
-        return build_export_document(session, messages, self._clock(), events)
+        session, rewinds, compactions, messages, events = self._on_session(
+            wanted, read, writes=False
+        )
+        return build_export_document(
+            session, messages, self._clock(), events, rewinds=rewinds, compactions=compactions
+        )
 
     def import_session(self, document: dict[str, Any], *, on_conflict: str = "error") -> Session:
         """Verify an export document, then write it all or nothing, with fresh ids.
 
-        File events are linked to the new messages by their sequence. When the document's
-        external id is taken by a session of its actor, ``on_conflict="error"`` raises
-        ``ImportIntegrityError`` and ``"new_external_id"`` imports a copy without it.
+        File events are linked to the new messages by their sequence, and rewound messages
+        and compactions to the new rewinds. A fork's parent is kept as the reference it is.
+        When the document's external id is taken by a session of its actor,
+        ``on_conflict="error"`` raises ``ImportIntegrityError`` and ``"new_external_id"``
+        imports a copy without it.
         """
         policy = validate_on_conflict(on_conflict)
         exported = parse_export_document(document)
         session = self._imported_session(exported, len(exported.messages))
-        messages = [self._imported_message(session.id, message) for message in exported.messages]
+        rows = _ImportedRows(session.id, self._new_id)
+        rewinds = [rows.rewind(rewind) for rewind in exported.rewinds]
+        compactions = [rows.compaction(compaction) for compaction in exported.compactions]
+        messages = [rows.message(message) for message in exported.messages]
         events = [
-            self._imported_event(session.id, event, messages[event.message_sequence - 1].id)
+            rows.event(event, messages[event.message_sequence - 1].id)
             for event in exported.file_events
         ]
 
@@ -155,6 +193,8 @@ class SessionTransfer(StoreBackedService):
             if already is not None:
                 return already
             created = _create_imported(uow, session, policy)
+            if rewinds or compactions:
+                uow.history.insert_many(rewinds, compactions)
             uow.messages.insert_many(messages)
             uow.file_events.insert_many(events)
             return created
@@ -165,14 +205,18 @@ class SessionTransfer(StoreBackedService):
         """Write the session as a JSON Lines export to ``file``, in constant memory.
 
         ``file`` is a binary or text stream opened for writing. The stream holds the session as
-        it was when the export began: messages appended or events recorded meanwhile are left
-        out. Returns that session. See ``docs/reference/export_format.md``.
+        it was when the export began: messages appended, events recorded, rewinds, undos and
+        compactions made meanwhile are left out. Returns that session. See
+        ``docs/reference/export_format.md``.
         """
         wanted = validate_ulid(session_id, "session_id")
-        session = self.get(wanted)
+        history = self._store.transaction(functools.partial(_session_history, wanted), writes=False)
+        if history is None:
+            raise SessionNotFoundError(wanted)
+        session, rewinds, compactions = history
         write = _line_writer(file)
         writer = ExportStreamWriter()
-        write(writer.header(session, self._clock()))
+        write(writer.header(session, self._clock(), rewinds, compactions))
         last = 0
         while last < session.message_count:
             page = self._messages_after(
@@ -223,47 +267,20 @@ class SessionTransfer(StoreBackedService):
             reader = ExportStreamReader()
             reader.header(_first_line(source))
             created = _create_imported(uow, session, policy)
-            messages: builtins.list[SessionMessage] = []
-            events: builtins.list[ExportedFileEvent] = []
+            batch = _ImportBatch(uow, _ImportedRows(session.id, self._new_id))
             for line in iter(functools.partial(source.readline, MAX_LINE_BYTES + 1), b""):
                 record = reader.record(line)
                 if record is None:
                     break
-                if isinstance(record, ExportedMessage):
-                    messages.append(self._imported_message(session.id, record))
-                    if len(messages) == _STREAM_BATCH:
-                        uow.messages.insert_many(messages)
-                        messages.clear()
-                    continue
-                if messages:
-                    uow.messages.insert_many(messages)
-                    messages.clear()
-                events.append(record)
-                if len(events) == _STREAM_BATCH:
-                    self._insert_imported_events(uow, session.id, events)
-                    events.clear()
+                batch.add(record)
             reader.finish()
             for rest in iter(functools.partial(source.readline, MAX_LINE_BYTES + 1), b""):
                 if rest.strip():
                     raise ImportIntegrityError("the stream goes on after its trailer")
-            uow.messages.insert_many(messages)
-            self._insert_imported_events(uow, session.id, events)
+            batch.flush()
             return created
 
         return self._store.transaction(write, writes=True)
-
-    def _insert_imported_events(
-        self, uow: UnitOfWork, session_id: str, events: Sequence[ExportedFileEvent]
-    ) -> None:
-        ids = uow.messages.ids_for_sequences(
-            session_id, [event.message_sequence for event in events]
-        )
-        uow.file_events.insert_many(
-            [
-                self._imported_event(session_id, event, ids[event.message_sequence])
-                for event in events
-            ]
-        )
 
     def _imported_session(self, exported: ExportedSession, message_count: int) -> Session:
         return Session(
@@ -277,30 +294,131 @@ class SessionTransfer(StoreBackedService):
             created_at=exported.created_at,
             updated_at=exported.updated_at,
             external_id=exported.external_id,
+            parent_session_id=exported.parent_session_id,
+            forked_at_sequence=exported.forked_at_sequence,
         )
 
-    def _imported_message(self, session_id: str, message: ExportedMessage) -> SessionMessage:
+
+class _ImportedRows:
+    """Turns the records of an export into the rows of one imported session, with fresh ids.
+
+    Remembers the fresh id of each rewind, so that the messages and compactions that name it
+    in ``rewound_by`` name its copy.
+    """
+
+    def __init__(self, session_id: str, new_id: Callable[[], str]) -> None:
+        self.session_id = session_id
+        self._new_id = new_id
+        self._rewind_ids: dict[str, str] = {}
+
+    def rewind(self, rewind: ExportedRewind) -> Rewind:
+        """Return the row of an exported rewind."""
+        fresh = self._rewind_ids[rewind.id] = self._new_id()
+        return Rewind(
+            id=fresh,
+            session_id=self.session_id,
+            to_sequence=rewind.to_sequence,
+            through_sequence=rewind.through_sequence,
+            reason=rewind.reason,
+            created_at=rewind.created_at,
+            undone_at=rewind.undone_at,
+        )
+
+    def compaction(self, compaction: ExportedCompaction) -> Compaction:
+        """Return the row of an exported compaction (its rewind read before it)."""
+        return Compaction(
+            id=self._new_id(),
+            session_id=self.session_id,
+            through_sequence=compaction.through_sequence,
+            summary=compaction.summary,
+            metadata=compaction.metadata,
+            token_count=compaction.token_count,
+            created_at=compaction.created_at,
+            rewound_by=self._rewind_id(compaction.rewound_by),
+        )
+
+    def message(self, message: ExportedMessage) -> SessionMessage:
+        """Return the row of an exported message (its rewind read before it)."""
         return SessionMessage(
             id=self._new_id(),
-            session_id=session_id,
+            session_id=self.session_id,
             sequence=message.sequence,
             role=message.role,
             content=message.content,
             metadata=message.metadata,
             token_count=message.token_count,
             created_at=message.created_at,
+            rewound_by=self._rewind_id(message.rewound_by),
         )
 
-    def _imported_event(
-        self, session_id: str, event: ExportedFileEvent, message_id: str
-    ) -> FileEvent:
+    def event(self, event: ExportedFileEvent, message_id: str) -> FileEvent:
+        """Return the row of an exported file event, of the imported message ``message_id``."""
         return FileEvent(
             id=self._new_id(),
-            session_id=session_id,
+            session_id=self.session_id,
             message_id=message_id,
             event_type=event.event_type,
             file_path=event.file_path,
             diff=event.diff,
             command=event.command,
             created_at=event.created_at,
+        )
+
+    def _rewind_id(self, exported_id: str | None) -> str | None:
+        return None if exported_id is None else self._rewind_ids[exported_id]
+
+
+class _ImportBatch:
+    """The records of a stream being imported, written in batches in the stream's order.
+
+    Rewinds come first (messages and compactions point at them), then compactions, messages
+    and file events; what is queued is written when the kind changes, and every
+    :data:`_STREAM_BATCH` records.
+    """
+
+    def __init__(self, uow: UnitOfWork, rows: _ImportedRows) -> None:
+        self._uow = uow
+        self._rows = rows
+        self._pending: builtins.list[Any] = []
+        self._kind: type | None = None
+
+    def add(self, record: StreamRecord) -> None:
+        """Queue the row of the next record, writing what is queued when it is time."""
+        if self._kind is not type(record):
+            self.flush()
+            self._kind = type(record)
+        rows = self._rows
+        if isinstance(record, ExportedRewind):
+            self._pending.append(rows.rewind(record))
+        elif isinstance(record, ExportedCompaction):
+            self._pending.append(rows.compaction(record))
+        elif isinstance(record, ExportedMessage):
+            self._pending.append(rows.message(record))
+        else:
+            self._pending.append(record)  # linked to its message once the batch is written
+        if len(self._pending) == _STREAM_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        history, kind = self._uow.history, self._kind
+        if kind is ExportedRewind:
+            history.insert_many(pending, [])
+        elif kind is ExportedCompaction:
+            history.insert_many([], pending)
+        elif kind is ExportedMessage:
+            self._uow.messages.insert_many(pending)
+        else:
+            self._insert_events(pending)
+
+    def _insert_events(self, events: Sequence[ExportedFileEvent]) -> None:
+        rows = self._rows
+        ids = self._uow.messages.ids_for_sequences(
+            rows.session_id, [event.message_sequence for event in events]
+        )
+        self._uow.file_events.insert_many(
+            [rows.event(event, ids[event.message_sequence]) for event in events]
         )

@@ -2,7 +2,10 @@
 
 Every check is one set-wise statement (``GROUP BY``, a window function or an outer join) that
 returns only the rows that break an invariant, so verifying a large store never loads its
-messages into Python. The statements run on SQLite (3.25 or newer, with its JSON functions,
+messages into Python. The history checks join messages and compactions to the rewinds they
+name (or that span them) and the forks to their parents; which rewind explains a hidden row is
+decided by the domain's rule (:class:`~agent_sessions.domain.verification.HiderFacts`) on the
+rows the statement found. The statements run on SQLite (3.25 or newer, with its JSON functions,
 built in from 3.38), PostgreSQL, and MariaDB 10.2/MySQL 8 or newer.
 
 ``metadata`` is checked in SQL on the raw stored value: on SQLite and MariaDB it is text that
@@ -21,21 +24,29 @@ from sqlalchemy import (
     Select,
     Subquery,
     Table,
+    and_,
     case,
     cast,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql
 
 from agent_sessions.domain import ports
 from agent_sessions.domain import verification as problems
-from agent_sessions.domain.verification import VerificationProblem, VerificationReport
+from agent_sessions.domain.verification import (
+    HiderFacts,
+    VerificationProblem,
+    VerificationReport,
+)
 from agent_sessions.infrastructure.database.models import (
+    SessionCompactionModel,
     SessionFileEventModel,
     SessionMessageModel,
     SessionModel,
+    SessionRewindModel,
 )
 
 __all__ = ["SqlAlchemySessionVerifier"]
@@ -43,6 +54,8 @@ __all__ = ["SqlAlchemySessionVerifier"]
 _SESSIONS: Table = SessionModel.__table__  # type: ignore[assignment]
 _MESSAGES: Table = SessionMessageModel.__table__  # type: ignore[assignment]
 _FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
+_REWINDS: Table = SessionRewindModel.__table__  # type: ignore[assignment]
+_COMPACTIONS: Table = SessionCompactionModel.__table__  # type: ignore[assignment]
 
 
 class SqlAlchemySessionVerifier(ports.SessionVerifier):
@@ -65,6 +78,12 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             self._undecodable_metadata,
             self._tokens_below_messages,
             self._misattributed_file_events,
+            self._unexplained_rewound_messages,
+            self._visible_messages_in_rewinds,
+            self._compaction_ends_missing,
+            self._unexplained_rewound_compactions,
+            self._fork_points_past_parents,
+            self._own_parents,
         )
         return problems.report(
             (problem for check in checks for problem in check(session_id)),
@@ -193,6 +212,138 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
         for owner, other, count in self._connection.execute(query):
             yield problems.misattributed_file_events(owner, int(count), other)
 
+    def _unexplained_rewound_messages(
+        self, session_id: str | None
+    ) -> Iterator[VerificationProblem]:
+        hider = _REWINDS.alias("hider")
+        message = _MESSAGES
+        query = _of_stored_sessions(
+            select(message.c.session_id, message.c.id, message.c.sequence, message.c.rewound_by)
+            .add_columns(*_hider_columns(hider))
+            .select_from(message.outerjoin(hider, hider.c.id == message.c.rewound_by))
+            .where(
+                message.c.rewound_by.is_not(None),
+                or_(
+                    _unexplained_by(hider, message.c.session_id),
+                    message.c.sequence <= hider.c.to_sequence,
+                    message.c.sequence > hider.c.through_sequence,
+                ),
+            ),
+            session_id,
+        ).order_by(message.c.session_id, message.c.sequence)
+        for owner, message_id, sequence, rewind_id, *facts in self._connection.execute(query):
+            fault = _facts(facts).fault(owner, int(sequence))
+            if fault is not None:
+                yield problems.unexplained_rewound_message(
+                    owner, message_id, int(sequence), rewind_id, fault
+                )
+
+    def _visible_messages_in_rewinds(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        rewind, message = _REWINDS, _MESSAGES
+        span = (rewind.c.session_id, rewind.c.id, rewind.c.to_sequence, rewind.c.through_sequence)
+        inside = and_(
+            message.c.session_id == rewind.c.session_id,
+            message.c.sequence > rewind.c.to_sequence,
+            message.c.sequence <= rewind.c.through_sequence,
+        )
+        query = (
+            select(*span, func.count(), func.min(message.c.sequence), func.max(message.c.sequence))
+            .select_from(rewind.join(message, inside))
+            .where(rewind.c.undone_at.is_(None), message.c.rewound_by.is_(None))
+            .group_by(*span, rewind.c.created_at)
+            .order_by(rewind.c.session_id, rewind.c.created_at, rewind.c.id)
+        )
+        if session_id is not None:
+            query = query.where(rewind.c.session_id == session_id)
+        for owner, rewind_id, to, through, count, first, last in self._connection.execute(query):
+            yield problems.visible_messages_in_rewind(
+                owner, rewind_id, (int(to), int(through)), (int(count), int(first), int(last))
+            )
+
+    def _compaction_ends_missing(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        compaction, end = _COMPACTIONS, _MESSAGES
+        at_end = and_(
+            end.c.session_id == compaction.c.session_id,
+            end.c.sequence == compaction.c.through_sequence,
+        )
+        query = (
+            select(
+                compaction.c.session_id,
+                compaction.c.id,
+                compaction.c.through_sequence,
+                _SESSIONS.c.message_count,
+            )
+            .select_from(
+                compaction.join(_SESSIONS, _SESSIONS.c.id == compaction.c.session_id).outerjoin(
+                    end, at_end
+                )
+            )
+            .where(
+                compaction.c.rewound_by.is_(None),
+                or_(end.c.id.is_(None), compaction.c.through_sequence > _SESSIONS.c.message_count),
+            )
+            .order_by(compaction.c.session_id, compaction.c.created_at, compaction.c.id)
+        )
+        if session_id is not None:
+            query = query.where(compaction.c.session_id == session_id)
+        for owner, compaction_id, through, count in self._connection.execute(query):
+            yield problems.compaction_end_missing(owner, compaction_id, int(through), int(count))
+
+    def _unexplained_rewound_compactions(
+        self, session_id: str | None
+    ) -> Iterator[VerificationProblem]:
+        hider, compaction = _REWINDS.alias("hider"), _COMPACTIONS
+        query = (
+            select(
+                compaction.c.session_id,
+                compaction.c.id,
+                compaction.c.through_sequence,
+                compaction.c.rewound_by,
+                *_hider_columns(hider),
+            )
+            .select_from(compaction.outerjoin(hider, hider.c.id == compaction.c.rewound_by))
+            .where(
+                compaction.c.rewound_by.is_not(None),
+                or_(
+                    _unexplained_by(hider, compaction.c.session_id),
+                    compaction.c.through_sequence <= hider.c.to_sequence,
+                ),
+            )
+            .order_by(compaction.c.session_id, compaction.c.created_at, compaction.c.id)
+        )
+        if session_id is not None:
+            query = query.where(compaction.c.session_id == session_id)
+        for owner, compaction_id, through, rewind_id, *facts in self._connection.execute(query):
+            fault = _facts(facts).fault(owner, int(through), whole_span=False)
+            if fault is not None:
+                yield problems.unexplained_rewound_compaction(
+                    owner, compaction_id, int(through), rewind_id, fault
+                )
+
+    def _fork_points_past_parents(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        parent = _SESSIONS.alias("parent")
+        query = _sessions_of(
+            select(
+                _SESSIONS.c.id, _SESSIONS.c.forked_at_sequence, parent.c.id, parent.c.message_count
+            )
+            .select_from(_SESSIONS.join(parent, parent.c.id == _SESSIONS.c.parent_session_id))
+            .where(
+                parent.c.id != _SESSIONS.c.id,
+                _SESSIONS.c.forked_at_sequence > parent.c.message_count,
+            ),
+            session_id,
+        ).order_by(_SESSIONS.c.id)
+        for owner, point, parent_id, count in self._connection.execute(query):
+            yield problems.fork_point_past_parent(owner, int(point), parent_id, int(count))
+
+    def _own_parents(self, session_id: str | None) -> Iterator[VerificationProblem]:
+        query = _sessions_of(
+            select(_SESSIONS.c.id).where(_SESSIONS.c.parent_session_id == _SESSIONS.c.id),
+            session_id,
+        ).order_by(_SESSIONS.c.id)
+        for (owner,) in self._connection.execute(query):
+            yield problems.own_parent(owner)
+
 
 def _sessions_of(query: Select[Any], session_id: str | None) -> Select[Any]:
     """Restrict a query over ``sessions`` to one session when ``session_id`` is given."""
@@ -231,3 +382,21 @@ def _metadata_fault(column: Any, dialect: str) -> ColumnElement[Any]:
         (func.lower(func.json_type(column)) != "object", literal(problems.METADATA_NOT_OBJECT)),
         else_=None,
     )
+
+
+def _hider_columns(hider: Any) -> tuple[ColumnElement[Any], ...]:
+    """Return what :func:`_facts` reads of the rewind a row names (NULLs when there is none)."""
+    undone = case((hider.c.undone_at.is_(None), literal(0)), else_=literal(1))
+    return (hider.c.session_id, hider.c.to_sequence, hider.c.through_sequence, undone)
+
+
+def _facts(row: list[Any]) -> HiderFacts:
+    owner, to, through, undone = row
+    if owner is None:
+        return HiderFacts(None)
+    return HiderFacts(owner, int(to), int(through), bool(undone))
+
+
+def _unexplained_by(hider: Any, owner: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Return SQL that is true when the rewind a row names is absent, foreign or undone."""
+    return or_(hider.c.id.is_(None), hider.c.session_id != owner, hider.c.undone_at.is_not(None))
