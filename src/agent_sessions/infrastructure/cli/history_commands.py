@@ -14,16 +14,11 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from agent_sessions.domain.entities import Session
+from agent_sessions.domain.export_history import compaction_record, rewind_record
 from agent_sessions.domain.validation import MAX_CONTENT_BYTES
 from agent_sessions.infrastructure.cli.command_error import CommandError
 from agent_sessions.infrastructure.cli.fork_tree import ForkFamily, print_fork_tree
-from agent_sessions.infrastructure.cli.rendering import (
-    compaction_json,
-    counted,
-    print_json,
-    rewind_json,
-    session_json,
-)
+from agent_sessions.infrastructure.cli.rendering import counted, print_json, session_json
 from agent_sessions.infrastructure.cli.session_commands import open_service
 from agent_sessions.infrastructure.cli.stream_io import read_text_input
 
@@ -141,7 +136,7 @@ def sessions_rewind(url: str, arguments: argparse.Namespace, out: TextIO) -> int
             arguments.session_id, arguments.to_sequence, reason=arguments.reason
         )
     if arguments.json:
-        print_json(None if rewound is None else rewind_json(rewound), out)
+        print_json(None if rewound is None else rewind_record(rewound), out)
     elif rewound is None:
         print(
             f"session {arguments.session_id.upper()} has no visible message after message "
@@ -163,7 +158,7 @@ def _undo_rewind(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     with open_service(url) as service:
         undone = service.undo_rewind(arguments.session_id)
     if arguments.json:
-        print_json(rewind_json(undone), out)
+        print_json(rewind_record(undone), out)
     else:
         print(
             f"undid rewind {undone.id} of session {undone.session_id}: the messages it hid "
@@ -184,7 +179,7 @@ def sessions_compact(url: str, arguments: argparse.Namespace, out: TextIO) -> in
             token_count=arguments.token_count,
         )
     if arguments.json:
-        print_json(compaction_json(compaction), out)
+        print_json(compaction_record(compaction), out)
         return 0
     line = (
         f"compacted session {compaction.session_id} through message "

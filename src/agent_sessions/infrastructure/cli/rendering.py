@@ -24,18 +24,15 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from agent_sessions.domain.entities import (
-    Compaction,
     FileEvent,
     FileEventType,
     FileTouch,
-    Rewind,
     Session,
     SessionMessage,
 )
 from agent_sessions.domain.export_records import (
     file_event_record,
     format_timestamp,
-    message_record,
     session_record,
 )
 from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
@@ -43,18 +40,15 @@ from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
 __all__ = [
     "COMMAND_SHOWN_CHARACTERS",
     "DiffSize",
-    "compaction_json",
     "counted",
     "diff_size",
     "event_line",
     "event_records",
     "events_by_message",
     "events_table",
-    "message_json",
     "print_json",
     "printable",
     "progress_bar",
-    "rewind_json",
     "sequences_by_message",
     "session_json",
     "sessions_table",
@@ -256,45 +250,8 @@ def event_line(event: FileEvent) -> str:
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    """Return the export format's session record, with its fork point and ``total_tokens``."""
-    return {
-        **session_record(session),
-        "parent_session_id": session.parent_session_id,
-        "forked_at_sequence": session.forked_at_sequence,
-        "total_tokens": session.total_tokens,
-    }
-
-
-def message_json(message: SessionMessage) -> dict[str, Any]:
-    """Return the export format's message record, with the rewind that hid it (or None)."""
-    return {**message_record(message), "rewound_by": message.rewound_by}
-
-
-def rewind_json(rewind: Rewind) -> dict[str, Any]:
-    """Return the JSON form of a rewind: its fields, times in ISO 8601 UTC."""
-    return {
-        "id": rewind.id,
-        "session_id": rewind.session_id,
-        "to_sequence": rewind.to_sequence,
-        "through_sequence": rewind.through_sequence,
-        "reason": rewind.reason,
-        "created_at": format_timestamp(rewind.created_at),
-        "undone_at": None if rewind.undone_at is None else format_timestamp(rewind.undone_at),
-    }
-
-
-def compaction_json(compaction: Compaction) -> dict[str, Any]:
-    """Return the JSON form of a compaction: its fields, its time in ISO 8601 UTC."""
-    return {
-        "id": compaction.id,
-        "session_id": compaction.session_id,
-        "through_sequence": compaction.through_sequence,
-        "summary": compaction.summary,
-        "metadata": compaction.metadata,
-        "token_count": compaction.token_count,
-        "created_at": format_timestamp(compaction.created_at),
-        "rewound_by": compaction.rewound_by,
-    }
+    """Return the export format's session record, with ``total_tokens``."""
+    return {**session_record(session), "total_tokens": session.total_tokens}
 
 
 def print_json(value: Any, out: TextIO) -> None:

@@ -11,15 +11,14 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from agent_sessions.domain.entities import FileEventType
+from agent_sessions.domain.export_history import compaction_record, rewind_record
+from agent_sessions.domain.export_records import message_record
 from agent_sessions.infrastructure.cli.conversation import compaction_in_force, print_conversation
 from agent_sessions.infrastructure.cli.rendering import (
-    compaction_json,
     event_records,
     events_by_message,
     events_table,
-    message_json,
     print_json,
-    rewind_json,
     sequences_by_message,
     session_json,
     sessions_table,
@@ -154,13 +153,13 @@ def sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
         document = session_json(session)
         document["messages"] = [
             {
-                **message_json(message),
+                **message_record(message),
                 "file_events": event_records(events.get(message.id, ()), sequence_of),
             }
             for message in messages
         ]
-        document["rewinds"] = [rewind_json(rewind) for rewind in rewinds]
-        document["compactions"] = [compaction_json(compaction) for compaction in compactions]
+        document["rewinds"] = [rewind_record(rewind) for rewind in rewinds]
+        document["compactions"] = [compaction_record(compaction) for compaction in compactions]
         print_json(document, out)
         return 0
     print_conversation(
