@@ -187,26 +187,24 @@ def _marks(context):
     return marks
 
 
+def _assert_marks(context, sequences, kind, marked_by):
+    """Assert that the messages ``sequences``, and no other, carry the mark ``kind`` by id."""
+    marked = set(parse_sequences(sequences))
+    marks = _marks(context)
+    expected = {sequence: (kind, marked_by) if sequence in marked else None for sequence in marks}
+    assert marks == expected, context.cli_stdout
+
+
 @then("the conversation marks messages {sequences} as rewound by the rewind, and no other")
 def step_marks_rewound(context, sequences):
     (rewind,) = context.service.list_rewinds(context.cli_session_id)
-    marked = set(parse_sequences(sequences))
-    expected = {
-        sequence: ("rewound", rewind.id) if sequence in marked else None
-        for sequence in _marks(context)
-    }
-    assert _marks(context) == expected, context.cli_stdout
+    _assert_marks(context, sequences, "rewound", rewind.id)
 
 
 @then("the conversation marks messages {sequences} as compacted by the compaction, and no other")
 def step_marks_compacted(context, sequences):
     (compaction,) = context.service.list_compactions(context.cli_session_id)
-    marked = set(parse_sequences(sequences))
-    expected = {
-        sequence: ("compacted", compaction.id) if sequence in marked else None
-        for sequence in _marks(context)
-    }
-    assert _marks(context) == expected, context.cli_stdout
+    _assert_marks(context, sequences, "compacted", compaction.id)
 
 
 @then('the rewind\'s line in the header ends with its reason escaped, "{reason}"')

@@ -865,38 +865,47 @@ async def test_the_sdk_runner_sees_the_first_turn_in_the_second(
 # --- rewinds and compactions: what the next run's model is sent --------------------------------
 
 
-def weather_turns() -> ScriptedModel:
-    return ScriptedModel(
-        says("Sunny in Kraków.", item_id="msg_1", input_tokens=20, output_tokens=4),
-        says("Rain in Gdańsk.", item_id="msg_2", input_tokens=30, output_tokens=4),
-        says("You asked about Kraków.", item_id="msg_3", input_tokens=25, output_tokens=5),
-    )
+class WeatherTurns:
+    """An agent with a scripted model, and two turns of it run in an SDK session."""
+
+    def __init__(self) -> None:
+        self.model = ScriptedModel(
+            says("Sunny in Kraków.", item_id="msg_1", input_tokens=20, output_tokens=4),
+            says("Rain in Gdańsk.", item_id="msg_2", input_tokens=30, output_tokens=4),
+            says("You asked about Kraków.", item_id="msg_3", input_tokens=25, output_tokens=5),
+        )
+        self.agent = Agent(name="Weather", instructions="Be brief.", model=self.model)
+        self.config = RunConfig(tracing_disabled=True)
+
+    async def run(self, question: str, session: AgentSessionsSession) -> Any:
+        return await Runner.run(self.agent, question, session=session, run_config=self.config)
+
+    async def two_turns(self, session: AgentSessionsSession) -> tuple[list[Any], Session]:
+        """Ask about Kraków, then Gdańsk; return the first turn's items and the stored session."""
+        await self.run("Weather in Kraków?", session)
+        first_turn = await session.get_items()
+        await self.run("And in Gdańsk?", session)
+        stored = await session.stored_session()
+        assert stored is not None
+        return first_turn, stored
 
 
 @pytest.mark.asyncio
 async def test_the_sdk_runner_no_longer_sees_a_turn_the_caller_rewound(
     service: AsyncPersistentSessionService,
 ) -> None:
-    model = weather_turns()
-    agent = Agent(name="Weather", instructions="Be brief.", model=model)
+    turns = WeatherTurns()
     session = AgentSessionsSession(new_id(), service)
-    config = RunConfig(tracing_disabled=True)
-    await Runner.run(agent, "Weather in Kraków?", session=session, run_config=config)
-    first_turn = await session.get_items()
-    await Runner.run(agent, "And in Gdańsk?", session=session, run_config=config)
-    stored = await session.stored_session()
-    assert stored is not None
+    first_turn, stored = await turns.two_turns(session)
 
     rewind = await service.rewind(stored.id, len(first_turn), reason="wrong city")
-    third = await Runner.run(
-        agent, "Which city did I ask about?", session=session, run_config=config
-    )
+    third = await turns.run("Which city did I ask about?", session)
 
     assert rewind is not None
     assert third.final_output == "You asked about Kraków."
-    assert "Gdańsk" in json.dumps(model.inputs[1], ensure_ascii=False)
-    assert model.inputs[2] == [*first_turn, user("Which city did I ask about?")]
-    assert "Gdańsk" not in json.dumps(model.inputs[2], ensure_ascii=False)
+    assert "Gdańsk" in json.dumps(turns.model.inputs[1], ensure_ascii=False)
+    assert turns.model.inputs[2] == [*first_turn, user("Which city did I ask about?")]
+    assert "Gdańsk" not in json.dumps(turns.model.inputs[2], ensure_ascii=False)
     transcript = await service.get_messages(stored.id, include_rewound=True)
     assert [m.rewound_by for m in transcript] == [None, None, rewind.id, rewind.id, None, None]
 
@@ -905,22 +914,16 @@ async def test_the_sdk_runner_no_longer_sees_a_turn_the_caller_rewound(
 async def test_with_context_messages_the_runner_starts_from_the_summary(
     service: AsyncPersistentSessionService,
 ) -> None:
-    model = weather_turns()
-    agent = Agent(name="Weather", instructions="Be brief.", model=model)
-    sdk_id = new_id()
-    writer = AgentSessionsSession(sdk_id, service)
-    config = RunConfig(tracing_disabled=True)
-    for question in ("Weather in Kraków?", "And in Gdańsk?"):
-        await Runner.run(agent, question, session=writer, run_config=config)
-    stored = await writer.stored_session()
-    assert stored is not None
-    second_turn = (await writer.get_items())[2:]
+    turns = WeatherTurns()
+    writer = AgentSessionsSession(new_id(), service)
+    first_turn, stored = await turns.two_turns(writer)
+    second_turn = (await writer.get_items())[len(first_turn) :]
 
-    await service.compact(stored.id, 2, "The user asked about Kraków: sunny.")
-    reader = AgentSessionsSession(sdk_id, service, use_context_messages=True)
-    await Runner.run(agent, "Which city did I ask about?", session=reader, run_config=config)
+    await service.compact(stored.id, len(first_turn), "The user asked about Kraków: sunny.")
+    reader = AgentSessionsSession(writer.session_id, service, use_context_messages=True)
+    await turns.run("Which city did I ask about?", reader)
 
-    assert model.inputs[2] == [
+    assert turns.model.inputs[2] == [
         {"role": "system", "content": "The user asked about Kraków: sunny."},
         *second_turn,
         user("Which city did I ask about?"),
