@@ -12,12 +12,19 @@ Feature: Forking, rewinding and compacting sessions on the command line
     When I run "agent-sessions --url {database} sessions list --forked-from {session} --json"
     Then the JSON sessions are the new fork alone, forked at 3 from the session
 
+  Scenario: A fork shows where it came from
+    Given the session "planner" with 4 messages
+    When I run "agent-sessions --url {database} sessions fork {session} --at 2 --actor reviewer --json"
+    Then the JSON session is a fork of the session at 2, of actor "reviewer", with 2 messages
+    When I run "agent-sessions --url {database} sessions show {fork}"
+    Then the header says it was forked from the session at message 2
+
   Scenario: The tree of a family drawn from any of its sessions
     Given the session "planner" with 6 messages
     And its session was forked at message 3 as "Route B"
     And its session was forked at message 5 as "Route C"
     And the fork "Route B" was forked at message 2 as "Route B, shorter"
-    When I run "agent-sessions --url {database} sessions tree {Route B, shorter}"
+    When I run "agent-sessions --url {database} sessions tree {Route B, shorter}" on an output encoded as UTF-8
     Then the output is the tree:
       """
       {session}  [6 messages]  planner session
@@ -34,6 +41,18 @@ Feature: Forking, rewinding and compacting sessions on the command line
       {session}  [1 message]  planner session
       """
 
+  Scenario: When the first session of a family was deleted, the tree starts at its first fork
+    Given the session "planner" with 4 messages
+    And its session was forked at message 3 as "Route B"
+    And the fork "Route B" was forked at message 2 as "Route B, shorter"
+    And its session was deleted
+    When I run "agent-sessions --url {database} sessions tree {Route B, shorter}"
+    Then the output is the tree:
+      """
+      {Route B}  [forked from {session} at 3, 3 messages]  Route B
+      └── {Route B, shorter}  [forked at 2, 2 messages]  Route B, shorter
+      """
+
   Scenario: A hostile title stays on its line of the tree, escaped
     Given the session "planner" with 3 messages
     And its session was forked at message 1 as "Route\nB\x1b[2J\u202egnp.exe"
@@ -45,11 +64,11 @@ Feature: Forking, rewinding and compacting sessions on the command line
       """
     And the output holds no control character
 
-  Scenario: On an output that encodes only ASCII the tree is drawn in ASCII
+  Scenario: On an output encoded as ASCII the tree is drawn in ASCII
     Given the session "planner" with 4 messages
     And its session was forked at message 2 as "Café B"
     And its session was forked at message 3 as "Route C"
-    When I run "agent-sessions --url {database} sessions tree {session}" on an output that encodes only ASCII
+    When I run "agent-sessions --url {database} sessions tree {session}" on an output encoded as ASCII
     Then the output is the tree:
       """
       {session}  [4 messages]  planner session
@@ -89,6 +108,15 @@ Feature: Forking, rewinding and compacting sessions on the command line
     When I run "agent-sessions --url {database} sessions rewind {session} --undo"
     Then the command fails with one error line saying "has no rewind to undo"
 
+  Scenario: An undone rewind stays listed, with when it was undone
+    Given the session "planner" with 4 messages
+    And its session was rewound to message 2
+    When I run "agent-sessions --url {database} sessions rewind {session} --undo --json"
+    Then the JSON rewind is the session's rewind, undone
+    When I run "agent-sessions --url {database} sessions show {session}"
+    Then the rewind's line in the header says when it was undone, and no reason
+    And the conversation marks no message
+
   Scenario: A rewind cannot be undone after messages were appended past it
     Given the session "planner" with 4 messages
     And its session was rewound to message 2
@@ -120,6 +148,14 @@ Feature: Forking, rewinding and compacting sessions on the command line
     When I run "agent-sessions --url {database} sessions compact {session} --through 2 --summary-file - --json"
     Then the JSON compaction stands for messages up to 2 with the summary "They chose April."
 
+  Scenario: The summary of a whole conversation follows its last message
+    Given the session "planner" with 2 messages
+    And the summary "All of it." is on standard input
+    When I run "agent-sessions --url {database} sessions compact {session} --through 2 --summary-file -"
+    And I run "agent-sessions --url {database} sessions show {session}"
+    Then the conversation marks messages 1, 2 as compacted by the compaction, and no other
+    And the last line is the summary "All of it."
+
   Scenario: A compaction that would leave a tool result first ends before its call
     Given the session "planner" with messages from user, assistant, tool, tool, assistant
     And the summary file "{file}" holds "The user asked; a tool answered."
@@ -144,6 +180,7 @@ Feature: Forking, rewinding and compacting sessions on the command line
       | sessions compact {session} --through 2 --summary-file {file}                  | "   "                    | invalid --summary-file: must not be empty or blank  |
       | sessions compact {session} --through 2 --summary-file {file}                  | bytes that are not UTF-8 | is not UTF-8 text: invalid start byte at byte 3     |
       | sessions compact {session} --through 2 --summary-file {file}.missing          | "fine"                   | No such file or directory                           |
+      | sessions compact {session} --through 2 --summary-file {file}                  | 7 MiB and one byte       | is larger than 7340032 bytes                        |
       | sessions compact {session} --through 2 --summary-file {file} --token-count -1 | "fine"                   | invalid --token-count                               |
       | sessions tree 01ARZ3NDEKTSV4RRFFQ69G5FAV                                      | "fine"                   | session '01ARZ3NDEKTSV4RRFFQ69G5FAV' does not exist |
       | sessions list --forked-from nope                                              | "fine"                   | invalid --forked-from                               |

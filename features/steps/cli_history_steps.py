@@ -15,6 +15,8 @@ import sys
 
 from behave import given, then, when
 
+from agent_sessions.domain.export_records import format_timestamp
+from agent_sessions.domain.validation import MAX_CONTENT_BYTES
 from features.command_line_world import run_command_line, scratch_file
 from features.session_world import parse_sequences
 
@@ -50,15 +52,15 @@ def _fork(context, source_id, sequence, title):
     _names(context)[title] = fork.id
 
 
-class _AsciiOutput(io.TextIOWrapper):
-    """Standard output whose encoding is ASCII, strict: what cannot be encoded fails."""
+class _EncodedOutput(io.TextIOWrapper):
+    """Standard output with bytes underneath, in ``encoding``, strict: what it lacks fails."""
 
-    def __init__(self):
-        super().__init__(io.BytesIO(), encoding="ascii", errors="strict")
+    def __init__(self, encoding):
+        super().__init__(io.BytesIO(), encoding=encoding, errors="strict")
 
     def getvalue(self):
         self.flush()
-        return self.buffer.getvalue().decode("ascii")
+        return self.buffer.getvalue().decode(self.encoding)
 
 
 @given('its session was forked at message {sequence:d} as "{title}"')
@@ -105,6 +107,16 @@ def step_summary_file_not_utf8(context):
     scratch_file(context).write_bytes(b"Caf\xff")
 
 
+@given('the summary file "{{file}}" holds 7 MiB and one byte')
+def step_summary_file_too_large(context):
+    scratch_file(context).write_bytes(b"x" * (MAX_CONTENT_BYTES + 1))
+
+
+@given("its session was deleted")
+def step_session_deleted(context):
+    context.service.delete(context.cli_session_id)
+
+
 @given('the summary "{text}" is on standard input')
 def step_summary_on_stdin(context, text):
     previous = sys.stdin
@@ -112,9 +124,9 @@ def step_summary_on_stdin(context, text):
     context.scenario_stack.callback(setattr, sys, "stdin", previous)
 
 
-@when('I run "{command_line}" on an output that encodes only ASCII')
-def step_run_ascii(context, command_line):
-    run_command_line(context, command_line, stdout=_AsciiOutput())
+@when('I run "{command_line}" on an output encoded as {encoding}')
+def step_run_encoded(context, command_line, encoding):
+    run_command_line(context, command_line, stdout=_EncodedOutput(encoding))
 
 
 @then(
@@ -148,6 +160,27 @@ def step_json_fork_alone(context, sequence):
     assert listed["id"] == context.cli_fork_id, listed
     assert listed["parent_session_id"] == context.cli_session_id, listed
     assert listed["forked_at_sequence"] == sequence, listed
+
+
+@then(
+    'the JSON session is a fork of the session at {sequence:d}, of actor "{actor}", '
+    "with {count:d} messages"
+)
+def step_json_fork(context, sequence, actor, count):
+    record = json.loads(_output(context))
+    assert (record["parent_session_id"], record["forked_at_sequence"]) == (
+        context.cli_session_id,
+        sequence,
+    ), record
+    assert (record["actor_name"], record["message_count"]) == (actor, count), record
+    assert (record["prompt_tokens"], record["completion_tokens"]) == (0, 0), record
+    _names(context)["fork"] = record["id"]
+
+
+@then("the header says it was forked from the session at message {sequence:d}")
+def step_header_forked_from(context, sequence):
+    lines = _output(context).splitlines()
+    assert lines[1] == f"  forked from {context.cli_session_id} at message {sequence}", lines
 
 
 @then("the output is the tree:")
@@ -215,6 +248,32 @@ def step_rewind_reason(context, reason):
     assert line.endswith(f": {reason}"), line
 
 
+@then("the conversation marks no message")
+def step_marks_none(context):
+    marks = _marks(context)
+    assert marks and set(marks.values()) == {None}, context.cli_stdout
+
+
+@then("the JSON rewind is the session's rewind, undone")
+def step_json_rewind_undone(context):
+    (rewind,) = context.service.list_rewinds(context.cli_session_id)
+    record = json.loads(_output(context))
+    assert rewind.undone_at is not None, rewind
+    assert record["id"] == rewind.id, record
+    assert record["undone_at"] == format_timestamp(rewind.undone_at), record
+
+
+@then("the rewind's line in the header says when it was undone, and no reason")
+def step_rewind_line_undone(context):
+    (rewind,) = context.service.list_rewinds(context.cli_session_id)
+    assert rewind.undone_at is not None, rewind
+    expected = (
+        f"  rewind {rewind.id} to message {rewind.to_sequence}, "
+        f"{format_timestamp(rewind.created_at)}, undone {format_timestamp(rewind.undone_at)}"
+    )
+    assert expected in _output(context).splitlines(), context.cli_stdout
+
+
 @then("the JSON messages {sequences} name the rewind in rewound_by, and the others null")
 def step_json_rewound_by(context, sequences):
     (rewind,) = context.service.list_rewinds(context.cli_session_id)
@@ -266,6 +325,14 @@ def step_summary_follows(context, sequence):
     escaped = second.replace("\x1b", "\\x1b")
     assert lines[index + 2] == " " * len(prefix) + escaped, lines
     assert lines[index + 3].startswith(f"  [{sequence + 1}] "), lines
+
+
+@then('the last line is the summary "{summary}"')
+def step_last_line_summary(context, summary):
+    (compaction,) = context.service.list_compactions(context.cli_session_id)
+    last = _output(context).splitlines()[-1]
+    expected = f"  [summary up to {compaction.through_sequence} by {compaction.id}]: {summary}"
+    assert last == expected, context.cli_stdout
 
 
 @then('the JSON compaction stands for messages up to {sequence:d} with the summary "{summary}"')

@@ -110,7 +110,7 @@ def _encodes(encoding: str | None, branches: Branches) -> bool:
         return True
     try:
         (branches.fork + branches.last + branches.through).encode(encoding)
-    except (UnicodeEncodeError, LookupError):
+    except UnicodeEncodeError:
         return False
     return True
 
@@ -119,7 +119,4 @@ def _encodable(line: str, encoding: str | None) -> str:
     """Return ``line`` with what ``encoding`` cannot encode written as backslash escapes."""
     if encoding is None:
         return line
-    try:
-        return line.encode(encoding, "backslashreplace").decode(encoding)
-    except LookupError:
-        return line
+    return line.encode(encoding, "backslashreplace").decode(encoding)

@@ -231,6 +231,6 @@ def _forks_of(service: SessionService, session_id: str) -> list[Session]:
     while True:
         page = service.list(forked_from=session_id, limit=_FORKS_PAGE, after=after)
         newest_first.extend(page)
-        if page.next_cursor is None or not page:
-            return newest_first[::-1]
         after = page.next_cursor
+        if after is None or not page:
+            return newest_first[::-1]
