@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import runpy
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -18,48 +15,8 @@ from sqlalchemy import Column, Index, MetaData, String, Table, create_engine
 from sqlalchemy.schema import DropIndex
 
 from agent_sessions.domain.export_format import compute_checksum
-from agent_sessions.infrastructure.cli import main
-
-
-def _substitute(context, command_line):
-    values = {
-        "{database}": getattr(context, "cli_url", context.database_url),
-        "{session}": getattr(context, "cli_session_id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
-        "{file}": str(_scratch_file(context)),
-    }
-    if hasattr(context, "copy"):  # a copy of the migrations (history_steps.py)
-        values["{lock}"] = str(context.copy.lock_path)
-        values["{scripts}"] = context.copy.script_location
-    for placeholder, value in values.items():
-        command_line = command_line.replace(placeholder, value)
-    return command_line
-
-
-def _scratch_file(context):
-    if not hasattr(context, "cli_file"):
-        folder = context.scenario_stack.enter_context(tempfile.TemporaryDirectory())
-        context.cli_file = Path(folder) / "session.json"
-    return context.cli_file
-
-
-def _run(context, command_line, stdout=None):
-    arguments = shlex.split(_substitute(context, command_line))
-    stdout, stderr = stdout or io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        try:
-            if arguments[:3] == ["python", "-m", "agent_sessions"]:
-                previous_argv = sys.argv
-                sys.argv = ["agent_sessions", *arguments[3:]]
-                try:
-                    runpy.run_module("agent_sessions", run_name="__main__", alter_sys=True)
-                finally:
-                    sys.argv = previous_argv
-            else:
-                assert arguments[0] == "agent-sessions", arguments
-                context.cli_status = main(arguments[1:])
-        except SystemExit as exc:
-            context.cli_status = exc.code
-    context.cli_stdout, context.cli_stderr = stdout.getvalue(), stderr.getvalue()
+from features.command_line_world import run_command_line as _run
+from features.command_line_world import scratch_file as _scratch_file
 
 
 def _set_environment(context, name, value):

@@ -401,6 +401,14 @@ def test_bad_constructor_arguments_are_refused_naming_them(service, database_url
         (lambda: AgentSessionsChatMessageHistory("s", database_url), "service"),
         (lambda: AgentSessionsChatMessageHistory("s", async_service=service), "async_service"),
         (lambda: AgentSessionsChatMessageHistory.from_url(" ", database_url), "session_id"),
+        (
+            lambda: AgentSessionsChatMessageHistory("s", service, use_context_messages="yes"),
+            "use_context_messages",
+        ),
+        (
+            lambda: AgentSessionsChatMessageHistory("s", service, summary_role="narrator"),
+            "summary_role",
+        ),
     ]
     for make, argument in cases:
         with pytest.raises(InvalidInputError) as caught:
@@ -437,6 +445,52 @@ def test_a_bad_batch_is_refused_naming_the_message_and_writes_nothing(
     assert reason in caught.value.reason
     assert history.messages == [HumanMessage("kept")]
     assert stored_session(service, session_id).total_tokens == 0
+
+
+# --- rewinds and compactions ------------------------------------------------------------------
+
+FOUR = [HumanMessage("Lisbon?"), AIMessage("Sunny."), HumanMessage("Porto?"), AIMessage("Rain.")]
+
+
+def test_the_history_leaves_out_what_a_rewind_hid(history, service, session_id):
+    history.add_messages(FOUR)
+    session = stored_session(service, session_id)
+
+    service.rewind(session.id, 2, reason="wrong city")
+
+    assert history.messages == FOUR[:2]
+    history.add_user_message("Faro?")
+    assert history.messages == [*FOUR[:2], HumanMessage("Faro?")]
+    assert len(service.get_messages(session.id, include_rewound=True)) == 5
+
+
+def test_with_context_messages_the_history_starts_from_the_summary(history, service, session_id):
+    history.add_messages(FOUR)
+    session = stored_session(service, session_id)
+    service.compact(session.id, 2, "Lisbon was sunny.")
+
+    context = AgentSessionsChatMessageHistory(session_id, service, use_context_messages=True)
+    as_user = AgentSessionsChatMessageHistory(
+        session_id, service, use_context_messages=True, summary_role="user"
+    )
+
+    assert context.messages == [SystemMessage("Lisbon was sunny."), *FOUR[2:]]
+    assert as_user.messages == [HumanMessage("Lisbon was sunny."), *FOUR[2:]]
+    assert history.messages == FOUR  # the default reads the whole visible history
+    service.rewind(session.id, 1)  # hides the compaction with the messages it covered
+    assert context.messages == FOUR[:1]
+
+
+@pytest.mark.asyncio
+async def test_the_async_members_read_the_context_too(database_url, service, session_id):
+    AgentSessionsChatMessageHistory(session_id, service).add_messages(FOUR)
+    service.compact(stored_session(service, session_id).id, 2, "Lisbon was sunny.")
+
+    async with await AsyncPersistentSessionService.from_url(database_url) as async_service:
+        history = AgentSessionsChatMessageHistory(
+            session_id, async_service=async_service, use_context_messages=True
+        )
+        assert await history.aget_messages() == [SystemMessage("Lisbon was sunny."), *FOUR[2:]]
 
 
 # --- from_url ------------------------------------------------------------------------------

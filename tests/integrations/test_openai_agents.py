@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import math
 import uuid
 from collections.abc import AsyncIterator
@@ -681,6 +682,8 @@ async def test_a_bad_item_keeps_its_whole_batch_out(
         (42, {}, "session_id"),
         ("fine", {"actor_name": ""}, "actor_name"),
         ("fine", {"actor_name": "a" * 256}, "actor_name"),
+        ("fine", {"use_context_messages": 1}, "use_context_messages"),
+        ("fine", {"summary_role": "narrator"}, "summary_role"),
     ],
 )
 @pytest.mark.asyncio
@@ -857,6 +860,117 @@ async def test_the_sdk_runner_sees_the_first_turn_in_the_second(
         "assistant",
     ]
     assert (stored.prompt_tokens, stored.completion_tokens) == (50 + 80 + 120, 12 + 9 + 7)
+
+
+# --- rewinds and compactions: what the next run's model is sent --------------------------------
+
+
+class WeatherTurns:
+    """An agent with a scripted model, and two turns of it run in an SDK session."""
+
+    def __init__(self) -> None:
+        self.model = ScriptedModel(
+            says("Sunny in Kraków.", item_id="msg_1", input_tokens=20, output_tokens=4),
+            says("Rain in Gdańsk.", item_id="msg_2", input_tokens=30, output_tokens=4),
+            says("You asked about Kraków.", item_id="msg_3", input_tokens=25, output_tokens=5),
+        )
+        self.agent = Agent(name="Weather", instructions="Be brief.", model=self.model)
+        self.config = RunConfig(tracing_disabled=True)
+
+    async def run(self, question: str, session: AgentSessionsSession) -> Any:
+        return await Runner.run(self.agent, question, session=session, run_config=self.config)
+
+    async def two_turns(self, session: AgentSessionsSession) -> tuple[list[Any], Session]:
+        """Ask about Kraków, then Gdańsk; return the first turn's items and the stored session."""
+        await self.run("Weather in Kraków?", session)
+        first_turn = await session.get_items()
+        await self.run("And in Gdańsk?", session)
+        stored = await session.stored_session()
+        assert stored is not None
+        return first_turn, stored
+
+
+@pytest.mark.asyncio
+async def test_the_sdk_runner_no_longer_sees_a_turn_the_caller_rewound(
+    service: AsyncPersistentSessionService,
+) -> None:
+    turns = WeatherTurns()
+    session = AgentSessionsSession(new_id(), service)
+    first_turn, stored = await turns.two_turns(session)
+
+    rewind = await service.rewind(stored.id, len(first_turn), reason="wrong city")
+    third = await turns.run("Which city did I ask about?", session)
+
+    assert rewind is not None
+    assert third.final_output == "You asked about Kraków."
+    assert "Gdańsk" in json.dumps(turns.model.inputs[1], ensure_ascii=False)
+    assert turns.model.inputs[2] == [*first_turn, user("Which city did I ask about?")]
+    assert "Gdańsk" not in json.dumps(turns.model.inputs[2], ensure_ascii=False)
+    transcript = await service.get_messages(stored.id, include_rewound=True)
+    assert [m.rewound_by for m in transcript] == [None, None, rewind.id, rewind.id, None, None]
+
+
+@pytest.mark.asyncio
+async def test_with_context_messages_the_runner_starts_from_the_summary(
+    service: AsyncPersistentSessionService,
+) -> None:
+    turns = WeatherTurns()
+    writer = AgentSessionsSession(new_id(), service)
+    first_turn, stored = await turns.two_turns(writer)
+    second_turn = (await writer.get_items())[len(first_turn) :]
+
+    await service.compact(stored.id, len(first_turn), "The user asked about Kraków: sunny.")
+    reader = AgentSessionsSession(writer.session_id, service, use_context_messages=True)
+    await turns.run("Which city did I ask about?", reader)
+
+    assert turns.model.inputs[2] == [
+        {"role": "system", "content": "The user asked about Kraków: sunny."},
+        *second_turn,
+        user("Which city did I ask about?"),
+    ]
+    assert len(await writer.get_items()) == 6  # the visible history keeps every item
+
+
+@pytest.mark.asyncio
+async def test_context_items_count_the_summary_as_one_of_the_limit(
+    service: AsyncPersistentSessionService,
+) -> None:
+    session = AgentSessionsSession(
+        new_id(), service, use_context_messages=True, summary_role="user"
+    )
+    items = [user(f"message {n}") for n in range(1, 6)]
+    await session.add_items(items)
+    stored = await session.stored_session()
+    assert stored is not None
+    await service.compact(stored.id, 3, "Three messages, summarised.")
+    summary = {"role": "user", "content": "Three messages, summarised."}
+
+    assert await session.get_items() == [summary, *items[3:]]
+    assert await session.get_items(3) == [summary, *items[3:]]
+    assert await session.get_items(2) == items[3:]
+    assert await session.get_items(1) == items[4:]
+    assert await session.get_items(100_001) == [summary, *items[3:]]
+    assert await AgentSessionsSession(session.session_id, service).get_items() == items
+
+
+@pytest.mark.asyncio
+async def test_context_items_cut_at_a_tool_result_still_number_exactly_limit(
+    service: AsyncPersistentSessionService,
+) -> None:
+    session = AgentSessionsSession(new_id(), service, use_context_messages=True)
+    call = {"type": "function_call", "call_id": "c1", "name": "lookup", "arguments": "{}"}
+    outputs = [
+        {"type": "function_call_output", "call_id": "c1", "output": f"result {n}"}
+        for n in range(1, 3)
+    ]
+    await session.add_items([user("hello"), user("look it up"), call, *outputs])
+    stored = await session.stored_session()
+    assert stored is not None
+    await service.compact(stored.id, 1, "A greeting.")
+
+    assert await session.get_items(1) == outputs[-1:]
+    assert await session.get_items(4) == [user("look it up"), call, *outputs]
+    assert (await session.get_items(5))[0] == {"role": "system", "content": "A greeting."}
 
 
 # --- the how-to -------------------------------------------------------------------------------

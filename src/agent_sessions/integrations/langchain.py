@@ -10,6 +10,12 @@ column holds its text, and its metadata holds LangChain's own serialisation of i
 (``message_to_dict``), so that ``messages_from_dict`` gives back a message equal to the one
 added, whatever its type. A string content is stored once, in the content column.
 
+The history read is the session's visible history: the messages a rewind hid
+(:meth:`~agent_sessions.SessionService.rewind`) are not in it. With
+``use_context_messages=True`` it is what :meth:`~agent_sessions.SessionService.context_messages`
+returns: the summary of the compaction in force, as one plain message of ``summary_role``
+(a ``SystemMessage`` by default), then the messages after it.
+
 What the history does with the service (look the session up, append, record token usage, delete)
 is written once, as a plan of service calls; a synchronous :class:`SessionService` and an
 :class:`AsyncSessionService` run the same plan, one calling and the other awaiting each step.
@@ -39,8 +45,10 @@ from agent_sessions import (
 from agent_sessions.domain.validation import (
     validate_actor_name,
     validate_external_id,
+    validate_flag,
     validate_token_delta,
 )
+from agent_sessions.integrations.model_context import checked_summary_role, is_summary
 
 __all__ = ["DEFAULT_ACTOR_NAME", "METADATA_KEY", "AgentSessionsChatMessageHistory"]
 
@@ -154,7 +162,9 @@ def _langchain_messages(stored: Sequence[SessionMessage]) -> list[BaseMessage]:
 
 
 def _langchain_form(message: SessionMessage) -> dict[str, Any]:
-    kept = message.metadata.get(METADATA_KEY) or _PLAIN_MESSAGES[message.role]
+    """Return the dict ``messages_from_dict`` reads; a summary is a plain message of its role."""
+    kept = None if is_summary(message) else message.metadata.get(METADATA_KEY)
+    kept = kept or _PLAIN_MESSAGES[message.role]
     return {"type": kept["type"], "data": {"content": message.content, **kept["data"]}}
 
 
@@ -232,10 +242,15 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         record_token_usage: add the ``usage_metadata`` of the AI messages added to the
             session's token totals (``input_tokens`` to ``prompt_tokens``, ``output_tokens`` to
             ``completion_tokens``).
+        use_context_messages: read the context a model is sent (the summary of the
+            compaction in force, then the messages after it) instead of the visible history.
+        summary_role: the role of the summary's message with ``use_context_messages``
+            (``system``: a ``SystemMessage``).
 
     Raises:
-        InvalidInputError: a bad ``session_id`` or ``actor_name`` (the error names it), or no
-            service, or a service that is not a session service.
+        InvalidInputError: a bad ``session_id``, ``actor_name``, ``use_context_messages`` or
+            ``summary_role`` (the error names it), or no service, or a service that is not a
+            session service.
 
     """
 
@@ -247,10 +262,14 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         async_service: AsyncSessionService | None = None,
         actor_name: str = DEFAULT_ACTOR_NAME,
         record_token_usage: bool = True,
+        use_context_messages: bool = False,
+        summary_role: MessageRole | str = MessageRole.SYSTEM,
     ) -> None:
         super().__init__()
         self._session_id = _checked_session_id(session_id)
         self._actor_name = validate_actor_name(actor_name)
+        self._use_context_messages = validate_flag(use_context_messages, "use_context_messages")
+        self._summary_role = checked_summary_role(summary_role)
         if service is not None and not isinstance(service, SessionService):
             raise InvalidInputError(
                 "service",
@@ -278,6 +297,8 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         *,
         actor_name: str = DEFAULT_ACTOR_NAME,
         record_token_usage: bool = True,
+        use_context_messages: bool = False,
+        summary_role: MessageRole | str = MessageRole.SYSTEM,
         migrate: bool = False,
         **options: Any,
     ) -> Self:
@@ -287,7 +308,8 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         Each call opens an engine, so a program that serves many session ids should open one
         service and give it to a history per id instead. ``migrate`` and ``options`` are those
         of :meth:`PersistentSessionService.from_url
-        <agent_sessions.PersistentSessionService.from_url>`.
+        <agent_sessions.PersistentSessionService.from_url>`; the other arguments are the
+        constructor's.
         """
         service = PersistentSessionService.from_url(url, migrate=migrate, **options)
         try:
@@ -296,6 +318,8 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
                 service,
                 actor_name=actor_name,
                 record_token_usage=record_token_usage,
+                use_context_messages=use_context_messages,
+                summary_role=summary_role,
             )
         except BaseException:
             service.close()
@@ -315,7 +339,11 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
-        """Every message of the history, oldest first (an empty list if it has none)."""
+        """The history's messages, oldest first (an empty list if it has none).
+
+        The visible history (a rewind hides messages), or with ``use_context_messages`` the
+        summary of the compaction in force followed by the messages after it.
+        """
         return self._run(self._read())
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
@@ -337,7 +365,7 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         self._run(self._clear())
 
     async def aget_messages(self) -> list[BaseMessage]:
-        """Every message of the history, oldest first; the coroutine form of :attr:`messages`."""
+        """Return the history's messages, oldest first; the coroutine form of :attr:`messages`."""
         return await self._arun(self._read())
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
@@ -371,8 +399,13 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         session = yield self._find()
         if session is None:
             return []
+        read = (
+            _Call("context_messages", (session.id,), {"summary_role": self._summary_role})
+            if self._use_context_messages
+            else _Call("get_messages", (session.id,))
+        )
         try:
-            stored = yield _Call("get_messages", (session.id,))
+            stored = yield read
         except SessionNotFoundError:  # cleared by another caller since the look-up
             return []
         return _langchain_messages(stored)

@@ -13,6 +13,12 @@ message's text, a tool's text output), that field is kept once, in the content c
 the path to it is recorded; so a long tool output is bounded by the 7 MiB content limit, not
 by the 256 KiB metadata limit.
 
+The items read are the session's visible history: the messages a rewind hid
+(:meth:`~agent_sessions.AsyncSessionService.rewind`) are not among them. With
+``use_context_messages=True`` they are what
+:meth:`~agent_sessions.AsyncSessionService.context_messages` returns: the summary of the
+compaction in force, as one ``{"role": ..., "content": ...}`` item, then the items after it.
+
 Install with ``pip install 'agent-sessions[openai-agents]'``; importing this module imports the
 SDK.
 """
@@ -44,10 +50,12 @@ from agent_sessions.domain.validation import (
     MAX_MESSAGE_LIMIT,
     validate_actor_name,
     validate_external_id,
+    validate_flag,
     validate_idempotency_key,
     validate_new_messages,
     validate_token_delta,
 )
+from agent_sessions.integrations.model_context import checked_summary_role, is_summary
 
 if TYPE_CHECKING:
     from agents.memory import Session as SdkSession
@@ -101,12 +109,17 @@ class AgentSessionsSession:
         session_settings: the SDK's settings; its ``limit`` applies when ``get_items`` is
             called without one.
         actor_name: the actor of the stored session.
+        use_context_messages: whether ``get_items`` reads the context a model is sent (the
+            compaction's summary, then the items after it) rather than the visible history.
+        summary_role: the role of the summary's item, with ``use_context_messages``.
 
     """
 
     session_id: str
     session_settings: SessionSettings | None
     actor_name: str
+    use_context_messages: bool
+    summary_role: MessageRole
 
     def __init__(
         self,
@@ -115,11 +128,16 @@ class AgentSessionsSession:
         *,
         actor_name: str = DEFAULT_ACTOR_NAME,
         session_settings: SessionSettings | dict[str, Any] | None = None,
+        use_context_messages: bool = False,
+        summary_role: MessageRole | str = MessageRole.SYSTEM,
     ) -> None:
         """Keep the items of SDK session ``session_id`` through ``service``.
 
         The caller owns ``service``: :meth:`close` leaves it open. ``session_id`` is a
-        non-blank string of at most 255 characters (an ``external_id``).
+        non-blank string of at most 255 characters (an ``external_id``). With
+        ``use_context_messages``, ``get_items`` starts from the summary of the compaction in
+        force (an item of ``summary_role``, ``system`` by default) instead of the messages it
+        covers.
         """
         if not isinstance(session_id, str):
             raise InvalidInputError(
@@ -140,6 +158,8 @@ class AgentSessionsSession:
             if session_settings is None
             else coerce_session_settings(session_settings)
         )
+        self.use_context_messages = validate_flag(use_context_messages, "use_context_messages")
+        self.summary_role = checked_summary_role(summary_role)
         self._service = service
         self._owns_service = False
         self._stored_id: str | None = None
@@ -153,19 +173,27 @@ class AgentSessionsSession:
         migrate: bool = False,
         actor_name: str = DEFAULT_ACTOR_NAME,
         session_settings: SessionSettings | dict[str, Any] | None = None,
+        use_context_messages: bool = False,
+        summary_role: MessageRole | str = MessageRole.SYSTEM,
         **options: Any,
     ) -> Self:
         """Open the database at ``url`` for SDK session ``session_id``, owning the service.
 
         ``url``, ``migrate`` and ``options`` are those of
-        :meth:`AsyncPersistentSessionService.from_url`. The session closes that service on
-        :meth:`close` or at the end of ``async with``; to share one service between many SDK
-        sessions, open it yourself and pass it to the constructor instead.
+        :meth:`AsyncPersistentSessionService.from_url`; the other arguments are the
+        constructor's. The session closes that service on :meth:`close` or at the end of
+        ``async with``; to share one service between many SDK sessions, open it yourself and
+        pass it to the constructor instead.
         """
         service = await AsyncPersistentSessionService.from_url(url, migrate=migrate, **options)
         try:
             session = cls(
-                session_id, service, actor_name=actor_name, session_settings=session_settings
+                session_id,
+                service,
+                actor_name=actor_name,
+                session_settings=session_settings,
+                use_context_messages=use_context_messages,
+                summary_role=summary_role,
             )
         except BaseException:
             await service.close()
@@ -178,7 +206,10 @@ class AgentSessionsSession:
 
         Without ``limit``, ``session_settings.limit`` applies. A limit of 0 returns no item;
         a negative or non-integer limit raises ``InvalidInputError``. A session never written
-        to returns an empty list.
+        to returns an empty list. The items are those of the visible history (a rewind hides
+        items), or with ``use_context_messages`` the compaction's summary and the items after
+        it: the summary is one item of the ``limit``, left out when the newest ``limit`` items
+        all come after it.
         """
         argument = "limit"
         if limit is None and self.session_settings is not None:
@@ -215,9 +246,11 @@ class AgentSessionsSession:
             )
 
     async def pop_item(self) -> TResponseInputItem | None:
-        """Remove the newest item and return it, or return None when there is none.
+        """Remove the newest visible item and return it, or return None when there is none.
 
-        Atomic (``pop_message``): of two concurrent calls, each gets a different item.
+        Atomic (``pop_message``): of two concurrent calls, each gets a different item. When
+        rewound items follow it or a compaction covers it, it is hidden by a rewind rather
+        than deleted, so that the transcript keeps it.
         """
         message = await self._on_stored_session(
             self._service.pop_message, create=False, missing=None
@@ -291,6 +324,13 @@ class AgentSessionsSession:
         )
 
     async def _read(self, stored_id: str, limit: int | None) -> list[SessionMessage]:
+        if self.use_context_messages:
+            # Like recent_messages, the window may reach back past ``limit``: keep the newest.
+            window = limit if limit is not None and limit <= MAX_MESSAGE_LIMIT else None
+            messages = await self._service.context_messages(
+                stored_id, limit=window, summary_role=self.summary_role
+            )
+            return messages if limit is None else messages[-limit:]
         if limit is not None and limit <= MAX_MESSAGE_LIMIT:
             # recent_messages reaches back past tool results to the call they answer, so it
             # may return more than ``limit``; the SDK's get_items(limit) promises exactly the
@@ -433,9 +473,12 @@ def _container(item: dict[str, Any], path: tuple[str | int, ...] | list[Any]) ->
 
 
 def _item_of(message: SessionMessage) -> TResponseInputItem:
-    """Return the item a message stores; a message other code wrote reads as a plain message."""
+    """Return the item a message stores; a message other code wrote reads as a plain message.
+
+    So does a compaction's summary, whatever the compaction's metadata holds.
+    """
     entry = message.metadata.get(METADATA_KEY)
-    if not isinstance(entry, dict):
+    if not isinstance(entry, dict) or is_summary(message):
         return cast(
             TResponseInputItem, {"role": _PLAIN_ROLES[message.role], "content": message.content}
         )

@@ -1,10 +1,11 @@
 """``agent-sessions``: the parser, shell completion, and how a command's errors are reported.
 
 Each command is declared next to its handler, by topic: :mod:`.db_commands`,
-:mod:`.session_commands`, :mod:`.transfer_commands`, :mod:`.demo_command` and
-:mod:`.migrations_command`; :mod:`.rendering` shows what they read. A handler takes the
-database URL, the parsed arguments and stdout, and returns the exit status. Handlers import
-the database adapter when they run, so that ``--help`` and completion answer quickly.
+:mod:`.session_commands`, :mod:`.history_commands`, :mod:`.transfer_commands`,
+:mod:`.demo_command` and :mod:`.migrations_command`; :mod:`.rendering` shows what they read.
+A handler takes the database URL, the parsed arguments and stdout, and returns the exit
+status. Handlers import the database adapter when they run, so that ``--help`` and completion
+answer quickly.
 
 Expected errors print one line to stderr and exit with status 1 (2 for a bad command line);
 no traceback is shown for them.
@@ -24,6 +25,7 @@ from agent_sessions.domain.errors import AgentSessionsError, InvalidInputError
 from agent_sessions.infrastructure.cli.command_error import CommandError
 from agent_sessions.infrastructure.cli.db_commands import add_db_commands
 from agent_sessions.infrastructure.cli.demo_command import add_demo_command
+from agent_sessions.infrastructure.cli.history_commands import add_history_commands
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands
 from agent_sessions.infrastructure.cli.session_commands import (
     add_delete_command,
@@ -60,10 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     add_db_commands(groups)
     sessions = groups.add_parser(
-        "sessions", help="list, show, export, import, delete sessions; their file events"
+        "sessions",
+        help="list, show, fork, rewind, compact, export, import, delete sessions; file events",
     )
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
     add_session_commands(session_commands)
+    add_history_commands(session_commands)
     add_transfer_commands(session_commands)
     add_delete_command(session_commands)
     add_migrations_commands(groups)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from agent_sessions.infrastructure.cli.rendering import print_conversation
+from agent_sessions.infrastructure.cli.conversation import print_conversation
 from agent_sessions.infrastructure.cli.session_commands import open_service
 
 __all__ = ["add_demo_command"]

@@ -1,13 +1,14 @@
-"""How the command line shows what it reads: tables, the conversation, JSON, progress bars.
+"""How the command line shows what it reads: tables, JSON, progress bars, escaped text.
 
 Text output is for a person at a terminal. Whatever users stored (titles, actor names,
-external ids, paths, commands, message content) is shown through :func:`printable`, so that a
-control character can neither break a table's line nor drive the terminal. The tables
-(:func:`sessions_table`, :func:`touches_table`, :func:`events_table`) are
+external ids, paths, commands, message content, summaries, reasons) is shown through
+:func:`printable`, so that a control character can neither break a table's line nor drive the
+terminal. The tables (:func:`sessions_table`, :func:`touches_table`, :func:`events_table`) are
 :class:`~agent_sessions.infrastructure.cli.text_table.Table` values: fitted to a terminal's
 width, whole through a pipe. Long commands are cut, and diffs are summarised by their line
 counts. JSON output holds every value whole. Progress bars (:func:`progress_bar`) show on
-standard error only when it is a terminal.
+standard error only when it is a terminal. The conversation that ``sessions show`` prints is
+:mod:`.conversation`'s, the fork family that ``sessions tree`` draws :mod:`.fork_tree`'s.
 
 ``rich`` draws for the terminal; it is imported only when a table meets a terminal or a bar is
 shown, so that the command line starts quickly.
@@ -39,12 +40,12 @@ from agent_sessions.infrastructure.cli.text_table import Cell, Column, Table
 __all__ = [
     "COMMAND_SHOWN_CHARACTERS",
     "DiffSize",
+    "counted",
     "diff_size",
     "event_line",
     "event_records",
     "events_by_message",
     "events_table",
-    "print_conversation",
     "print_json",
     "printable",
     "progress_bar",
@@ -120,6 +121,11 @@ def diff_size(diff: str) -> DiffSize:
         elif line.startswith("-"):
             removed += 1
     return DiffSize(len(lines), added, removed)
+
+
+def counted(number: int, noun: str) -> str:
+    """Return ``"1 message"``, ``"2 messages"``: ``number`` and ``noun``, plural unless 1."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def printable(text: str) -> str:
@@ -283,41 +289,6 @@ def sessions_table(sessions: Sequence[Session]) -> Table:
         for session, external_id in zip(sessions, external_ids, strict=True)
     ]
     return Table(columns, rows)
-
-
-def print_conversation(
-    session: Session,
-    messages: Sequence[SessionMessage],
-    out: TextIO,
-    events: Mapping[str, Sequence[FileEvent]] | None = None,
-) -> None:
-    """Print the session's header, then each message with its file events indented below it.
-
-    A message's lines stay lines: each is escaped by :func:`printable` and the lines after the
-    first are indented under it.
-    """
-    print(f"Session {session.id}: {printable(session.title or '(untitled)')}", file=out)
-    if session.external_id is not None:
-        print(f"  external id {printable(session.external_id)}", file=out)
-    print(
-        f"  actor {printable(session.actor_name)}, {session.message_count} messages, tokens "
-        f"{session.prompt_tokens} prompt + {session.completion_tokens} completion = "
-        f"{session.total_tokens}",
-        file=out,
-    )
-    print(
-        f"  created {format_timestamp(session.created_at)}, "
-        f"updated {format_timestamp(session.updated_at)}",
-        file=out,
-    )
-    for message in messages:
-        prefix = f"  [{message.sequence}] {message.role.value:>9}: "
-        first, *rest = message.content.split("\n")
-        print(prefix + printable(first), file=out)
-        for line in rest:
-            print(" " * len(prefix) + printable(line), file=out)
-        for event in (events or {}).get(message.id, ()):
-            print(f"      {event_line(event)}", file=out)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """``agent-sessions sessions list|show|files|events|delete``: read and delete stored sessions.
 
-``sessions export`` and ``sessions import`` live in :mod:`.transfer_commands`. The service
+``sessions export`` and ``sessions import`` live in :mod:`.transfer_commands`, ``sessions
+fork``, ``rewind``, ``compact`` and ``tree`` in :mod:`.history_commands`. The service
 checks every value given on the command line; ``main`` names the option in its errors.
 """
 
@@ -10,12 +11,13 @@ import argparse
 from typing import TYPE_CHECKING, TextIO
 
 from agent_sessions.domain.entities import FileEventType
+from agent_sessions.domain.export_history import compaction_record, rewind_record
 from agent_sessions.domain.export_records import message_record
+from agent_sessions.infrastructure.cli.conversation import compaction_in_force, print_conversation
 from agent_sessions.infrastructure.cli.rendering import (
     event_records,
     events_by_message,
     events_table,
-    print_conversation,
     print_json,
     sequences_by_message,
     session_json,
@@ -44,6 +46,12 @@ def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     listing.add_argument(
         "--actor", dest="actor_name", metavar="ACTOR", help="only this actor's sessions"
     )
+    listing.add_argument(
+        "--forked-from",
+        dest="forked_from",
+        metavar="ID",
+        help="only the sessions forked from this one (not their own forks)",
+    )
     listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
     listing.add_argument(
@@ -59,7 +67,9 @@ def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     listing.set_defaults(handler=sessions_list)
 
-    show = commands.add_parser("show", help="show a session, its messages and their file events")
+    show = commands.add_parser(
+        "show", help="show a session, its messages (rewound ones marked) and their file events"
+    )
     show.add_argument("session_id", metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=sessions_show)
@@ -107,6 +117,7 @@ def sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
             limit=arguments.limit,
             offset=arguments.offset,
             after=arguments.after,
+            forked_from=arguments.forked_from,
         )
     if arguments.json:
         records = [session_json(session) for session in sessions]
@@ -125,12 +136,18 @@ def sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
 
 
 def sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
-    """Show a session and its messages, each with its file events."""
+    """Show a session and its whole transcript, each message with its file events.
+
+    Messages a rewind hid are shown and marked, as are those the compaction in force covers.
+    """
     with open_service(url) as service:
         session = service.get(arguments.session_id)
-        # Events before messages: every event's message is then among the messages read.
+        # Compactions, rewinds and events before messages: every message they name is then
+        # among the messages read.
+        compactions = service.list_compactions(session.id)
+        rewinds = service.list_rewinds(session.id)
         events = events_by_message(service.list_file_events(session.id))
-        messages = service.get_messages(session.id)
+        messages = service.get_messages(session.id, include_rewound=True)
     if arguments.json:
         sequence_of = sequences_by_message(messages)
         document = session_json(session)
@@ -141,9 +158,18 @@ def sessions_show(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
             }
             for message in messages
         ]
+        document["rewinds"] = [rewind_record(rewind) for rewind in rewinds]
+        document["compactions"] = [compaction_record(compaction) for compaction in compactions]
         print_json(document, out)
         return 0
-    print_conversation(session, messages, out, events)
+    print_conversation(
+        session,
+        messages,
+        out,
+        events,
+        rewinds=rewinds,
+        compaction=compaction_in_force(compactions),
+    )
     return 0
 
 
@@ -170,8 +196,11 @@ def sessions_events(url: str, arguments: argparse.Namespace, out: TextIO) -> int
             limit=arguments.limit,
             offset=arguments.offset,
         )
-        # Read after the events, so that every event's message is among them.
-        sequence_of = sequences_by_message(service.get_messages(arguments.session_id))
+        # Read after the events, so that every event's message is among them (the messages
+        # a rewind hid too: their events are listed).
+        sequence_of = sequences_by_message(
+            service.get_messages(arguments.session_id, include_rewound=True)
+        )
     if arguments.json:
         print_json(event_records(events, sequence_of), out)
     elif not events:

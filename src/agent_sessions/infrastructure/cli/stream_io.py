@@ -1,5 +1,7 @@
-"""Byte streams of ``sessions export --format jsonl`` and ``sessions import``.
+"""Byte streams of ``sessions export --format jsonl``, ``sessions import`` and the files read.
 
+- :func:`open_input` opens a file the command line reads (``-`` for stdin), and
+  :func:`read_text_input` reads one whole as UTF-8 text (``sessions compact --summary-file``).
 - :func:`counting_lines` reports the lines written to an export's file, and
   :func:`counting_bytes` the bytes an import has read, for their progress bars.
 - :func:`first_line` reads an input's first line that is not blank, :func:`is_stream_header`
@@ -9,20 +11,72 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from agent_sessions.domain.errors import ImportIntegrityError
 from agent_sessions.domain.export_stream import JSONL_FORMAT
+from agent_sessions.infrastructure.cli.command_error import CommandError
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
-__all__ = ["counting_bytes", "counting_lines", "first_line", "is_stream_header", "replayed"]
+__all__ = [
+    "counting_bytes",
+    "counting_lines",
+    "first_line",
+    "is_stream_header",
+    "open_input",
+    "read_text_input",
+    "replayed",
+]
 
 _HEADER_MARK = JSONL_FORMAT.encode("ascii")
+
+
+def open_input(name: str, stack: contextlib.ExitStack) -> BinaryIO:
+    """Open file ``name`` ('-' for stdin) for reading bytes; ``stack`` closes a file opened.
+
+    A file that cannot be opened raises :class:`CommandError` (``cannot read NAME: ...``).
+    """
+    if name == "-":
+        binary: BinaryIO | None = getattr(sys.stdin, "buffer", None)
+        if binary is None:  # a text stream without bytes underneath, such as io.StringIO
+            return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+        return binary
+    try:
+        return stack.enter_context(open(name, "rb"))
+    except OSError as exc:
+        raise CommandError(f"cannot read {name}: {exc.strerror}") from exc
+
+
+def read_text_input(name: str, *, option: str, limit: int) -> str:
+    """Return the text of file ``name`` ('-' for stdin): UTF-8, at most ``limit`` bytes.
+
+    At most ``limit`` + 1 bytes are read. A file that cannot be read, a longer one, or bytes
+    that are not UTF-8 raise :class:`CommandError`; the last two name ``option``, as in
+    ``invalid --summary-file: notes.txt is not UTF-8 text: invalid start byte at byte 3``.
+    """
+    with contextlib.ExitStack() as stack:
+        source = open_input(name, stack)
+        try:
+            data = source.read(limit + 1)
+        except OSError as exc:
+            raise CommandError(f"cannot read {name}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise CommandError(
+            f"invalid {option}: {name} is larger than {limit} bytes, the most it may hold"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"invalid {option}: {name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from exc
 
 
 class _LineCounter(io.RawIOBase):

@@ -29,6 +29,7 @@ from agent_sessions.infrastructure.cli.stream_io import (
     counting_lines,
     first_line,
     is_stream_header,
+    open_input,
     replayed,
 )
 
@@ -162,7 +163,7 @@ def sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int
     """Import a JSON Lines stream or a JSON document, told apart by the first non-blank line."""
     name = arguments.file
     with contextlib.ExitStack() as stack:
-        raw = _input(name, stack)
+        raw = open_input(name, stack)
         size = _size(raw)
         advance = stack.enter_context(progress_bar(f"importing {name}", size, "bytes", _terminal()))
         source = counting_bytes(raw, advance)
@@ -191,19 +192,6 @@ def sessions_import(url: str, arguments: argparse.Namespace, out: TextIO) -> int
         file=out,
     )
     return 0
-
-
-def _input(name: str, stack: contextlib.ExitStack) -> BinaryIO:
-    """Open file ``name`` ('-' for stdin) for reading bytes."""
-    if name == "-":
-        binary: BinaryIO | None = getattr(sys.stdin, "buffer", None)
-        if binary is None:  # a text stream without bytes underneath, such as io.StringIO
-            return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
-        return binary
-    try:
-        return stack.enter_context(open(name, "rb"))
-    except OSError as exc:
-        raise CommandError(f"cannot read {name}: {exc.strerror}") from exc
 
 
 def _size(source: BinaryIO) -> int | None:
