@@ -330,7 +330,7 @@ class SessionService(ABC):
     def import_session(self, document: dict[str, Any], *, on_conflict: str = "error") -> Session:
         """Verify an export document, then write it all or nothing, with fresh ids.
 
-        Reads ``schema_version`` 1 and 2. Raises ``UnsupportedSchemaVersionError`` for an
+        Reads ``schema_version`` 1, 2 and 3. Raises ``UnsupportedSchemaVersionError`` for an
         unknown ``schema_version`` and ``ImportIntegrityError`` for a wrong checksum or a
         malformed document. When the document's external id already names a session of its
         actor, ``on_conflict="error"`` (the default) raises ``ImportIntegrityError`` and

@@ -9,7 +9,8 @@ A healthy store keeps these invariants, and a verifier reports each broken one a
 - ``orphan_message``: messages whose session row does not exist;
 - ``undecodable_json``: a ``metadata`` column that is not valid JSON, or JSON but not an object;
 - ``tokens_below_messages``: ``prompt_tokens + completion_tokens`` is lower than the sum of the
-  ``token_count`` recorded on the session's messages;
+  ``token_count`` recorded on the session's messages (not checked for a fork, whose copied
+  messages keep the counts its parent spent while its own totals start at zero);
 - ``misattributed_file_event``: file events of a session whose message belongs to another
   session;
 - ``unexplained_rewound_message``: a rewound message whose ``rewound_by`` names no rewind of

@@ -193,7 +193,8 @@ class SqlAlchemySessionVerifier(ports.SessionVerifier):
             )
             .add_columns(recorded.c.recorded)
             .select_from(_SESSIONS.join(recorded, recorded.c.session_id == _SESSIONS.c.id))
-            .where(totals < recorded.c.recorded)
+            # A fork's messages carry the token counts its parent spent; its totals start at 0.
+            .where(totals < recorded.c.recorded, _SESSIONS.c.parent_session_id.is_(None))
             .order_by(_SESSIONS.c.id)
         )
         for owner, prompt, completion, total in self._connection.execute(query):

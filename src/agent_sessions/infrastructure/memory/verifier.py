@@ -92,7 +92,8 @@ class InMemorySessionVerifier(ports.SessionVerifier):
                 )
             counted = [m.token_count for m in messages if m.token_count is not None]
             totals = session.prompt_tokens + session.completion_tokens
-            if counted and totals < sum(counted):
+            forked = session.parent_session_id is not None  # its copies' tokens: the parent's
+            if counted and totals < sum(counted) and not forked:
                 yield problems.tokens_below_messages(
                     session.id, session.prompt_tokens, session.completion_tokens, sum(counted)
                 )
