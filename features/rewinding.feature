@@ -120,6 +120,34 @@ Feature: Rewinding a session
     And the visible messages are those at the sequences 1, 2, 6
     And the session's rewinds are listed with none undone
 
+  Scenario: Undoing a rewind after a compaction was recorded past it is refused, and nothing is undone
+    Given a conversation whose messages are user, assistant, user, assistant, tool, assistant
+    And the session was rewound to sequence 4
+    And the session was compacted through sequence 4 with the summary "up to the call"
+    When I try to undo the session's rewind
+    Then the call is refused with InvalidInputError naming "session_id" saying "was recorded after rewind"
+    And the visible messages are those at the sequences 1 to 4
+    And the session's rewinds are listed with none undone
+    And the context messages start with the summary "up to the call"
+    And the store verifies clean
+
+  Scenario: Undoing a rewind that hid a compaction, once a newer one is recorded, is refused
+    Given a session of actor "agent" with 6 messages
+    And the session was compacted through sequence 5 with the summary "the old summary"
+    And the session was rewound to sequence 3
+    And the session was compacted through sequence 3 with the summary "the new summary"
+    When I try to undo the session's rewind
+    Then the call is refused with InvalidInputError naming "session_id" saying "was recorded after rewind"
+    And the context messages start with the summary "the new summary"
+
+  Scenario: Undoing a rewind restores the compaction it hid when none was recorded since
+    Given a session of actor "agent" with 6 messages
+    And the session was compacted through sequence 5 with the summary "the old summary"
+    And the session was rewound to sequence 3
+    When I undo the session's rewind
+    Then the context messages start with the summary "the old summary"
+    And the store verifies clean
+
   Scenario: A session without a rewind to undo is refused, naming session_id
     Given a session of actor "agent" with 3 messages
     When I try to undo the session's rewind

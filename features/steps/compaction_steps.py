@@ -125,6 +125,14 @@ def step_context_named_summary_then(
     _assert_summary_then(context, role, summary, sequences)
 
 
+@then('the context messages start with the summary "{summary:Text}"')
+def step_context_starts_with(context: Context, summary: str) -> None:
+    read = context.service.context_messages(context.session.id)
+    assert read, "the context is empty"
+    assert read[0].content == summary, f"the context starts with {read[0].content!r}"
+    assert "compaction_id" in read[0].metadata, "the first message is not a summary"
+
+
 @then("the context messages are the messages {sequences}")
 def step_context_messages_only(context: Context, sequences: str) -> None:
     _assert_messages_after(context, _context_read(context), sequences)

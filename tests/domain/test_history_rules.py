@@ -226,3 +226,20 @@ def test_undo_needs_a_rewind_and_an_unmoved_end() -> None:
         check_undo(SESSION, rewind, 6)
     assert (conflict.value.expected, conflict.value.actual) == (5, 6)
     assert "nothing was undone" in str(conflict.value)
+
+
+def test_undo_is_refused_while_a_compaction_recorded_after_the_rewind_is_in_force() -> None:
+    rewind = Rewind(
+        id="01JFREWIND0000000000000000",
+        session_id=SESSION,
+        to_sequence=4,
+        through_sequence=6,
+        reason=None,
+        created_at=WHEN,
+    )
+    before = dataclasses.replace(compaction(2), created_at=WHEN.replace(hour=11))
+    assert check_undo(SESSION, rewind, 6, [before]) is rewind
+    after = dataclasses.replace(compaction(4), created_at=WHEN.replace(second=1))
+    with pytest.raises(InvalidInputError, match="was recorded after rewind") as raised:
+        check_undo(SESSION, rewind, 6, [before, after])
+    assert raised.value.argument == "session_id"

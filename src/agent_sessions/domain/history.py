@@ -193,17 +193,37 @@ def pop_hides(last_visible: SessionMessage, last_sequence: int, latest: Compacti
     return latest is not None and latest.through_sequence >= last_visible.sequence
 
 
-def check_undo(session_id: str, rewind: Rewind | None, last_sequence: int) -> Rewind:
+def check_undo(
+    session_id: str,
+    rewind: Rewind | None,
+    last_sequence: int,
+    in_force: Iterable[Compaction] = (),
+) -> Rewind:
     """Return the rewind to undo, or refuse.
 
-    ``rewind`` is the session's latest rewind that is not undone. Raises
-    :class:`InvalidInputError` (naming ``session_id``) when there is none, and
-    :class:`SequenceConflictError` when messages were appended after it (the session's last
-    sequence moved past the rewind's ``through_sequence``): those messages would be
-    interleaved with the ones it hid.
+    ``rewind`` is the session's latest rewind that is not undone, ``in_force`` the
+    session's compactions in force. Raises :class:`InvalidInputError` (naming
+    ``session_id``) when there is none, or when a compaction in force was recorded after it:
+    the summary was written without the messages the undo would put back after it (a tool
+    result among them could follow the summary without its call), and the compaction the
+    rewind hid would come back to stand beside it. Raises :class:`SequenceConflictError`
+    when messages were appended after it (the session's last sequence moved past the
+    rewind's ``through_sequence``): those messages would be interleaved with the ones it hid.
+
+    "After" is by ``created_at``, which the stores make strictly increase along a session's
+    rewinds and compactions in the order they take its lock
+    (:func:`~agent_sessions.domain.timeline.event_time`).
     """
     if rewind is None:
         raise InvalidInputError("session_id", f"session {session_id} has no rewind to undo")
+    later = [c for c in in_force if c.created_at > rewind.created_at]
+    if later:
+        raise InvalidInputError(
+            "session_id",
+            f"compaction {later[0].id} of session {session_id} was recorded after rewind "
+            f"{rewind.id}; undoing the rewind would put messages back behind a summary written "
+            f"without them; nothing was undone",
+        )
     if last_sequence != rewind.through_sequence:
         raise SequenceConflictError(
             session_id,

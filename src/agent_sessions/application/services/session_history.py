@@ -160,7 +160,7 @@ class SessionHistory(StoreBackedService):
             earlier = undone  # what the try before this one undid, if any
             if earlier is not None:
                 landed = uow.committed_earlier(lambda: uow.history.get_rewind(earlier.id))
-                if landed is not None and landed.undone_at == now:
+                if landed is not None and landed.undone_at == earlier.undone_at:
                     return landed  # the earlier commit landed, its acknowledgement lost
             undone = uow.history.undo_rewind(wanted, undone_at=now)
             return undone

@@ -23,15 +23,7 @@ from agent_sessions.domain.entities import (
 from agent_sessions.domain.export_records import format_timestamp
 from agent_sessions.infrastructure.cli.rendering import event_line, printable
 
-__all__ = ["compaction_in_force", "print_conversation"]
-
-
-def compaction_in_force(compactions: Sequence[Compaction]) -> Compaction | None:
-    """Return the compaction a model's context starts from: the last recorded not rewound.
-
-    ``compactions`` are a session's, in the order recorded (``list_compactions``).
-    """
-    return next((found for found in reversed(compactions) if found.rewound_by is None), None)
+__all__ = ["print_conversation"]
 
 
 def print_conversation(

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, TextIO
 from agent_sessions.domain.entities import FileEventType
 from agent_sessions.domain.export_history import compaction_record, rewind_record
 from agent_sessions.domain.export_records import message_record
-from agent_sessions.infrastructure.cli.conversation import compaction_in_force, print_conversation
+from agent_sessions.domain.history import compaction_in_force
+from agent_sessions.infrastructure.cli.conversation import print_conversation
 from agent_sessions.infrastructure.cli.rendering import (
     event_records,
     events_by_message,

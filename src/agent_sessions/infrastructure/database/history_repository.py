@@ -33,6 +33,7 @@ from agent_sessions.domain.history import (
     check_undo,
     compaction_boundary,
 )
+from agent_sessions.domain.timeline import event_time
 from agent_sessions.infrastructure.database.mapping import (
     compaction_from_row,
     compaction_to_values,
@@ -42,7 +43,11 @@ from agent_sessions.infrastructure.database.mapping import (
 )
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
-from agent_sessions.infrastructure.database.session_lock import lock_session, touch_session
+from agent_sessions.infrastructure.database.session_lock import (
+    lock_session,
+    session_clock,
+    touch_session,
+)
 from agent_sessions.infrastructure.database.statements import (
     COMPACTIONS,
     DIRECT_LATEST_COMPACTION,
@@ -176,16 +181,17 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
         checked_point(connection, "to_sequence", session_id, to_sequence, last)
         if _first_visible_after(connection, session_id, to_sequence) is None:
             return None
+        at = event_time(created_at, session_clock(connection, session_id))
         rewind = Rewind(
             id=rewind_id,
             session_id=session_id,
             to_sequence=to_sequence,
             through_sequence=last,
             reason=reason,
-            created_at=created_at,
+            created_at=at,
         )
         hide_after(connection, rewind)
-        touch_session(connection, session_id, created_at)
+        touch_session(connection, session_id, at)
         return rewind
 
     @database_retry
@@ -206,16 +212,25 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
             .limit(1)
             .with_for_update()
         ).first()
-        rewind = check_undo(session_id, None if row is None else rewind_from_row(row), last)
+        in_force = connection.execute(
+            select(COMPACTIONS)
+            .where(COMPACTIONS.c.session_id == session_id, COMPACTIONS.c.rewound_by.is_(None))
+            .with_for_update()
+        ).all()
+        rewind = check_undo(
+            session_id,
+            None if row is None else rewind_from_row(row),
+            last,
+            [compaction_from_row(found) for found in in_force],
+        )
         for table in (MESSAGES, COMPACTIONS):
             connection.execute(
                 update(table).where(table.c.rewound_by == rewind.id).values(rewound_by=None)
             )
-        connection.execute(
-            update(REWINDS).where(REWINDS.c.id == rewind.id).values(undone_at=undone_at)
-        )
-        touch_session(connection, session_id, undone_at)
-        return dataclasses.replace(rewind, undone_at=undone_at)
+        at = event_time(undone_at, session_clock(connection, session_id))
+        connection.execute(update(REWINDS).where(REWINDS.c.id == rewind.id).values(undone_at=at))
+        touch_session(connection, session_id, at)
+        return dataclasses.replace(rewind, undone_at=at)
 
     @database_retry
     def compact(
@@ -239,6 +254,7 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
             lambda message: visible_before(connection, session_id, message.sequence),
         )
         check_compaction_floor(boundary, latest_compaction_locked(connection, session_id))
+        at = event_time(created_at, session_clock(connection, session_id))
         compaction = Compaction(
             id=compaction_id,
             session_id=session_id,
@@ -246,10 +262,10 @@ class HistoryRepository(BoundRepository, ports.HistoryRepository):
             summary=summary,
             metadata=metadata,
             token_count=token_count,
-            created_at=created_at,
+            created_at=at,
         )
         connection.execute(insert(COMPACTIONS).values(compaction_to_values(compaction)))
-        touch_session(connection, session_id, created_at)
+        touch_session(connection, session_id, at)
         return compaction
 
     @database_retry

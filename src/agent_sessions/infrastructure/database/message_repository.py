@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import MessageRole, NewMessage, Rewind, SessionMessage
 from agent_sessions.domain.history import POP_REWIND_REASON, pop_hides
-from agent_sessions.domain.timeline import appended_messages, check_expected_sequence
+from agent_sessions.domain.timeline import appended_messages, check_expected_sequence, event_time
 from agent_sessions.domain.verification import missing_last_message
 from agent_sessions.infrastructure.database.history_repository import (
     hide_after,
@@ -27,7 +27,11 @@ from agent_sessions.infrastructure.database.history_repository import (
 from agent_sessions.infrastructure.database.mapping import message_from_row, message_to_values
 from agent_sessions.infrastructure.database.repository_base import BoundRepository
 from agent_sessions.infrastructure.database.retry import database_retry
-from agent_sessions.infrastructure.database.session_lock import lock_session, touch_session
+from agent_sessions.infrastructure.database.session_lock import (
+    lock_session,
+    session_clock,
+    touch_session,
+)
 from agent_sessions.infrastructure.database.statements import (
     DIRECT_APPEND_IN_ONE,
     DIRECT_INSERT_MESSAGE,
@@ -203,6 +207,7 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
                 and message_at(connection, session_id, last_sequence) is None
             ):
                 raise missing_last_message(session_id, last_sequence)
+            at = event_time(updated_at, session_clock(connection, session_id))
             hide_after(
                 connection,
                 Rewind(
@@ -211,10 +216,10 @@ class SessionMessageRepository(BoundRepository, ports.SessionMessageRepository):
                     to_sequence=newest[0].sequence if len(newest) == 2 else 0,
                     through_sequence=last_sequence,
                     reason=POP_REWIND_REASON,
-                    created_at=updated_at,
+                    created_at=at,
                 ),
             )
-            touch_session(connection, session_id, updated_at)
+            touch_session(connection, session_id, at)
             return dataclasses.replace(message, rewound_by=rewind_id)
         touch_session(connection, session_id, updated_at, released=1)
         connection.execute(delete(FILE_EVENTS).where(FILE_EVENTS.c.message_id == message.id))

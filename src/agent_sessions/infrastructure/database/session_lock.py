@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Integer, bindparam, select, update
 from agent_sessions.infrastructure.database.statements import SESSIONS, never_before
 from agent_sessions.infrastructure.database.types import UTCDateTime
 
-__all__ = ["lock_session", "touch_session"]
+__all__ = ["lock_session", "session_clock", "touch_session"]
 
 _LOCK = (
     update(SESSIONS)
@@ -60,6 +60,21 @@ def lock_session(connection: Connection, session_id: str) -> int | None:
     else:
         count = connection.execute(_COUNT, parameters).scalar()
     return None if count is None else int(count)
+
+
+_CLOCK = select(SESSIONS.c.updated_at).where(SESSIONS.c.id == bindparam("p_session_id"))
+
+
+def session_clock(connection: Connection, session_id: str) -> datetime:
+    """Return the locked session's ``updated_at``, for the history's strictly later times.
+
+    Read after :func:`lock_session` in the same transaction: the row is locked, and on
+    MariaDB the locking read of ``lock_session`` already moved the snapshot past its last
+    writer (``FOR UPDATE`` again here keeps that true whatever ran in between).
+    """
+    clock = connection.execute(_CLOCK.with_for_update(), {"p_session_id": session_id}).scalar_one()
+    assert isinstance(clock, datetime)
+    return clock
 
 
 def touch_session(

@@ -27,6 +27,7 @@ from agent_sessions.domain.history import (
     numbered_id,
     rewind_to_undo,
 )
+from agent_sessions.domain.timeline import event_time
 from agent_sessions.infrastructure.memory.repository_base import MemoryRepository
 from agent_sessions.infrastructure.memory.tables import MemoryTables, detached
 
@@ -166,21 +167,24 @@ class InMemoryHistoryRepository(MemoryRepository, ports.HistoryRepository):
         check_history_point("to_sequence", to_sequence, session.message_count, found)
         if not any(m.sequence > to_sequence for m in visible(self._tables, session_id)):
             return None
-        moved = self._advance(session, created_at)
+        at = event_time(created_at, session.updated_at)
+        moved = self._advance(session, at)
         return hide_after(
             self._tables,
             moved,
             rewind_id=rewind_id,
             to_sequence=to_sequence,
             reason=reason,
-            created_at=created_at,
+            created_at=at,
         )
 
     def undo_rewind(self, session_id: str, *, undone_at: datetime) -> Rewind:
         """Show again what the latest rewind that holds hid, if nothing was appended after it."""
         session = self._locked(session_id)
         latest = rewind_to_undo(self._tables.rewinds_of(session_id))
-        rewind = check_undo(session_id, latest, session.message_count)
+        in_force = [c for c in self._tables.compactions_of(session_id) if c.rewound_by is None]
+        rewind = check_undo(session_id, latest, session.message_count, in_force)
+        undone_at = event_time(undone_at, session.updated_at)
         self._advance(session, undone_at)
         for message in self._tables.messages_of(session_id):
             if message.rewound_by == rewind.id:
@@ -215,6 +219,7 @@ class InMemoryHistoryRepository(MemoryRepository, ports.HistoryRepository):
 
         through = compaction_boundary(through_sequence, following, read_before)
         check_compaction_floor(through, latest_in_force(self._tables, session_id))
+        created_at = event_time(created_at, session.updated_at)
         self._advance(session, created_at)
         compaction = Compaction(
             id=compaction_id,

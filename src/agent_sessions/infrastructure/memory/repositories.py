@@ -261,13 +261,14 @@ class InMemorySessionMessageRepository(MemoryRepository, ports.SessionMessageRep
             return None
         message = shown[-1]
         if pop_hides(message, last_sequence, latest_in_force(tables, session_id)):
+            at = event_time(updated_at, session.updated_at)
             hide_after(
                 tables,
-                self._advance(session, updated_at),
+                self._advance(session, at),
                 rewind_id=rewind_id,
                 to_sequence=shown[-2].sequence if len(shown) > 1 else 0,
                 reason=POP_REWIND_REASON,
-                created_at=updated_at,
+                created_at=at,
             )
             return detached(tables.messages[message.id])
         self._advance(session, updated_at, message_count=last_sequence - 1)
