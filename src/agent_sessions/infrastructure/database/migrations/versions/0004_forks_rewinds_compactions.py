@@ -185,6 +185,9 @@ def _add_messages_rewound_by() -> None:
             )
 
 
+TABLE = "session_messages"
+
+
 def _rebuild_sqlite_messages(*, with_rewound_by: bool) -> None:
     """On SQLite, rebuild ``session_messages`` with or without ``rewound_by`` and its key.
 
@@ -198,7 +201,7 @@ def _rebuild_sqlite_messages(*, with_rewound_by: bool) -> None:
     temporary table and put back. The CHECK constraints are carried over as the database has
     them; the messages' ``rewound_by`` values are dropped with the column on the way down.
     """
-    checks = sa.inspect(op.get_bind()).get_check_constraints("session_messages")
+    checks = sa.inspect(op.get_bind()).get_check_constraints(TABLE)
     columns: list[sa.Column[Any]] = [
         sa.Column("id", sa.String(26), nullable=False),
         sa.Column("session_id", sa.String(26), nullable=False),
@@ -209,6 +212,10 @@ def _rebuild_sqlite_messages(*, with_rewound_by: bool) -> None:
         sa.Column("token_count", sa.BigInteger(), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
     ]
+    # Keep the columns the table has: a database an edited revision built without one (the
+    # incident ADR 0005 describes) keeps that shape, for its own reconcile revision to fix.
+    present = {column["name"] for column in sa.inspect(op.get_bind()).get_columns(TABLE)}
+    columns = [column for column in columns if column.name in present]
     listed = ", ".join(column.name for column in columns)  # the columns both tables have
     constraints: list[sa.Constraint] = [
         sa.PrimaryKeyConstraint("id", name=op.f("pk_session_messages")),
