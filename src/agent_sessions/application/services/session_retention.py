@@ -73,13 +73,13 @@ class SessionRetention(StoreBackedService):
             lambda uow: uow.sessions.owner_batch(owner, limit=1, held=True), writes=False
         )
         if held:
-            _refuse_held(owner, held[0])
+            _refuse_held(owner, held[0], erased=0)
 
         def erase_batch(uow: UnitOfWork) -> dict[str, int]:
             batch = uow.sessions.owner_batch(owner, limit=ERASE_BATCH)
             for session in batch:
                 if session.held:  # held since the check: stop before this batch
-                    _refuse_held(owner, session)
+                    _refuse_held(owner, session, erased=totals["sessions"])
             if not batch:
                 return {}
             return uow.sessions.erase([session.id for session in batch])
@@ -99,9 +99,14 @@ class SessionRetention(StoreBackedService):
         )
 
 
-def _refuse_held(owner: str, session: Session) -> None:
+def _refuse_held(owner: str, session: Session, *, erased: int) -> None:
+    done = (
+        "nothing was erased"
+        if not erased
+        else f"the {erased} session(s) erased before it stay erased"
+    )
     raise InvalidInputError(
         "owner_id",
         f"session {session.id} of owner {owner!r} is under a hold ({session.hold_reason!r}); "
-        f"release the hold first; sessions erased before it stay erased",
+        f"release the hold first; {done}",
     )
