@@ -9,7 +9,7 @@ holds session rows fails this test until the erasure counts it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,21 +25,6 @@ from agent_sessions.infrastructure.memory.repositories import ERASURE_TABLE_NAME
 from tests.provisioning import provisioned_url
 
 START = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def store(backend: str) -> Iterator[SqlAlchemySessionStore]:
-    """A migrated database of the backend, shared by the module's tests."""
-    with contextlib.ExitStack() as stack:
-        opened = open_store(provisioned_url(stack, backend), migrate=True)
-        stack.callback(opened.close)
-        yield opened
-
-
-@pytest.fixture
-def service(store: SqlAlchemySessionStore) -> PersistentSessionService:
-    """The service over the module's store (owners are fresh per test, the database not)."""
-    return PersistentSessionService(store)
 
 
 def session_tables(engine: Engine) -> dict[str, str]:
