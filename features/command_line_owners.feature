@@ -80,7 +80,7 @@ Feature: Owners, holds and erasure on the command line
     Then the command fails with one error line saying "owner eve\x1b[2J\nmallory\u202e"
 
   Scenario: The shell completes the owners commands from the parser
-    When the shell completes "agent-sessions owners "
+    When the shell completes "agent-sessions owners er"
     Then it offers "erase" and loaded neither SQLAlchemy nor Alembic
     When the shell completes "agent-sessions sessions list --own"
     Then it offers "--owner" and loaded neither SQLAlchemy nor Alembic
