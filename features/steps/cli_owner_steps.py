@@ -13,18 +13,10 @@ import re
 
 from behave import given, then
 
+from agent_sessions.application.services.session_retention import ERASURE_TABLES
 from agent_sessions.domain.errors import SessionNotFoundError
 from agent_sessions.domain.export_records import format_timestamp
 from features.command_line_world import unescaped
-
-_ERASURE_TABLES = (
-    "sessions",
-    "session_messages",
-    "session_file_events",
-    "session_token_usage",
-    "session_rewinds",
-    "session_compactions",
-)
 
 
 def _output(context):
@@ -136,10 +128,10 @@ def step_receipt(context, count, sessions, messages):
     first, *tables = _output(context).splitlines()
     assert re.fullmatch(rf"erased owner \S+: {count} sessions in \d+\.\d{{3}} s", first), first
     rows = dict(line.split(None, 1) for line in tables)
-    assert list(rows) == list(_ERASURE_TABLES), tables
+    assert list(rows) == list(ERASURE_TABLES), tables
     assert rows["sessions"] == f"{sessions} rows", rows
     assert rows["session_messages"] == f"{messages} rows", rows
-    assert all(rows[table] == "0 rows" for table in _ERASURE_TABLES[2:]), rows
+    assert all(rows[table] == "0 rows" for table in ERASURE_TABLES[2:]), rows
 
 
 @then('owner "{owner}" has no session left and owner "{other}" still has {count:d}')
@@ -159,6 +151,6 @@ def step_owner_erased(context, owner, other, count):
 def step_json_receipt_empty(context):
     receipt = json.loads(_output(context))
     assert receipt["sessions"] == 0, receipt
-    assert receipt["rows"] == dict.fromkeys(_ERASURE_TABLES, 0), receipt
+    assert receipt["rows"] == dict.fromkeys(ERASURE_TABLES, 0), receipt
     assert receipt["started_at"] <= receipt["finished_at"], receipt
     assert receipt["seconds"] >= 0, receipt
