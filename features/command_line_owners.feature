@@ -18,6 +18,12 @@ Feature: Owners, holds and erasure on the command line
     When I run "agent-sessions --url {database} sessions list"
     Then the table has no OWNER column
 
+  Scenario: Listing the session of one external id
+    Given the session "planner" with 1 messages
+    And the actor "importer" starts a session with the external id "ses_8f2c1a"
+    When I run "agent-sessions --url {database} sessions list --external-id ses_8f2c1a --json"
+    Then the JSON sessions are the session alone, with the external id "ses_8f2c1a"
+
   Scenario: Listing by time takes ISO 8601 times with an offset, Z included
     Given 1 session of owner "alice" with 1 messages
     When I run "agent-sessions --url {database} sessions list --created-after 2000-01-01T00:00:00Z --json"

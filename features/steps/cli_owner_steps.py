@@ -83,6 +83,13 @@ def step_json_of_owner(context, count, owner):
     assert all(record["hold_reason"] is None for record in records), records
 
 
+@then('the JSON sessions are the session alone, with the external id "{external_id}"')
+def step_json_external_id(context, external_id):
+    records = json.loads(_output(context))
+    assert [record["id"] for record in records] == [context.cli_session_id], records
+    assert records[0]["external_id"] == external_id, records
+
+
 @then('the output says the session is held because "{reason}"')
 def step_output_held(context, reason):
     held_at = context.service.get(context.cli_session_id).held_at
