@@ -69,8 +69,9 @@ def step_created_with_owners(context: Context) -> None:
 
 
 @given(
-    '"{first:Text}" was forked as "{first_fork:Text}" and "{second:Text}" was forked as "{second_fork:Text}"'
-)  # noqa: E501
+    '"{first:Text}" was forked as "{first_fork:Text}"'
+    ' and "{second:Text}" was forked as "{second_fork:Text}"'
+)
 def step_two_forks(
     context: Context, first: str, first_fork: str, second: str, second_fork: str
 ) -> None:
@@ -85,8 +86,9 @@ def step_append_later(context: Context, title: str, later: str) -> None:
 
 
 @given(
-    '{mine:d} sessions owned by "{owner:Text}" and {theirs:d} owned by "{other:Text}" were created alternately'
-)  # noqa: E501
+    '{mine:d} sessions owned by "{owner:Text}" and {theirs:d} owned by "{other:Text}"'
+    " were created alternately"
+)
 def step_created_alternately(
     context: Context, mine: int, owner: str, theirs: int, other: str
 ) -> None:
