@@ -34,7 +34,7 @@ Feature: Owners: whose session it is, and finding an owner's sessions
       | title | actor  | owner | external id |
       | a1    | bot    | alice | t-1         |
       | a2    | helper | alice | t-1         |
-      | b1    | bot    | bob   | t-1         |
+      | b1    | agent  | bob   | t-1         |
     And "a1" was forked as "a1 fork" and "b1" was forked as "b1 fork"
     When I list the sessions owned by "alice" of actor "bot"
     Then the listed titles are "a1"

@@ -196,7 +196,7 @@ def step_pages_cover_owner(context: Context, count: int, owner: str) -> None:
     assert all(session.owner_id == owner for session in walked)
 
 
-@then("the pages hold {sizes}")
+@then("the pages hold {sizes} sessions")
 def step_page_sizes(context: Context, sizes: str) -> None:
     wanted = [int(part) for part in sizes.replace(" and ", ", ").split(", ")]
     assert [len(page) for page in context.pages] == wanted, [len(p) for p in context.pages]
