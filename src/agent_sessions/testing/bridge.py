@@ -191,9 +191,6 @@ class BlockingAsyncService(SessionService):
     files_touched = _blocking(SessionService.files_touched)
     sessions_touching = _blocking(SessionService.sessions_touching)
     verify = _blocking(SessionService.verify)
-    set_hold = _blocking(SessionService.set_hold)
-    release_hold = _blocking(SessionService.release_hold)
-    erase_owner = _blocking(SessionService.erase_owner)
 
     def iter_messages(self, session_id: str, *, batch_size: int = 1000) -> Iterator[SessionMessage]:
         """Iterate as the sync service does: a bad call raises here, before the first message."""
