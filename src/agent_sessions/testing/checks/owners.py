@@ -66,7 +66,7 @@ def owner_round_trips(service: SessionService) -> None:
 
 @conformance_check
 def list_filters_by_owner(service: SessionService) -> None:
-    """list(owner_id=...) returns that owner's sessions newest first, combined with actor_name, external_id and forked_from, and pages through them by cursor without repeat or gap."""  # noqa: E501
+    """list(owner_id=...) returns that owner's sessions newest first, combined with actor_name, external_id and forked_from (a fork belongs to its source's owner), and pages through them by cursor without repeat or gap."""  # noqa: E501
     alice = [service.create(ACTOR, owner_id="alice", external_id=f"t-{n}") for n in range(5)]
     alice.append(service.create("other-bot", owner_id="alice", external_id="t-0"))
     bob = service.create(ACTOR, owner_id="bob")
@@ -89,7 +89,12 @@ def list_filters_by_owner(service: SessionService) -> None:
         [],
         "list(forked_from, owner_id of another owner)",
     )
-    expect_equal(_ids(service.list(forked_from=bob.id)), [fork.id], "list(forked_from)")
+    expect_equal(fork.owner_id, "bob", "the owner_id of a fork of bob's session")
+    expect_equal(
+        _ids(service.list(forked_from=bob.id, owner_id="bob")),
+        [fork.id],
+        "list(forked_from, owner_id)",
+    )
     seen: list[str] = []
     page = service.list(owner_id="alice", limit=4)
     while True:
@@ -188,7 +193,7 @@ def holds_keep_updated_at(service: SessionService) -> None:
 def erase_owner_removes_everything_of_the_owner_and_nothing_of_others(
     service: SessionService,
 ) -> None:
-    """erase_owner() deletes every session of the owner with its messages, file events, token receipts, rewinds and compactions, counts them by table, and leaves other owners' sessions as they were."""  # noqa: E501
+    """erase_owner() deletes every session of the owner (forks included) with its messages, file events, token receipts, rewinds and compactions, counts them by table, and leaves other owners' sessions as they were."""  # noqa: E501
     full = _with_messages(service, "alice", 4)
     first = service.get_messages(full.id, limit=1)[0]
     service.record_file_event(full.id, first.id, "read", file_path="src/app.py")
@@ -196,17 +201,18 @@ def erase_owner_removes_everything_of_the_owner_and_nothing_of_others(
     service.compact(full.id, 2, "two turns")
     service.rewind(full.id, 3)
     small = _with_messages(service, "alice", 1)
+    fork = service.fork_session(small.id)
     kept = [_with_messages(service, "bob", 2), _with_messages(service, None, 1)]
     message = service.get_messages(kept[0].id, limit=1)[0]
     service.record_file_event(kept[0].id, message.id, "edit", file_path="README.md")
     before = store_state(service)
     receipt = service.erase_owner("alice")
-    expect_equal((receipt.owner_id, receipt.sessions), ("alice", 2), "receipt owner and sessions")
+    expect_equal((receipt.owner_id, receipt.sessions), ("alice", 3), "receipt owner and sessions")
     expect_equal(
         dict(receipt.rows),
         {
-            "sessions": 2,
-            "session_messages": 5,
+            "sessions": 3,
+            "session_messages": 6,
             "session_file_events": 1,
             "session_token_usage": 1,
             "session_rewinds": 1,
@@ -217,7 +223,7 @@ def erase_owner_removes_everything_of_the_owner_and_nothing_of_others(
     expect_utc(receipt.started_at, "receipt started_at")
     expect_utc(receipt.finished_at, "receipt finished_at")
     expect(receipt.started_at <= receipt.finished_at, "the receipt finishes before it starts")
-    for gone in (full, small):
+    for gone in (full, small, fork):
         expect_raises(SessionNotFoundError, calling(service.get, gone.id), "get(an erased id)")
     expect_equal(service.list(owner_id="alice"), [], "list(owner_id) after erase_owner()")
     after = store_state(service)
