@@ -30,6 +30,7 @@ Feature: Owners: whose session it is, and finding an owner's sessions
     Then no session is listed
 
   Scenario: The owner filter combines with the actor, the external id and forked-from
+    # A fork belongs to the owner of the session it was forked from.
     Given these sessions were created in this order, with owners:
       | title | actor  | owner | external id |
       | a1    | bot    | alice | t-1         |
@@ -37,7 +38,7 @@ Feature: Owners: whose session it is, and finding an owner's sessions
       | b1    | agent  | bob   | t-1         |
     And "a1" was forked as "a1 fork" and "b1" was forked as "b1 fork"
     When I list the sessions owned by "alice" of actor "bot"
-    Then the listed titles are "a1"
+    Then the listed titles are "a1 fork, a1"
     When I list the sessions owned by "alice" with external id "t-1"
     Then the listed titles are "a2, a1"
     When I list the sessions with external id "t-1"

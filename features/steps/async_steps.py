@@ -278,22 +278,26 @@ def _history_calls(
 def _erased_as_counted(context: Context, sid: str) -> Callable[[], ErasureReceipt]:
     """The receipt an erasure of the session's owner gives, counted now, before the erasure.
 
-    Read back after the erasure: the sync service no longer finds the session or its owner.
+    The owner holds the session and its fork. Read back after the erasure: the sync service
+    no longer finds a session of the owner.
     """
     sync = context.service
+    owned = [session.id for session in sync.list(owner_id="async-owner")]
     rows = {
-        "sessions": 1,
-        "session_messages": len(sync.get_messages(sid, include_rewound=True)),
-        "session_file_events": len(sync.list_file_events(sid)),
+        "sessions": len(owned),
+        "session_messages": sum(len(sync.get_messages(i, include_rewound=True)) for i in owned),
+        "session_file_events": sum(len(sync.list_file_events(i)) for i in owned),
         "session_token_usage": 0,
-        "session_rewinds": len(sync.list_rewinds(sid)),
-        "session_compactions": len(sync.list_compactions(sid)),
+        "session_rewinds": sum(len(sync.list_rewinds(i)) for i in owned),
+        "session_compactions": sum(len(sync.list_compactions(i)) for i in owned),
     }
 
     def read_back() -> ErasureReceipt:
         returned = context.async_result
         assert sync.list(owner_id="async-owner") == [], "the owner still has sessions"
-        return ErasureReceipt("async-owner", 1, rows, returned.started_at, returned.finished_at)
+        return ErasureReceipt(
+            "async-owner", len(owned), rows, returned.started_at, returned.finished_at
+        )
 
     return read_back
 
