@@ -13,7 +13,7 @@ import re
 
 from behave import given, then
 
-from agent_sessions.application.services.session_retention import ERASURE_TABLES
+from agent_sessions.domain.entities import ERASURE_TABLES
 from agent_sessions.domain.errors import SessionNotFoundError
 from agent_sessions.domain.export_records import format_timestamp
 from features.command_line_world import unescaped

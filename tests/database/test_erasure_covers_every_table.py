@@ -18,10 +18,9 @@ from sqlalchemy import Engine, column, event, func, inspect, select, table
 
 from agent_sessions import NewMessage, PersistentSessionService
 from agent_sessions.application.ids import new_ulid
-from agent_sessions.application.services.session_retention import ERASURE_TABLES
 from agent_sessions.domain import InvalidInputError
+from agent_sessions.domain.entities import ERASURE_TABLES
 from agent_sessions.infrastructure.database import SqlAlchemySessionStore, open_store, statements
-from agent_sessions.infrastructure.memory.repositories import ERASURE_TABLE_NAMES
 from tests.provisioning import provisioned_url
 
 START = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -81,7 +80,6 @@ def _owner_with_history(service: PersistentSessionService, owner: str) -> list[s
 def test_the_tables_counted_are_the_six_of_the_design_and_the_memory_stores() -> None:
     counted = [counted_table.name for counted_table, _ in statements.ERASURE_TABLES]
     assert sorted(counted) == sorted(ERASURE_TABLES)
-    assert sorted(ERASURE_TABLE_NAMES) == sorted(ERASURE_TABLES)
 
 
 def test_erase_owner_deletes_and_counts_the_rows_of_every_table_holding_sessions(

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "ERASURE_TABLES",
     "Compaction",
     "ErasureReceipt",
     "FileEvent",
@@ -261,6 +262,21 @@ class Compaction:
     token_count: int | None
     created_at: datetime
     rewound_by: str | None = None
+
+
+ERASURE_TABLES = (
+    "sessions",
+    "session_messages",
+    "session_file_events",
+    "session_token_usage",
+    "session_rewinds",
+    "session_compactions",
+)
+"""The tables an :class:`ErasureReceipt` counts: every table that holds rows of a session.
+
+The SQL store derives its list from the schema and a test holds the two equal, so a table
+added to the schema without being added here fails the build.
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ other sessions keep going.
 from __future__ import annotations
 
 from agent_sessions.application.services.store_backed_service import StoreBackedService
-from agent_sessions.domain.entities import ErasureReceipt, Session
+from agent_sessions.domain.entities import ERASURE_TABLES, ErasureReceipt, Session
 from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.domain.ports import UnitOfWork
 from agent_sessions.domain.validation import (
@@ -17,20 +17,10 @@ from agent_sessions.domain.validation import (
     validate_ulid,
 )
 
-__all__ = ["ERASE_BATCH", "ERASURE_TABLES", "SessionRetention"]
+__all__ = ["ERASE_BATCH", "SessionRetention"]
 
 ERASE_BATCH = 100
 """How many sessions one transaction of ``erase_owner`` deletes."""
-
-ERASURE_TABLES = (
-    "sessions",
-    "session_messages",
-    "session_file_events",
-    "session_token_usage",
-    "session_rewinds",
-    "session_compactions",
-)
-"""The tables an erasure receipt counts: every table that holds rows of a session."""
 
 
 class SessionRetention(StoreBackedService):

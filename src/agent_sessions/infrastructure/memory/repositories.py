@@ -21,6 +21,7 @@ from typing import Any
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import (
+    ERASURE_TABLES,
     FileEvent,
     FileEventType,
     FileTouch,
@@ -50,17 +51,6 @@ __all__ = [
     "InMemorySessionMessageRepository",
     "InMemorySessionRepository",
 ]
-
-
-ERASURE_TABLE_NAMES = (
-    "sessions",
-    "session_messages",
-    "session_file_events",
-    "session_token_usage",
-    "session_rewinds",
-    "session_compactions",
-)
-"""The tables an erasure counts, named as the SQL store names them (a test checks both agree)."""
 
 
 def _newest_first(sessions: builtins.list[Session]) -> builtins.list[Session]:
@@ -170,7 +160,7 @@ class InMemorySessionRepository(MemoryRepository, ports.SessionRepository):
         The keys are the SQL table names; sessions already gone count 0.
         """
         tables = self._tables
-        counts = dict.fromkeys(ERASURE_TABLE_NAMES, 0)
+        counts = dict.fromkeys(ERASURE_TABLES, 0)
         for session_id in dict.fromkeys(session_ids):
             if session_id not in tables.sessions:
                 continue

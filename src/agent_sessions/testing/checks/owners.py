@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from agent_sessions.domain.entities import Session
+from agent_sessions.domain.entities import ERASURE_TABLES, Session
 from agent_sessions.domain.errors import InvalidInputError, SessionNotFoundError
 from agent_sessions.domain.service import SessionService
 from agent_sessions.testing.check import conformance_check
@@ -20,15 +20,6 @@ from agent_sessions.testing.expectations import (
 )
 
 ACTOR = "support-bot"
-ERASED_TABLES = (
-    "sessions",
-    "session_messages",
-    "session_file_events",
-    "session_token_usage",
-    "session_rewinds",
-    "session_compactions",
-)
-"""The tables an erasure receipt counts, each present even at 0."""
 
 _HOSTILE_OWNER_IDS: tuple[object, ...] = ("", "  \t ", "o" * 256, "a\x00b", "a\ud800b", 42)
 
@@ -262,7 +253,7 @@ def erase_owner_without_sessions(service: SessionService) -> None:
     receipt = service.erase_owner("carol")
     expect_equal(
         (receipt.owner_id, receipt.sessions, dict(receipt.rows)),
-        ("carol", 0, dict.fromkeys(ERASED_TABLES, 0)),
+        ("carol", 0, dict.fromkeys(ERASURE_TABLES, 0)),
         "erase_owner() of an owner without sessions",
     )
     for bad in (*_HOSTILE_OWNER_IDS, None):
