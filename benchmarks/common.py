@@ -13,7 +13,7 @@ import json
 import random
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -443,15 +443,24 @@ def seed_plain_session(url: str, size: int, *, batch: int = 10_000) -> str:
         plain.close()
 
 
-def seed_plain_sessions(url: str, count: int, *, batch: int = 10_000) -> None:
-    """Store ``count`` empty sessions over four actors, one millisecond apart, straight in."""
+def seed_plain_sessions(
+    url: str,
+    count: int,
+    *,
+    batch: int = 10_000,
+    owner: Callable[[int], str | None] = lambda index: None,
+) -> None:
+    """Store ``count`` empty sessions over four actors, one millisecond apart, straight in.
+
+    The session numbered ``index`` (0 is the oldest) belongs to ``owner(index)``.
+    """
     plain = PlainSQL(url)
     try:
         prefix = _id_prefix()
         for first in range(0, count, batch):
             plain.insert_rows(
                 "sessions",
-                SESSION_COLUMNS,
+                (*SESSION_COLUMNS, "owner_id"),
                 (
                     (
                         f"{prefix}{index:010d}",
@@ -464,6 +473,7 @@ def seed_plain_sessions(url: str, count: int, *, batch: int = 10_000) -> None:
                         0,
                         plain.stamp(SEED_START + timedelta(milliseconds=index)),
                         plain.stamp(SEED_START + timedelta(milliseconds=index)),
+                        owner(index),
                     )
                     for index in range(first, min(first + batch, count))
                 ),

@@ -33,6 +33,9 @@ Feature: The async service: every method of the sync service, awaited
       | list_compactions                      |
       | context_messages with limit 1         |
       | get_messages including the rewound    |
+      | set_hold                              |
+      | release_hold                          |
+      | erase_owner of its owner              |
 
   Scenario: The async service refuses what the sync service refuses, with the same errors
     Given an async service on the scenario's database

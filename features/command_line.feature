@@ -14,13 +14,13 @@ Feature: Command line
   Scenario: Migrating and checking a fresh database
     Given a fresh database for the command line
     When I run "agent-sessions --url {database} db upgrade"
-    Then the output shows "to 0004_forks_rewinds_compactions"
+    Then the output shows "to 0005_owners_and_holds"
     When I run "agent-sessions --url {database} db current"
-    Then the output is exactly "0004_forks_rewinds_compactions"
+    Then the output is exactly "0005_owners_and_holds"
     When I run "agent-sessions --url {database} db check"
     Then the output shows "the schema matches"
     When I run "agent-sessions --url {database} db upgrade"
-    Then the output shows "is already at revision 0004_forks_rewinds_compactions"
+    Then the output shows "is already at revision 0005_owners_and_holds"
 
   Scenario: Checking a database with fatal drift fails naming it, as opening the store does
     Given a fresh database for the command line
@@ -115,7 +115,7 @@ Feature: Command line
 
   Scenario: "python -m agent_sessions" is the same command
     When I run "python -m agent_sessions --url {database} db current"
-    Then the output is exactly "0004_forks_rewinds_compactions"
+    Then the output is exactly "0005_owners_and_holds"
 
   Scenario: A malformed command line exits with status 2 and a usage message
     When I run "agent-sessions sessions frobnicate"

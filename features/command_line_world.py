@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import runpy
 import shlex
 import sys
@@ -18,7 +19,19 @@ from pathlib import Path
 
 from agent_sessions.infrastructure.cli import main
 
-__all__ = ["run_command_line", "scratch_file", "substitute"]
+__all__ = ["run_command_line", "scratch_file", "substitute", "unescaped"]
+
+_ESCAPED = re.compile(r"\\(n|x[0-9a-f]{2}|u[0-9a-f]{4})")
+
+
+def unescaped(text):
+    r"""Read ``\n``, ``\xNN`` and ``\uNNNN`` in a feature's text as those characters."""
+
+    def character(match):
+        code = match.group(1)
+        return "\n" if code == "n" else chr(int(code[1:], 16))
+
+    return _ESCAPED.sub(character, text)
 
 
 def substitute(context, command_line):

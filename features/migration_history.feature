@@ -93,7 +93,7 @@ Feature: Migration history you can trust
     And an empty database
     And the database is upgraded to the newest migration
     When the database is upgraded with the copy, which fails
-    Then the database is at revision "0004_forks_rewinds_compactions"
+    Then the database is at revision "0005_owners_and_holds"
     And the failed revision's first step is rolled back where the engine's DDL is transactional
     When the failing step is removed from "0099_half_way" and the copy is upgraded again
     Then the database is at revision "0099_half_way"
@@ -101,7 +101,7 @@ Feature: Migration history you can trust
   Scenario: The lock command adds new revisions, and refuses edits unless amended
     Given a copy of the shipped migrations, locked, with a second revision "0099_extra"
     When I run "agent-sessions migrations lock --check --lock-file {lock} --scripts {scripts}"
-    Then the output shows "matches all 5 revision(s); head 0099_extra"
+    Then the output shows "matches all 6 revision(s); head 0099_extra"
     When a revision "0100_unlocked" is added after "0099_extra"
     And I run "agent-sessions migrations lock --check --lock-file {lock} --scripts {scripts}"
     Then the command fails with one error line saying "versions/0100_unlocked.py"

@@ -6,7 +6,7 @@ Feature: Schema migrations
   Scenario: Upgrading an empty database gives exactly the schema the models describe
     Given an empty database
     When the database is upgraded to the newest migration
-    Then the database is at revision "0004_forks_rewinds_compactions"
+    Then the database is at revision "0005_owners_and_holds"
     And the live schema has no difference from the models
 
   Scenario: Downgrading to base removes the library's tables and upgrading restores them
@@ -21,13 +21,13 @@ Feature: Schema migrations
     Given an empty database
     When I open a service on it without migrating
     Then the call fails with SchemaMismatchError saying "agent-sessions db upgrade"
-    And the error names the expected revision "0004_forks_rewinds_compactions"
+    And the error names the expected revision "0005_owners_and_holds"
     And the database has none of the library's tables
 
   Scenario: Opening with migrate=True brings the database to the newest schema
     Given an empty database
     When I open a service on it with migrate=True
-    Then the database is at revision "0004_forks_rewinds_compactions"
+    Then the database is at revision "0005_owners_and_holds"
     And the new service can store and read a session
 
   Scenario: A database at a revision this code does not know is refused
@@ -61,7 +61,7 @@ Feature: Schema migrations
   Scenario: Developers can run Alembic itself on the packaged scripts with migrations/alembic.ini
     Given an empty database
     When a developer runs "alembic -c migrations/alembic.ini -x url={database} upgrade head"
-    Then the database is at revision "0004_forks_rewinds_compactions"
+    Then the database is at revision "0005_owners_and_holds"
     And the live schema has no difference from the models
 
   Scenario: Offline SQL generation is refused, since the migrations need a live connection

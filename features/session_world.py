@@ -27,6 +27,8 @@ _NAMED_VALUES: dict[str, Callable[[], Any]] = {
     "an empty string": lambda: "",
     "a blank string": lambda: "  \t ",
     "a string with a NUL character": lambda: "before\x00after",
+    "a lone surrogate": lambda: "before\ud800after",
+    "a naive datetime": lambda: datetime(2024, 1, 1, 12, 0),
     "a number": lambda: 42,
     "a float": lambda: 1.5,
     "a boolean": lambda: True,

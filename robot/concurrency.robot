@@ -37,7 +37,7 @@ Ten Application Replicas Starting At Once Migrate Exactly Once
     ${url}=    Provision Empty Database
     ${applied}=    Start Migrating Processes    ${url}    10
     Exactly One Process Should Have Applied
-    ...    ${applied}    0001_session_persistence,0002_token_usage_receipts,0003_file_events_external_ids,0004_forks_rewinds_compactions
+    ...    ${applied}    0001_session_persistence,0002_token_usage_receipts,0003_file_events_external_ids,0004_forks_rewinds_compactions,0005_owners_and_holds
     Ledger Should Record Each Revision Once
     ...    ${url}    0001_session_persistence    0002_token_usage_receipts    0003_file_events_external_ids
-    ...    0004_forks_rewinds_compactions
+    ...    0004_forks_rewinds_compactions    0005_owners_and_holds

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, update
 from agent_sessions import (
     AsyncPersistentSessionService,
     AsyncSessionService,
+    ErasureReceipt,
     FileEventType,
     RetryPolicy,
     SessionService,
@@ -200,7 +201,7 @@ def step_sync_sees(context: Context) -> None:
 @given("a session of 6 messages, compacted through 3, forked at 4 and rewound to 5")
 def step_session_with_history(context: Context) -> None:
     service = context.service  # the sync service writes the history the async one is asked about
-    session = service.create("async-history")
+    session = service.create("async-history", owner_id="async-owner")
     service.append_messages(
         session.id,
         [{"role": ("user", "assistant")[n % 2], "content": f"turn {n}"} for n in range(1, 7)],
@@ -259,7 +260,46 @@ def _history_calls(
             lambda service: service.get_messages(sid, include_rewound=True),
             lambda: sync.get_messages(sid, include_rewound=True),
         ),
+        "set_hold": (
+            lambda service: service.set_hold(sid, "async hold"),
+            lambda: sync.get(sid),
+        ),
+        "release_hold": (
+            lambda service: service.release_hold(sid),
+            lambda: sync.get(sid),
+        ),
+        "erase_owner of its owner": (
+            lambda service: service.erase_owner("async-owner"),
+            _erased_as_counted(context, sid),
+        ),
     }
+
+
+def _erased_as_counted(context: Context, sid: str) -> Callable[[], ErasureReceipt]:
+    """The receipt an erasure of the session's owner gives, counted now, before the erasure.
+
+    The owner holds the session and its fork. Read back after the erasure: the sync service
+    no longer finds a session of the owner.
+    """
+    sync = context.service
+    owned = [session.id for session in sync.list(owner_id="async-owner")]
+    rows = {
+        "sessions": len(owned),
+        "session_messages": sum(len(sync.get_messages(i, include_rewound=True)) for i in owned),
+        "session_file_events": sum(len(sync.list_file_events(i)) for i in owned),
+        "session_token_usage": 0,
+        "session_rewinds": sum(len(sync.list_rewinds(i)) for i in owned),
+        "session_compactions": sum(len(sync.list_compactions(i)) for i in owned),
+    }
+
+    def read_back() -> ErasureReceipt:
+        returned = context.async_result
+        assert sync.list(owner_id="async-owner") == [], "the owner still has sessions"
+        return ErasureReceipt(
+            "async-owner", len(owned), rows, returned.started_at, returned.finished_at
+        )
+
+    return read_back
 
 
 @when("I await {call} on that session")

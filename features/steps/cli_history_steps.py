@@ -17,23 +17,12 @@ from behave import given, then, when
 
 from agent_sessions.domain.export_records import format_timestamp
 from agent_sessions.domain.validation import MAX_CONTENT_BYTES
-from features.command_line_world import run_command_line, scratch_file
+from features.command_line_world import run_command_line, scratch_file, unescaped
 from features.session_world import parse_sequences
 
-_ESCAPED = re.compile(r"\\(n|x[0-9a-f]{2}|u[0-9a-f]{4})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _FORKED = re.compile(r"forked session (\w{26}) from (\w{26}) at message (\d+) \((\d+) messages\)")
 _FIRST_LINE = re.compile(r"^  \[(\d+)\] +\w+(?: \[(rewound|compacted) by (\w+)\])?: ")
-
-
-def _unescaped(text):
-    r"""Read ``\n``, ``\xNN`` and ``\uNNNN`` in a feature's text as those characters."""
-
-    def character(match):
-        code = match.group(1)
-        return "\n" if code == "n" else chr(int(code[1:], 16))
-
-    return _ESCAPED.sub(character, text)
 
 
 def _names(context):
@@ -48,7 +37,7 @@ def _output(context):
 
 
 def _fork(context, source_id, sequence, title):
-    fork = context.service.fork_session(source_id, at_sequence=sequence, title=_unescaped(title))
+    fork = context.service.fork_session(source_id, at_sequence=sequence, title=unescaped(title))
     _names(context)[title] = fork.id
 
 
@@ -80,7 +69,7 @@ def step_session_rewound(context, sequence):
 
 @given('its session was rewound to message {sequence:d} because "{reason}"')
 def step_session_rewound_because(context, sequence, reason):
-    rewind = context.service.rewind(context.cli_session_id, sequence, reason=_unescaped(reason))
+    rewind = context.service.rewind(context.cli_session_id, sequence, reason=unescaped(reason))
     assert rewind is not None
 
 
@@ -99,7 +88,7 @@ def step_session_with_roles(context, actor, roles):
 
 @given('the summary file "{{file}}" holds "{text}"')
 def step_summary_file(context, text):
-    scratch_file(context).write_text(_unescaped(text), encoding="utf-8")
+    scratch_file(context).write_text(unescaped(text), encoding="utf-8")
 
 
 @given('the summary file "{{file}}" holds bytes that are not UTF-8')
@@ -120,7 +109,7 @@ def step_session_deleted(context):
 @given('the summary "{text}" is on standard input')
 def step_summary_on_stdin(context, text):
     previous = sys.stdin
-    sys.stdin = io.StringIO(_unescaped(text))
+    sys.stdin = io.StringIO(unescaped(text))
     context.scenario_stack.callback(setattr, sys, "stdin", previous)
 
 

@@ -31,6 +31,8 @@ _ON_A_SESSION_THAT_DOES_NOT_EXIST: dict[str, Callable[[SessionService, str], Any
     "compact its messages": lambda service, sid: service.compact(sid, 1, "a summary"),
     "list the compactions": lambda service, sid: service.list_compactions(sid),
     "read the context messages": lambda service, sid: service.context_messages(sid),
+    "hold a session": lambda service, sid: service.set_hold(sid, "legal hold"),
+    "release a hold": lambda service, sid: service.release_hold(sid),
 }
 """What each "I try to ... for a session id that names nothing" step calls."""
 
@@ -91,6 +93,7 @@ def step_no_session_stored(context: Context) -> None:
 
 
 @then("{count:d} session is stored")
+@then("{count:d} sessions are stored")
 def step_sessions_stored(context: Context, count: int) -> None:
     stored = context.service.list(limit=1000)
     assert len(stored) == count, f"expected {count} sessions, found {len(stored)}"

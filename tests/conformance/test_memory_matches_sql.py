@@ -6,7 +6,8 @@ every answer is compared: the sessions, messages and events each call returns, t
 microsecond past the session's time" are exercised), listing orders and cursors, file paths in
 code-point order, idempotent usage, exports, imports and ``verify``; and a session's history:
 compactions whose end moves off a tool result, rewinds that hide compactions, an undo, pops
-that delete and pops that hide, forks with their copied ids, lineage and the forks listed.
+that delete and pops that hide, forks with their copied ids, lineage and the forks listed;
+owners, the list filters and their cursors, holds, and an owner's erasure with its receipt.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 
 from agent_sessions import NewMessage, PersistentSessionService
-from agent_sessions.domain import history
+from agent_sessions.domain import InvalidInputError, history
 from agent_sessions.domain.ports import SessionStore
 from agent_sessions.infrastructure.database import open_store
 from agent_sessions.infrastructure.memory import InMemorySessionStore
@@ -90,6 +91,48 @@ def _workload(service: PersistentSessionService, clock: ScriptedClock) -> list[A
     keep(service.list())
     keep(service.verify().to_dict())
     seen += _history_workload(service, clock)
+    seen += _owner_workload(service, clock)
+    return seen
+
+
+def _owner_workload(service: PersistentSessionService, clock: ScriptedClock) -> list[Any]:
+    """Owners, the list filters, holds and erasure: the same answers and the same receipt."""
+    seen: list[Any] = []
+
+    def keep(value: T) -> T:
+        seen.append(value)
+        return value
+
+    clock.at(40)
+    o1 = keep(service.create("omega", owner_id="owner-1", external_id="o1"))
+    o2 = keep(service.create("omega", owner_id="owner-1"))
+    clock.at(41)
+    o3 = keep(service.create("omega", owner_id="owner-1"))
+    other = keep(service.create("omega", owner_id="owner-2"))
+    keep(service.get_or_create("omega", "o1", owner_id="owner-3"))  # found: the owner stays
+    clock.at(42)
+    keep(service.append_message(o1.id, "user", "mine"))
+    keep(service.append_message(o3.id, "user", "mine too"))
+    keep(service.update_token_usage(o3.id, prompt_tokens=1, idempotency_key="k"))
+    keep(service.rewind(o1.id, 0))
+    first = keep(service.list(owner_id="owner-1", limit=2))
+    keep(service.list(owner_id="owner-1", limit=2, after=first.next_cursor))
+    keep(service.list(external_id="o1"))
+    keep(service.list(created_after=START + timedelta(seconds=40)))
+    keep(service.list(created_before=START + timedelta(seconds=41)))
+    keep(service.list(updated_after=START + timedelta(seconds=41), owner_id="owner-1"))
+    keep(service.list(updated_before=START + timedelta(seconds=42)))
+    clock.at(43)
+    keep(service.set_hold(o2.id, "litigation"))
+    keep(service.get(o2.id))
+    with pytest.raises(InvalidInputError) as refused:
+        service.erase_owner("owner-1")
+    keep(str(refused.value))
+    keep(service.release_hold(o2.id))
+    keep(service.erase_owner("owner-1"))
+    keep(service.list(owner_id="owner-1"))
+    keep(service.get(other.id))
+    keep(service.verify().to_dict())
     return seen
 
 

@@ -8,10 +8,8 @@ history writes to the rules they call under the session's row lock.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,24 +27,8 @@ from agent_sessions.domain import (
 from agent_sessions.domain.entities import NewMessage, Session
 from agent_sessions.domain.history import ID_NUMBER_DIGITS, POP_REWIND_REASON, ForkIds, numbered_id
 from agent_sessions.domain.ports import UnitOfWork
-from agent_sessions.infrastructure.database import SqlAlchemySessionStore, open_store
+from agent_sessions.infrastructure.database import SqlAlchemySessionStore
 from agent_sessions.infrastructure.database.statements import MESSAGES, numbered_id_sql
-from tests.provisioning import provisioned_url
-
-
-@pytest.fixture(scope="module")
-def store(backend: str) -> Iterator[SqlAlchemySessionStore]:
-    """A migrated database of the backend, shared by the module's tests."""
-    with contextlib.ExitStack() as stack:
-        opened = open_store(provisioned_url(stack, backend), migrate=True)
-        stack.callback(opened.close)
-        yield opened
-
-
-@pytest.fixture
-def service(store: SqlAlchemySessionStore) -> PersistentSessionService:
-    """The service over the module's store (sessions are fresh per test, the database not)."""
-    return PersistentSessionService(store)
 
 
 def _conversation(service: PersistentSessionService, count: int, *, tokens: bool = False) -> str:

@@ -493,6 +493,51 @@ async def test_the_async_members_read_the_context_too(database_url, service, ses
         assert await history.aget_messages() == [SystemMessage("Lisbon was sunny."), *FOUR[2:]]
 
 
+# --- the owner --------------------------------------------------------------------------------
+
+
+def test_the_first_add_creates_the_session_with_the_owner_given(service, session_id):
+    history = AgentSessionsChatMessageHistory(session_id, service, owner_id="customer-42")
+    assert history.owner_id == "customer-42"
+    history.add_user_message("Hi")
+    assert stored_session(service, session_id).owner_id == "customer-42"
+    assert [session.external_id for session in service.list(owner_id="customer-42")] == [session_id]
+
+
+def test_a_session_that_exists_keeps_its_owner(service, session_id):
+    service.create("langchain", external_id=session_id, owner_id="first-owner")
+    history = AgentSessionsChatMessageHistory(session_id, service, owner_id="second-owner")
+    history.add_user_message("Hi")
+    assert stored_session(service, session_id).owner_id == "first-owner"
+
+
+@pytest.mark.asyncio
+async def test_the_async_members_give_the_owner_too(database_url, service, session_id):
+    async with await AsyncPersistentSessionService.from_url(database_url) as async_service:
+        history = AgentSessionsChatMessageHistory(
+            session_id, async_service=async_service, owner_id="customer-7"
+        )
+        await history.aadd_messages([HumanMessage("Hi")])
+    assert stored_session(service, session_id).owner_id == "customer-7"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 256, 42])
+def test_a_bad_owner_is_refused_naming_it_before_the_database_is_opened(
+    service, database_url, monkeypatch, bad
+):
+    with pytest.raises(InvalidInputError) as caught:
+        AgentSessionsChatMessageHistory("s", service, owner_id=bad)
+    assert caught.value.argument == "owner_id"
+
+    def never(*_args: Any, **_options: Any) -> PersistentSessionService:
+        raise AssertionError("the database was opened")
+
+    monkeypatch.setattr(PersistentSessionService, "from_url", never)
+    with pytest.raises(InvalidInputError) as caught:
+        AgentSessionsChatMessageHistory.from_url("s", database_url, owner_id=bad)
+    assert caught.value.argument == "owner_id"
+
+
 # --- from_url ------------------------------------------------------------------------------
 
 

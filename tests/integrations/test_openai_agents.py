@@ -684,6 +684,9 @@ async def test_a_bad_item_keeps_its_whole_batch_out(
         ("fine", {"actor_name": "a" * 256}, "actor_name"),
         ("fine", {"use_context_messages": 1}, "use_context_messages"),
         ("fine", {"summary_role": "narrator"}, "summary_role"),
+        ("fine", {"owner_id": " "}, "owner_id"),
+        ("fine", {"owner_id": "o" * 256}, "owner_id"),
+        ("fine", {"owner_id": 7}, "owner_id"),
     ],
 )
 @pytest.mark.asyncio
@@ -724,6 +727,55 @@ async def test_bad_usage_is_refused_and_nothing_is_written(
 
     assert raised.value.argument == argument
     assert await session.stored_session() is None
+
+
+# --- the owner -----------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_first_write_creates_the_session_with_the_owner_given(
+    service: AsyncPersistentSessionService,
+) -> None:
+    sdk_id = new_id()
+    session = AgentSessionsSession(sdk_id, service, owner_id="customer-42")
+    assert session.owner_id == "customer-42"
+
+    await session.add_items([user("Hi")])
+
+    stored = await session.stored_session()
+    assert stored is not None
+    assert stored.owner_id == "customer-42"
+    listed = await service.list(owner_id="customer-42", external_id=sdk_id)
+    assert [found.id for found in listed] == [stored.id]
+
+
+@pytest.mark.asyncio
+async def test_a_stored_session_that_exists_keeps_its_owner(
+    service: AsyncPersistentSessionService,
+) -> None:
+    sdk_id = new_id()
+    await service.create(DEFAULT_ACTOR_NAME, external_id=sdk_id, owner_id="first-owner")
+
+    session = AgentSessionsSession(sdk_id, service, owner_id="second-owner")
+    await session.add_items([user("Hi")])
+
+    stored = await session.stored_session()
+    assert stored is not None
+    assert stored.owner_id == "first-owner"
+
+
+@pytest.mark.asyncio
+async def test_from_url_refuses_a_bad_owner_before_opening_the_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def never(*_args: Any, **_options: Any) -> AsyncPersistentSessionService:
+        raise AssertionError("the database was opened")
+
+    monkeypatch.setattr(AsyncPersistentSessionService, "from_url", never)
+    with pytest.raises(InvalidInputError) as raised:
+        await AgentSessionsSession.from_url(new_id(), database_url, owner_id="")
+
+    assert raised.value.argument == "owner_id"
 
 
 # --- opening and closing ------------------------------------------------------------------------

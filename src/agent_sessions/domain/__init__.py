@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_sessions.domain.async_service import AsyncSessionService
 from agent_sessions.domain.entities import (
     Compaction,
+    ErasureReceipt,
     FileEvent,
     FileEventType,
     FileTouch,
@@ -42,6 +43,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseTimeoutError",
     "DatabaseUnavailableError",
+    "ErasureReceipt",
     "ExternalIdConflictError",
     "FileEvent",
     "FileEventType",

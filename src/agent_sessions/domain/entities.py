@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "ERASURE_TABLES",
     "Compaction",
+    "ErasureReceipt",
     "FileEvent",
     "FileEventType",
     "FileTouch",
@@ -51,6 +53,11 @@ class Session:
             a constraint: it stays when the parent is deleted, or was never imported.
         forked_at_sequence: the parent's sequence this session was forked at (0 for a fork
             of nothing), or None when the session is not a fork.
+        owner_id: the end user or tenant the session belongs to (a name the caller chooses),
+            or None.
+        hold_reason: why the session is under a hold (retention never removes it), or None
+            when it is not held.
+        held_at: when the hold was set, or None.
 
     """
 
@@ -66,6 +73,14 @@ class Session:
     external_id: str | None = None
     parent_session_id: str | None = None
     forked_at_sequence: int | None = None
+    owner_id: str | None = None
+    hold_reason: str | None = None
+    held_at: datetime | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the session is under a hold."""
+        return self.hold_reason is not None
 
     @property
     def total_tokens(self) -> int:
@@ -247,3 +262,40 @@ class Compaction:
     token_count: int | None
     created_at: datetime
     rewound_by: str | None = None
+
+
+ERASURE_TABLES = (
+    "sessions",
+    "session_messages",
+    "session_file_events",
+    "session_token_usage",
+    "session_rewinds",
+    "session_compactions",
+)
+"""The tables an :class:`ErasureReceipt` counts: every table that holds rows of a session.
+
+The SQL store derives its list from the schema and a test holds the two equal, so a table
+added to the schema without being added here fails the build.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    """What ``erase_owner`` deleted: the owner's sessions and every row hanging off them.
+
+    Attributes:
+        owner_id: the owner erased.
+        sessions: how many sessions were deleted.
+        rows: rows deleted by table name (``sessions``, ``session_messages``,
+            ``session_file_events``, ``session_token_usage``, ``session_rewinds``,
+            ``session_compactions``), every table present even at 0.
+        started_at: when the erasure began (timezone-aware UTC).
+        finished_at: when its last batch committed.
+
+    """
+
+    owner_id: str
+    sessions: int
+    rows: dict[str, int] = field(hash=False)
+    started_at: datetime
+    finished_at: datetime

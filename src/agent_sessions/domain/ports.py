@@ -100,12 +100,51 @@ class SessionRepository(ABC):
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
         forked_from: str | None = None,
+        owner_id: str | None = None,
+        external_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending).
 
-        Only the sessions of ``actor_name`` when it is given, and only the forks of the session
-        ``forked_from`` (its direct children) when that is given; ``limit`` rows after skipping
-        ``offset``, and only those after the ``(created_at, id)`` key ``after`` in that order.
+        Only the sessions that pass every filter given: of ``actor_name``, of ``owner_id``,
+        carrying ``external_id``, forked from ``forked_from`` (its direct children), created
+        strictly after ``created_after`` and strictly before ``created_before``, last updated
+        strictly after ``updated_after`` and strictly before ``updated_before``. Then
+        ``limit`` rows after skipping ``offset``, and only those after the ``(created_at, id)``
+        key ``after`` in that order. With ``owner_id`` the read follows the
+        ``(owner_id, created_at, id)`` index, so a deep page costs what the first one does.
+        """
+
+    @abstractmethod
+    def set_hold(
+        self, session_id: str, *, reason: str | None, held_at: datetime | None
+    ) -> Session | None:
+        """Set (``reason`` given) or release (``reason`` None) the session's hold; return it.
+
+        Writes ``hold_reason`` and ``held_at`` as given (both None to release) and nothing
+        else: ``updated_at`` stays, since a hold is not activity of the session (retention by
+        inactivity reads ``updated_at``). Returns None when the session does not exist.
+        """
+
+    @abstractmethod
+    def owner_batch(
+        self, owner_id: str, *, limit: int, held: bool = False
+    ) -> builtins.list[Session]:
+        """Return up to ``limit`` sessions of ``owner_id`` in ``id`` order.
+
+        Held ones included; with ``held`` only the held ones.
+        """
+
+    @abstractmethod
+    def erase(self, session_ids: Sequence[str]) -> dict[str, int]:
+        """Delete these sessions and every row that hangs off them; return the rows by table.
+
+        The counts cover every table holding rows of a session (the names are those of
+        :class:`~agent_sessions.domain.entities.ErasureReceipt`), each present even at 0, and
+        are counted in the same transaction as the delete. Sessions already gone count 0.
         """
 
     @abstractmethod

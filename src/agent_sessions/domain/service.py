@@ -5,11 +5,13 @@ from __future__ import annotations
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, Self
 
 from agent_sessions.domain.entities import (
     Compaction,
+    ErasureReceipt,
     FileEvent,
     FileEventType,
     FileTouch,
@@ -43,11 +45,14 @@ class SessionService(ABC):
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         external_id: str | None = None,
+        owner_id: str | None = None,
     ) -> Session:
         """Create a session with a new ULID and zeroed counters, and return it.
 
         ``external_id`` is the id a host tool gives the session; it is unique per actor, and
         one already in use raises ``ExternalIdConflictError`` (an ``InvalidInputError``).
+        ``owner_id`` is the end user or tenant it belongs to (a non-blank name of at most 255
+        characters), or None.
         """
 
     @abstractmethod
@@ -66,11 +71,13 @@ class SessionService(ABC):
         *,
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
+        owner_id: str | None = None,
     ) -> Session:
         """Return the actor's session with ``external_id``, creating it when there is none.
 
         Safe when processes race on the same id: exactly one session results and every caller
-        gets it. ``title`` and ``metadata`` apply only when the session is created.
+        gets it. ``title``, ``metadata`` and ``owner_id`` apply only when the session is
+        created.
         """
 
     @abstractmethod
@@ -82,6 +89,12 @@ class SessionService(ABC):
         offset: int = 0,
         after: str | None = None,
         forked_from: str | None = None,
+        owner_id: str | None = None,
+        external_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
     ) -> SessionPage:
         """Return sessions newest first (``created_at``, then ``id``, descending).
 
@@ -94,7 +107,40 @@ class SessionService(ABC):
             offset: how many sessions to skip, 0 or more (not with ``after``).
             after: a ``next_cursor`` of an earlier page (of the same filters).
             forked_from: only the sessions forked from this session id (its direct forks).
+            owner_id: only this owner's sessions (read along an owner index: listing one
+                owner among a million sessions costs what it does among a thousand).
+            external_id: only the sessions carrying this external id (one per actor).
+            created_after: only sessions created strictly after this timezone-aware time.
+            created_before: only sessions created strictly before it.
+            updated_after: only sessions last active (``updated_at``) strictly after it.
+            updated_before: only sessions last active strictly before it.
 
+        """
+
+    @abstractmethod
+    def set_hold(self, session_id: str, reason: str) -> Session:
+        """Put the session under a hold, for ``reason``, and return it.
+
+        Retention (``prune``) never removes a held session and ``erase_owner`` refuses while
+        one of the owner's sessions is held. Setting a hold again replaces its reason. The
+        session's ``updated_at`` does not move: a hold is not activity. ``reason`` is a
+        non-blank string of at most 4 KiB.
+        """
+
+    @abstractmethod
+    def release_hold(self, session_id: str) -> Session:
+        """Release the session's hold, if it has one, and return it (``updated_at`` stays)."""
+
+    @abstractmethod
+    def erase_owner(self, owner_id: str) -> ErasureReceipt:
+        """Delete every session of ``owner_id`` with everything that hangs off it.
+
+        Messages, file events, token-usage receipts, rewinds and compactions go with their
+        sessions, in batches of sessions, each batch its own transaction, so that writers of
+        other sessions keep going. Returns a receipt with the rows deleted by table and the
+        time. Refused with ``InvalidInputError`` naming ``owner_id``, before anything is
+        deleted, while one of the owner's sessions is under a hold. An owner without sessions
+        gets a receipt of zeros. Afterwards no row of the owner's sessions remains.
         """
 
     @abstractmethod

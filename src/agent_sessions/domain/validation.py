@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_OFFSET",
+    "MAX_OWNER_ID_LENGTH",
     "MAX_REASON_BYTES",
     "MAX_TITLE_LENGTH",
     "MAX_TOKEN_COUNT",
@@ -48,14 +50,18 @@ __all__ = [
     "validate_external_id",
     "validate_file_event",
     "validate_flag",
+    "validate_hold_reason",
     "validate_idempotency_key",
     "validate_limit",
     "validate_metadata",
+    "validate_moment",
     "validate_new_messages",
     "validate_offset",
     "validate_on_conflict",
+    "validate_owner_id",
     "validate_reason",
     "validate_required_external_id",
+    "validate_required_owner_id",
     "validate_role",
     "validate_sequence",
     "validate_summary",
@@ -87,6 +93,8 @@ MAX_JSON_INTEGER = 2**53 - 1
 """Integers in metadata must lie within +/- this, as I-JSON (RFC 7493) requires."""
 
 MAX_EXTERNAL_ID_LENGTH = 255
+MAX_OWNER_ID_LENGTH = 255
+"""An owner id: a name the caller chooses, like an external id."""
 """Longest ``external_id``; with the actor name it fits MariaDB's 3072-byte index key."""
 MAX_FILE_PATH_LENGTH = 768
 """Longest ``file_path`` in characters: the most MariaDB can index in full (768 x 4 bytes)."""
@@ -270,6 +278,41 @@ def validate_external_id(value: object) -> str | None:
     if value is None:
         return None
     return _bounded_text(value, "external_id", MAX_EXTERNAL_ID_LENGTH, or_none=True)
+
+
+def validate_owner_id(value: object, argument: str = "owner_id") -> str | None:
+    """Return the owner id if it is None or a non-blank string of at most 255 characters."""
+    if value is None:
+        return None
+    return _bounded_text(value, argument, MAX_OWNER_ID_LENGTH, or_none=True)
+
+
+def validate_required_owner_id(value: object) -> str:
+    """Return the owner id if it is a non-blank string of at most 255 characters (not None).
+
+    The rule of a call that acts on one owner (``erase_owner``).
+    """
+    return _bounded_text(value, "owner_id", MAX_OWNER_ID_LENGTH)
+
+
+def validate_hold_reason(value: object) -> str:
+    """Return a hold's ``reason`` if it is a non-blank string of at most 4 KiB of UTF-8."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidInputError("reason", "must say why the session is held (a non-blank string)")
+    checked = _optional_text(value, "reason", MAX_REASON_BYTES, "4 KiB")
+    assert checked is not None
+    return checked
+
+
+def validate_moment(value: object, argument: str) -> datetime | None:
+    """Return a bound of a time range if it is None or a timezone-aware ``datetime``."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(argument, f"must be a datetime or None, got {_kind(value)}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(argument, "must be timezone-aware (for example in UTC)")
+    return value
 
 
 def validate_required_external_id(value: object) -> str:

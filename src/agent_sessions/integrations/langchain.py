@@ -46,6 +46,7 @@ from agent_sessions.domain.validation import (
     validate_actor_name,
     validate_external_id,
     validate_flag,
+    validate_owner_id,
     validate_token_delta,
 )
 from agent_sessions.integrations.model_context import checked_summary_role, is_summary
@@ -239,6 +240,9 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         async_service: the service the coroutines await, such as an
             :class:`~agent_sessions.AsyncPersistentSessionService`.
         actor_name: the actor whose sessions hold the histories.
+        owner_id: the owner (end user or tenant) a session gets when the first
+            :meth:`add_messages` creates it (a non-blank string of at most 255 characters),
+            or None; a session that already exists keeps its own.
         record_token_usage: add the ``usage_metadata`` of the AI messages added to the
             session's token totals (``input_tokens`` to ``prompt_tokens``, ``output_tokens`` to
             ``completion_tokens``).
@@ -248,9 +252,9 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
             (``system``: a ``SystemMessage``).
 
     Raises:
-        InvalidInputError: a bad ``session_id``, ``actor_name``, ``use_context_messages`` or
-            ``summary_role`` (the error names it), or no service, or a service that is not a
-            session service.
+        InvalidInputError: a bad ``session_id``, ``actor_name``, ``owner_id``,
+            ``use_context_messages`` or ``summary_role`` (the error names it), or no service,
+            or a service that is not a session service.
 
     """
 
@@ -261,6 +265,7 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         *,
         async_service: AsyncSessionService | None = None,
         actor_name: str = DEFAULT_ACTOR_NAME,
+        owner_id: str | None = None,
         record_token_usage: bool = True,
         use_context_messages: bool = False,
         summary_role: MessageRole | str = MessageRole.SYSTEM,
@@ -268,6 +273,7 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         super().__init__()
         self._session_id = _checked_session_id(session_id)
         self._actor_name = validate_actor_name(actor_name)
+        self._owner_id = validate_owner_id(owner_id)
         self._use_context_messages = validate_flag(use_context_messages, "use_context_messages")
         self._summary_role = checked_summary_role(summary_role)
         if service is not None and not isinstance(service, SessionService):
@@ -296,6 +302,7 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         url: str,
         *,
         actor_name: str = DEFAULT_ACTOR_NAME,
+        owner_id: str | None = None,
         record_token_usage: bool = True,
         use_context_messages: bool = False,
         summary_role: MessageRole | str = MessageRole.SYSTEM,
@@ -309,14 +316,16 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         service and give it to a history per id instead. ``migrate`` and ``options`` are those
         of :meth:`PersistentSessionService.from_url
         <agent_sessions.PersistentSessionService.from_url>`; the other arguments are the
-        constructor's.
+        constructor's; ``owner_id`` is checked before the database is opened.
         """
+        validate_owner_id(owner_id)
         service = PersistentSessionService.from_url(url, migrate=migrate, **options)
         try:
             history = cls(
                 session_id,
                 service,
                 actor_name=actor_name,
+                owner_id=owner_id,
                 record_token_usage=record_token_usage,
                 use_context_messages=use_context_messages,
                 summary_role=summary_role,
@@ -336,6 +345,11 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
     def actor_name(self) -> str:
         """The actor whose session holds the history."""
         return self._actor_name
+
+    @property
+    def owner_id(self) -> str | None:
+        """The owner a session gets when the first :meth:`add_messages` creates it, or None."""
+        return self._owner_id
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
@@ -393,7 +407,9 @@ class AgentSessionsChatMessageHistory(BaseChatMessageHistory):
         return _Call("get_by_external_id", (self._actor_name, self._session_id))
 
     def _get_or_create(self) -> _Call:
-        return _Call("get_or_create", (self._actor_name, self._session_id))
+        return _Call(
+            "get_or_create", (self._actor_name, self._session_id), {"owner_id": self._owner_id}
+        )
 
     def _read(self) -> _Plan[list[BaseMessage]]:
         session = yield self._find()

@@ -53,6 +53,7 @@ from agent_sessions.domain.validation import (
     validate_flag,
     validate_idempotency_key,
     validate_new_messages,
+    validate_owner_id,
     validate_token_delta,
 )
 from agent_sessions.integrations.model_context import checked_summary_role, is_summary
@@ -109,6 +110,8 @@ class AgentSessionsSession:
         session_settings: the SDK's settings; its ``limit`` applies when ``get_items`` is
             called without one.
         actor_name: the actor of the stored session.
+        owner_id: the owner (end user or tenant) the stored session gets when the first write
+            creates it, or None; a session that already exists keeps its own.
         use_context_messages: whether ``get_items`` reads the context a model is sent (the
             compaction's summary, then the items after it) rather than the visible history.
         summary_role: the role of the summary's item, with ``use_context_messages``.
@@ -118,6 +121,7 @@ class AgentSessionsSession:
     session_id: str
     session_settings: SessionSettings | None
     actor_name: str
+    owner_id: str | None
     use_context_messages: bool
     summary_role: MessageRole
 
@@ -127,6 +131,7 @@ class AgentSessionsSession:
         service: AsyncSessionService,
         *,
         actor_name: str = DEFAULT_ACTOR_NAME,
+        owner_id: str | None = None,
         session_settings: SessionSettings | dict[str, Any] | None = None,
         use_context_messages: bool = False,
         summary_role: MessageRole | str = MessageRole.SYSTEM,
@@ -137,7 +142,8 @@ class AgentSessionsSession:
         non-blank string of at most 255 characters (an ``external_id``). With
         ``use_context_messages``, ``get_items`` starts from the summary of the compaction in
         force (an item of ``summary_role``, ``system`` by default) instead of the messages it
-        covers.
+        covers. ``owner_id`` (a non-blank string of at most 255 characters, or None) is given
+        to the stored session when the first write creates it.
         """
         if not isinstance(session_id, str):
             raise InvalidInputError(
@@ -149,6 +155,7 @@ class AgentSessionsSession:
             raise InvalidInputError("session_id", exc.reason) from None
         self.session_id = session_id
         self.actor_name = validate_actor_name(actor_name)
+        self.owner_id = validate_owner_id(owner_id)
         if not isinstance(service, AsyncSessionService):
             raise InvalidInputError(
                 "service", f"must be an AsyncSessionService, got {type(service).__name__}"
@@ -172,6 +179,7 @@ class AgentSessionsSession:
         *,
         migrate: bool = False,
         actor_name: str = DEFAULT_ACTOR_NAME,
+        owner_id: str | None = None,
         session_settings: SessionSettings | dict[str, Any] | None = None,
         use_context_messages: bool = False,
         summary_role: MessageRole | str = MessageRole.SYSTEM,
@@ -183,14 +191,17 @@ class AgentSessionsSession:
         :meth:`AsyncPersistentSessionService.from_url`; the other arguments are the
         constructor's. The session closes that service on :meth:`close` or at the end of
         ``async with``; to share one service between many SDK sessions, open it yourself and
-        pass it to the constructor instead.
+        pass it to the constructor instead. ``owner_id`` is checked before the database is
+        opened.
         """
+        validate_owner_id(owner_id)
         service = await AsyncPersistentSessionService.from_url(url, migrate=migrate, **options)
         try:
             session = cls(
                 session_id,
                 service,
                 actor_name=actor_name,
+                owner_id=owner_id,
                 session_settings=session_settings,
                 use_context_messages=use_context_messages,
                 summary_role=summary_role,
@@ -364,7 +375,7 @@ class AgentSessionsSession:
     async def _look_up(self, *, create: bool) -> str | None:
         if create:
             found: Session | None = await self._service.get_or_create(
-                self.actor_name, self.session_id
+                self.actor_name, self.session_id, owner_id=self.owner_id
             )
         else:
             found = await self._service.get_by_external_id(self.actor_name, self.session_id)

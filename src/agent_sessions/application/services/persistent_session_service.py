@@ -16,6 +16,7 @@ from agent_sessions.application.ids import new_ulid
 from agent_sessions.application.services.session_file_events import SessionFileEvents
 from agent_sessions.application.services.session_history import SessionHistory
 from agent_sessions.application.services.session_messages import SessionMessages
+from agent_sessions.application.services.session_retention import SessionRetention
 from agent_sessions.application.services.session_transfer import SessionTransfer
 from agent_sessions.application.store_openers import store_opener
 from agent_sessions.domain.entities import Session
@@ -34,7 +35,9 @@ from agent_sessions.domain.validation import (
     validate_idempotency_key,
     validate_limit,
     validate_metadata,
+    validate_moment,
     validate_offset,
+    validate_owner_id,
     validate_required_external_id,
     validate_title,
     validate_token_delta,
@@ -63,7 +66,9 @@ def _refuse_totals_over_limit(session: Session) -> None:
             )
 
 
-class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvents, SessionTransfer):
+class PersistentSessionService(
+    SessionMessages, SessionHistory, SessionRetention, SessionFileEvents, SessionTransfer
+):
     """The session service backed by a SQL database through a :class:`SessionStore`.
 
     Open one with :meth:`from_url`; share it between threads; close it (or use ``with``) when
@@ -120,13 +125,16 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         external_id: str | None = None,
+        owner_id: str | None = None,
     ) -> Session:
         """Create a session with a new ULID and zeroed counters, and return it.
 
         An ``external_id`` that already names a session of the actor raises
         ``ExternalIdConflictError``.
         """
-        session = self._new_session(actor_name, title, metadata, validate_external_id(external_id))
+        session = self._new_session(
+            actor_name, title, metadata, validate_external_id(external_id), owner_id
+        )
 
         def write(uow: UnitOfWork) -> Session:
             already = uow.committed_earlier(lambda: uow.sessions.get_by_id(session.id))
@@ -156,6 +164,7 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         *,
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
+        owner_id: str | None = None,
     ) -> Session:
         """Return the actor's session with ``external_id``, creating it when there is none.
 
@@ -164,7 +173,7 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         insert is refused and it returns the winner's session.
         """
         wanted = validate_required_external_id(external_id)
-        session = self._new_session(actor_name, title, metadata, wanted)
+        session = self._new_session(actor_name, title, metadata, wanted, owner_id)
         actor = session.actor_name
         found = self._store.transaction(
             lambda uow: uow.sessions.get_by_external_id(actor, wanted), writes=False
@@ -181,7 +190,12 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         return self._store.transaction(write, writes=True)
 
     def _new_session(
-        self, actor_name: str, title: str | None, metadata: object, external_id: str | None
+        self,
+        actor_name: str,
+        title: str | None,
+        metadata: object,
+        external_id: str | None,
+        owner_id: object,
     ) -> Session:
         now = self._clock()
         return Session(
@@ -195,6 +209,7 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
             created_at=now,
             updated_at=now,
             external_id=external_id,
+            owner_id=validate_owner_id(owner_id),
         )
 
     def get(self, session_id: str) -> Session:
@@ -210,6 +225,12 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         offset: int = 0,
         after: str | None = None,
         forked_from: str | None = None,
+        owner_id: str | None = None,
+        external_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
     ) -> SessionPage:
         """Return sessions newest first (``created_at``, then ``id``, descending).
 
@@ -217,6 +238,17 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
         ``after`` continues the listing by keyset, at the same cost on every page.
         """
         actor = None if actor_name is None else validate_actor_name(actor_name)
+        owner = validate_owner_id(owner_id)
+        carrying = validate_external_id(external_id)
+        ranges = {
+            name: validate_moment(value, name)
+            for name, value in (
+                ("created_after", created_after),
+                ("created_before", created_before),
+                ("updated_after", updated_after),
+                ("updated_before", updated_before),
+            )
+        }
         page = validate_limit(limit, maximum=MAX_LIST_LIMIT)
         skip = validate_offset(offset)
         key = None if after is None else decode_cursor(after)
@@ -225,7 +257,14 @@ class PersistentSessionService(SessionMessages, SessionHistory, SessionFileEvent
             raise InvalidInputError("offset", "cannot be combined with after; use one or the other")
         sessions = self._store.transaction(
             lambda uow: uow.sessions.list_all(
-                actor_name=actor, limit=page, offset=skip, after=key, forked_from=parent
+                actor_name=actor,
+                limit=page,
+                offset=skip,
+                after=key,
+                forked_from=parent,
+                owner_id=owner,
+                external_id=carrying,
+                **ranges,
             ),
             writes=False,
         )

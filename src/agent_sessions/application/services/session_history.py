@@ -109,6 +109,9 @@ class SessionHistory(StoreBackedService):
                 created_at=now,
                 updated_at=now,
                 external_id=checked_external_id,
+                # A fork copies the owner's messages, so it is the owner's: erase_owner and
+                # list(owner_id=...) find it. A hold is not copied.
+                owner_id=source.owner_id,
             )
             return uow.sessions.fork(wanted, ids=ids, fork=start, at_sequence=point)
 

@@ -1,7 +1,8 @@
 """``agent-sessions``: the parser, shell completion, and how a command's errors are reported.
 
 Each command is declared next to its handler, by topic: :mod:`.db_commands`,
-:mod:`.session_commands`, :mod:`.history_commands`, :mod:`.transfer_commands`,
+:mod:`.session_commands`, :mod:`.history_commands`, :mod:`.owner_commands`,
+:mod:`.transfer_commands`,
 :mod:`.demo_command` and :mod:`.migrations_command`; :mod:`.rendering` shows what they read.
 A handler takes the database URL, the parsed arguments and stdout, and returns the exit
 status. Handlers import the database adapter when they run, so that ``--help`` and completion
@@ -27,6 +28,7 @@ from agent_sessions.infrastructure.cli.db_commands import add_db_commands
 from agent_sessions.infrastructure.cli.demo_command import add_demo_command
 from agent_sessions.infrastructure.cli.history_commands import add_history_commands
 from agent_sessions.infrastructure.cli.migrations_command import add_migrations_commands
+from agent_sessions.infrastructure.cli.owner_commands import add_hold_commands, add_owner_commands
 from agent_sessions.infrastructure.cli.session_commands import (
     add_delete_command,
     add_session_commands,
@@ -63,13 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_commands(groups)
     sessions = groups.add_parser(
         "sessions",
-        help="list, show, fork, rewind, compact, export, import, delete sessions; file events",
+        help="list, show, fork, rewind, compact, hold, export, import, delete sessions; files",
     )
     session_commands = sessions.add_subparsers(dest="command", required=True, metavar="ACTION")
     add_session_commands(session_commands)
     add_history_commands(session_commands)
+    add_hold_commands(session_commands)
     add_transfer_commands(session_commands)
     add_delete_command(session_commands)
+    add_owner_commands(groups)
     add_migrations_commands(groups)
     add_demo_command(groups)
     completion = groups.add_parser(

@@ -1,7 +1,8 @@
 """How ``sessions show`` and ``demo`` print a session: its header, then its conversation.
 
 Each message shows its sequence, role and content, with its file events under it. The header
-lists the session's rewinds, with their reasons. The full transcript follows: a message a
+names the session's owner and its hold (since when, and why), and lists its rewinds, with
+their reasons. The full transcript follows: a message a
 rewind hid is marked ``[rewound by REWIND]``, and the messages that the compaction in force
 stands for are marked ``[compacted by COMPACTION]``, its summary following them where it stands
 in a model's context. Stored text is escaped by
@@ -52,6 +53,11 @@ def print_conversation(
         )
     if session.external_id is not None:
         print(f"  external id {printable(session.external_id)}", file=out)
+    if session.owner_id is not None:
+        print(f"  owner {printable(session.owner_id)}", file=out)
+    if session.hold_reason is not None:
+        since = "" if session.held_at is None else f" since {format_timestamp(session.held_at)}"
+        print(f"  held{since}: {printable(session.hold_reason)}", file=out)
     rewound = sum(message.rewound for message in messages)
     counted = f"{session.message_count} messages" + (f" ({rewound} rewound)" if rewound else "")
     print(

@@ -250,8 +250,17 @@ def event_line(event: FileEvent) -> str:
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    """Return the export format's session record, with ``total_tokens``."""
-    return {**session_record(session), "total_tokens": session.total_tokens}
+    """Return the export format's session record, with ``total_tokens``, the owner and the hold.
+
+    The export document does not carry the owner or the hold yet; the command line shows them.
+    """
+    return {
+        **session_record(session),
+        "total_tokens": session.total_tokens,
+        "owner_id": session.owner_id,
+        "hold_reason": session.hold_reason,
+        "held_at": None if session.held_at is None else format_timestamp(session.held_at),
+    }
 
 
 def print_json(value: Any, out: TextIO) -> None:
@@ -260,19 +269,22 @@ def print_json(value: Any, out: TextIO) -> None:
 
 
 def sessions_table(sessions: Sequence[Session]) -> Table:
-    """Return the sessions table; EXTERNAL ID only when a session has one.
+    """Return the sessions table; OWNER and EXTERNAL ID only when a session has one.
 
     The id is never cut (people copy it), nor are the numbers. On a narrow terminal the tokens
-    go first, then the messages, the external id, the actor, and the creation time.
+    go first, then the messages, the external id, the owner, the actor, and the creation time.
     """
+    owners = [printable(session.owner_id or "") for session in sessions]
     external_ids = [printable(session.external_id or "") for session in sessions]
+    owned = any(owners)
     shown = any(external_ids)
     columns = [
         Column("ID", 26),
-        Column("ACTOR", 20, longest=20, shrinks=8, drop=4),
+        Column("ACTOR", 20, longest=20, shrinks=8, drop=5),
         Column("MESSAGES", 8, right=True, drop=2),
         Column("TOKENS", 8, right=True, drop=1),
-        Column("CREATED", _TIME_WIDTH, drop=5),
+        Column("CREATED", _TIME_WIDTH, drop=6),
+        *([Column("OWNER", shrinks=12, drop=4)] if owned else []),
         *([Column("EXTERNAL ID", shrinks=12, drop=3)] if shown else []),
         Column("TITLE", shrinks=16, share=2),
     ]
@@ -283,10 +295,11 @@ def sessions_table(sessions: Sequence[Session]) -> Table:
             str(session.message_count),
             str(session.total_tokens),
             session.created_at,
+            *([owner] if owned else []),
             *([external_id] if shown else []),
             printable(session.title or ""),
         ]
-        for session, external_id in zip(sessions, external_ids, strict=True)
+        for session, owner, external_id in zip(sessions, owners, external_ids, strict=True)
     ]
     return Table(columns, rows)
 

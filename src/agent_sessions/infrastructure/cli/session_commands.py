@@ -8,9 +8,11 @@ checks every value given on the command line; ``main`` names the option in its e
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from agent_sessions.domain.entities import FileEventType
+from agent_sessions.domain.errors import InvalidInputError
 from agent_sessions.domain.export_history import compaction_record, rewind_record
 from agent_sessions.domain.export_records import message_record
 from agent_sessions.domain.history import compaction_in_force
@@ -31,7 +33,15 @@ from agent_sessions.infrastructure.cli.text_table import print_table
 if TYPE_CHECKING:
     from agent_sessions.application.services import PersistentSessionService
 
-__all__ = ["add_delete_command", "add_session_commands", "open_service"]
+__all__ = ["add_delete_command", "add_session_commands", "open_service", "parse_moment"]
+
+_TIME_BOUNDS = {
+    "created_after": "created after TIME",
+    "created_before": "created before TIME",
+    "updated_after": "last active after TIME",
+    "updated_before": "last active before TIME",
+}
+"""The time bounds of ``sessions list``: each option's ``dest`` (the service's argument)."""
 
 
 def open_service(url: str, *, migrate: bool = False) -> PersistentSessionService:
@@ -53,6 +63,22 @@ def add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         metavar="ID",
         help="only the sessions forked from this one (not their own forks)",
     )
+    listing.add_argument(
+        "--owner", dest="owner_id", metavar="OWNER", help="only this owner's sessions"
+    )
+    listing.add_argument(
+        "--external-id",
+        dest="external_id",
+        metavar="ID",
+        help="only sessions with this external id",
+    )
+    for bound, what in _TIME_BOUNDS.items():
+        listing.add_argument(
+            f"--{bound.replace('_', '-')}",
+            dest=bound,
+            metavar="TIME",
+            help=f"only sessions {what} (ISO 8601 with an offset, e.g. 2026-12-01T00:00:00Z)",
+        )
     listing.add_argument("--limit", type=int, default=50, help="page size (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="sessions to skip (default 0)")
     listing.add_argument(
@@ -110,8 +136,35 @@ def add_delete_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     remove.set_defaults(handler=sessions_delete)
 
 
+def parse_moment(text: str | None, argument: str) -> datetime | None:
+    """Return the time ``text`` gives (ISO 8601 with an offset; ``Z`` is UTC), or None.
+
+    Raises:
+        InvalidInputError: naming ``argument`` (the option's ``dest``), for text that is no
+            ISO 8601 time or has no offset: a time without one would be read in some zone
+            the user did not choose.
+
+    """
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            argument, f"must be an ISO 8601 time such as 2026-12-01T09:30:00Z, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidInputError(
+            argument, f"must give its offset from UTC (Z or +01:00, say), got {text!r}"
+        )
+    return moment
+
+
 def sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
     """List a page of sessions, as a table (ending with the next page's cursor) or as JSON."""
+    created_after, created_before, updated_after, updated_before = (
+        parse_moment(getattr(arguments, bound), bound) for bound in _TIME_BOUNDS
+    )
     with open_service(url) as service:
         sessions = service.list(
             actor_name=arguments.actor_name,
@@ -119,6 +172,12 @@ def sessions_list(url: str, arguments: argparse.Namespace, out: TextIO) -> int:
             offset=arguments.offset,
             after=arguments.after,
             forked_from=arguments.forked_from,
+            owner_id=arguments.owner_id,
+            external_id=arguments.external_id,
+            created_after=created_after,
+            created_before=created_before,
+            updated_after=updated_after,
+            updated_before=updated_before,
         )
     if arguments.json:
         records = [session_json(session) for session in sessions]

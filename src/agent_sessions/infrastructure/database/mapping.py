@@ -47,6 +47,9 @@ def session_from_row(row: Row[Any]) -> Session:
         external_id=mapping["external_id"],
         parent_session_id=mapping["parent_session_id"],
         forked_at_sequence=mapping["forked_at_sequence"],
+        owner_id=mapping["owner_id"],
+        hold_reason=mapping["hold_reason"],
+        held_at=mapping["held_at"],
     )
 
 
@@ -65,6 +68,9 @@ def session_to_values(session: Session) -> dict[str, Any]:
         "updated_at": session.updated_at,
         "parent_session_id": session.parent_session_id,
         "forked_at_sequence": session.forked_at_sequence,
+        "owner_id": session.owner_id,
+        "hold_reason": session.hold_reason,
+        "held_at": session.held_at,
     }
 
 

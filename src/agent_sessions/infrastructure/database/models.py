@@ -76,6 +76,9 @@ class SessionModel(Base):
             "(parent_session_id IS NOT NULL AND forked_at_sequence >= 0)",
             name="fork_point_with_parent",
         ),
+        # Lists an owner's sessions newest first along the keyset, and batches them for
+        # ``erase_owner``.
+        Index("ix_sessions_owner_id_created_at_id", "owner_id", "created_at", "id"),
         MYSQL_TABLE_OPTIONS,
     )
 
@@ -93,6 +96,9 @@ class SessionModel(Base):
     # may arrive without its parent. Indexed for ``list(forked_from=...)``.
     parent_session_id: Mapped[str | None] = mapped_column(String(26), index=True)
     forked_at_sequence: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[str | None] = mapped_column(String(255))
+    hold_reason: Mapped[str | None] = mapped_column(LONG_TEXT)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SessionRewindModel(Base):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, or_, select, update
+from sqlalchemy import delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent_sessions.domain import ports
@@ -28,6 +29,7 @@ from agent_sessions.infrastructure.database.repository_base import BoundReposito
 from agent_sessions.infrastructure.database.retry import database_retry
 from agent_sessions.infrastructure.database.session_lock import lock_session
 from agent_sessions.infrastructure.database.statements import (
+    ERASURE_TABLES,
     FILE_EVENTS,
     SESSIONS,
     TOKEN_USAGE,
@@ -114,19 +116,40 @@ class SessionRepository(BoundRepository, ports.SessionRepository):
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
         forked_from: str | None = None,
+        owner_id: str | None = None,
+        external_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
     ) -> builtins.list[Session]:
         """Return sessions newest first (``created_at`` then ``id``, both descending).
 
         ``forked_from`` keeps the direct forks of that session (found by the index on
-        ``parent_session_id``). ``after`` continues a listing by keyset: ``created_at <= t
+        ``parent_session_id``); ``owner_id`` the owner's sessions, found by the index on
+        ``(owner_id, created_at, id)``, which also gives the order and the keyset's range; the
+        time bounds are strict. ``after`` continues a listing by keyset: ``created_at <= t
         AND (created_at < t OR id < i)``, a form every backend's optimiser turns into an
         index range scan (row-value comparisons are not, on MariaDB).
         """
         query = select(SESSIONS)
         if actor_name is not None:
             query = query.where(SESSIONS.c.actor_name == actor_name)
+        if owner_id is not None:
+            query = query.where(SESSIONS.c.owner_id == owner_id)
+        if external_id is not None:
+            query = query.where(SESSIONS.c.external_id == external_id)
         if forked_from is not None:
             query = query.where(SESSIONS.c.parent_session_id == forked_from)
+        for column, bound, above in (
+            (SESSIONS.c.created_at, created_after, True),
+            (SESSIONS.c.created_at, created_before, False),
+            (SESSIONS.c.updated_at, updated_after, True),
+            (SESSIONS.c.updated_at, updated_before, False),
+        ):
+            if bound is not None:
+                edge = literal(bound, UTCDateTime())
+                query = query.where(column > edge if above else column < edge)
         if after is not None:
             moment, session_id = after
             at = literal(moment, UTCDateTime())
@@ -140,6 +163,60 @@ class SessionRepository(BoundRepository, ports.SessionRepository):
             .offset(offset)
         )
         return [session_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def set_hold(
+        self, session_id: str, *, reason: str | None, held_at: datetime | None
+    ) -> Session | None:
+        """Write ``hold_reason`` and ``held_at`` only (``updated_at`` stays); None if absent."""
+        statement = (
+            update(SESSIONS)
+            .where(SESSIONS.c.id == session_id)
+            .values(hold_reason=reason, held_at=held_at)
+        )
+        connection = self._connection
+        if connection.dialect.update_returning:
+            row = connection.execute(statement.returning(*SESSIONS.c)).first()
+            return None if row is None else session_from_row(row)
+        if connection.execute(statement).rowcount == 0:
+            return None
+        return self.get_by_id(session_id)
+
+    @database_retry
+    def owner_batch(
+        self, owner_id: str, *, limit: int, held: bool = False
+    ) -> builtins.list[Session]:
+        """Return up to ``limit`` sessions of ``owner_id`` in ``id`` order (the owner index)."""
+        query = select(SESSIONS).where(SESSIONS.c.owner_id == owner_id)
+        if held:
+            query = query.where(SESSIONS.c.hold_reason.is_not(None))
+        query = query.order_by(SESSIONS.c.id).limit(limit)
+        return [session_from_row(row) for row in self._connection.execute(query)]
+
+    @database_retry
+    def erase(self, session_ids: Sequence[str]) -> dict[str, int]:
+        """Count the rows of these sessions in every table holding them, then delete them.
+
+        The tables are those of :data:`~.statements.ERASURE_TABLES` (``sessions`` and every
+        table with a foreign key to it); the counts are read in the caller's transaction,
+        after the sessions' rows are locked, and the DELETE of the sessions takes the rest by
+        ``ON DELETE CASCADE``.
+        """
+        ids = list(dict.fromkeys(session_ids))
+        counts = dict.fromkeys((table.name for table, _ in ERASURE_TABLES), 0)
+        if not ids:
+            return counts
+        connection = self._connection
+        connection.execute(
+            select(SESSIONS.c.id).where(SESSIONS.c.id.in_(ids)).with_for_update()
+        ).all()
+        for table, column in ERASURE_TABLES:
+            total = connection.execute(
+                select(func.count()).select_from(table).where(column.in_(ids))
+            ).scalar_one()
+            counts[table.name] = int(total)
+        connection.execute(delete(SESSIONS).where(SESSIONS.c.id.in_(ids)))
+        return counts
 
     @database_retry
     def fork(

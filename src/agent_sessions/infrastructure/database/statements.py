@@ -9,9 +9,11 @@ SQLite's own work for a small append. The hottest run on the driver's cursor (se
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Integer,
     String,
@@ -54,6 +56,7 @@ __all__ = [
     "DIRECT_RESERVE",
     "DIRECT_RESERVED",
     "DIRECT_RESERVE_RETURNING",
+    "ERASURE_TABLES",
     "FILE_EVENTS",
     "LATEST_COMPACTION_LOCKED",
     "MESSAGES",
@@ -70,6 +73,24 @@ TOKEN_USAGE: Table = SessionTokenUsageModel.__table__  # type: ignore[assignment
 FILE_EVENTS: Table = SessionFileEventModel.__table__  # type: ignore[assignment]
 REWINDS: Table = SessionRewindModel.__table__  # type: ignore[assignment]
 COMPACTIONS: Table = SessionCompactionModel.__table__  # type: ignore[assignment]
+
+
+def _erasure_tables() -> tuple[tuple[Table, Column[Any]], ...]:
+    """``sessions`` by its id, then every table with a foreign key to ``sessions.id``.
+
+    Read from the models' metadata, so that a table added later with a foreign key to the
+    sessions is counted by ``erase`` without anyone listing it.
+    """
+    found: list[tuple[Table, Column[Any]]] = [(SESSIONS, SESSIONS.c.id)]
+    for table in SessionModel.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column is SESSIONS.c.id:
+                found.append((table, key.parent))
+    return tuple(found)
+
+
+ERASURE_TABLES = _erasure_tables()
+"""What an erasure counts: each table holding rows of a session, with its session id column."""
 
 
 def never_before(

@@ -14,12 +14,14 @@ copy a fork makes are in :mod:`~agent_sessions.infrastructure.memory.history_rep
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from agent_sessions.domain import ports
 from agent_sessions.domain.entities import (
+    ERASURE_TABLES,
     FileEvent,
     FileEventType,
     FileTouch,
@@ -101,16 +103,77 @@ class InMemorySessionRepository(MemoryRepository, ports.SessionRepository):
         offset: int = 0,
         after: tuple[datetime, str] | None = None,
         forked_from: str | None = None,
+        owner_id: str | None = None,
+        external_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
     ) -> builtins.list[Session]:
-        """Return sessions newest first (``created_at`` then ``id``, both descending)."""
+        """Return sessions newest first (``created_at`` then ``id``, both descending).
+
+        Only those passing every filter given; the time bounds are strict.
+        """
         found = [
             s
             for s in self._tables.sessions.values()
             if (actor_name is None or s.actor_name == actor_name)
+            and (owner_id is None or s.owner_id == owner_id)
+            and (external_id is None or s.external_id == external_id)
             and (after is None or (s.created_at, s.id) < after)
             and (forked_from is None or s.parent_session_id == forked_from)
+            and (created_after is None or s.created_at > created_after)
+            and (created_before is None or s.created_at < created_before)
+            and (updated_after is None or s.updated_at > updated_after)
+            and (updated_before is None or s.updated_at < updated_before)
         ]
         return [detached(s) for s in _page(_newest_first(found), limit, offset)]
+
+    def set_hold(
+        self, session_id: str, *, reason: str | None, held_at: datetime | None
+    ) -> Session | None:
+        """Write ``hold_reason`` and ``held_at`` only (``updated_at`` stays); None if absent."""
+        session = self._tables.sessions.get(session_id)
+        if session is None:
+            return None
+        held = dataclasses.replace(session, hold_reason=reason, held_at=held_at)
+        self._tables.put_session(held)
+        return detached(held)
+
+    def owner_batch(
+        self, owner_id: str, *, limit: int, held: bool = False
+    ) -> builtins.list[Session]:
+        """Return up to ``limit`` sessions of ``owner_id`` in ``id`` order."""
+        found = sorted(
+            (
+                s
+                for s in self._tables.sessions.values()
+                if s.owner_id == owner_id and (not held or s.held)
+            ),
+            key=lambda s: s.id,
+        )
+        return [detached(s) for s in found[:limit]]
+
+    def erase(self, session_ids: Sequence[str]) -> dict[str, int]:
+        """Count the rows of these sessions in every table, as the SQL store does; delete them.
+
+        The keys are the SQL table names; sessions already gone count 0.
+        """
+        tables = self._tables
+        counts = dict.fromkeys(ERASURE_TABLES, 0)
+        for session_id in dict.fromkeys(session_ids):
+            if session_id not in tables.sessions:
+                continue
+            counts["sessions"] += 1
+            counts["session_messages"] += len(tables.messages_of(session_id))
+            counts["session_file_events"] += len(tables.events_of(session_id))
+            counts["session_token_usage"] += sum(
+                1 for owner, _ in tables.token_usage if owner == session_id
+            )
+            counts["session_rewinds"] += len(tables.rewinds_of(session_id))
+            counts["session_compactions"] += len(tables.compactions_of(session_id))
+            self.delete(session_id)
+        return counts
 
     def fork(
         self, source_id: str, *, ids: ForkIds, fork: Session, at_sequence: int | None

@@ -10,6 +10,7 @@ from agent_sessions.testing.checks import (
     integrity,
     listing,
     messages,
+    owners,
     reading,
     sessions,
     usage,
@@ -26,6 +27,7 @@ MODULES = (
     file_events,
     forks,
     history,
+    owners,
     exports,
     integrity,
 )

@@ -59,6 +59,8 @@ def _calls_on(service: SessionService, session_id: str) -> dict[str, Callable[[]
         "list_file_events": lambda: service.list_file_events(session_id),
         "files_touched": lambda: service.files_touched(session_id),
         "verify": lambda: service.verify(session_id),
+        "set_hold": lambda: service.set_hold(session_id, "legal hold"),
+        "release_hold": lambda: service.release_hold(session_id),
     }
 
 
