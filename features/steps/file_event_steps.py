@@ -668,7 +668,7 @@ def _version_1_with_events(document: dict[str, Any]) -> None:
     document["schema_version"] = 1
     for added in ("rewinds", "compactions"):
         del document[added]
-    for added in ("external_id", "parent_session_id", "forked_at_sequence"):
+    for added in ("external_id", "parent_session_id", "forked_at_sequence", "owner_id"):
         del document["session"][added]
     for message in document["messages"]:
         del message["rewound_by"]

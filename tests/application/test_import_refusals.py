@@ -37,7 +37,9 @@ def _sealed(document: Document) -> Document:
 @pytest.fixture(scope="module")
 def exported() -> Document:
     service = PersistentSessionService(InMemorySessionStore())
-    session = service.create("import-bot", title="caf\u00e9", external_id="x-1", metadata={"k": 1})
+    session = service.create(
+        "import-bot", title="caf\u00e9", external_id="x-1", metadata={"k": 1}, owner_id="tenant-7"
+    )
     first = service.append_message(session.id, "user", "one", token_count=2)
     service.append_message(session.id, "assistant", "two")
     service.record_file_event(session.id, first.id, "edit", file_path="a.py", diff="+a")
@@ -81,6 +83,10 @@ CASES: list[tuple[str, Callable[[Document], None], str]] = [
     ("negative tokens", _set("session.prompt_tokens", -1), "session.prompt_tokens: must be 0"),
     ("bool tokens", _set("session.completion_tokens", True), "session.completion_tokens: must be"),
     ("blank external id", _set("session.external_id", ""), "session.external_id: must not be"),
+    ("blank owner", _set("session.owner_id", ""), "session.owner_id: must not be empty or blank"),
+    ("long owner", _set("session.owner_id", "o" * 256), "session.owner_id: is 256 characters"),
+    ("owner not text", _set("session.owner_id", 7), "session.owner_id: must be a string or None"),
+    ("no owner", _set("session.owner_id", _DROP), "session lacks the field(s) owner_id"),
     ("count too high", _set("session.message_count", 3), "session.message_count is 3 but the"),
     ("count not a number", _set("session.message_count", "2"), "session.message_count: must be"),
     ("no time zone", _set("session.created_at", "2026-01-01T00:00:00"), "has no time zone"),
@@ -189,6 +195,26 @@ HISTORY_CASES: list[tuple[str, Callable[[Document], None], str]] = [
 ]
 
 
+def test_the_owner_goes_out_and_comes_back_whole(exported: Document) -> None:
+    """The document and the stream carry the owner, under the checksum, and import keeps it."""
+    assert exported["session"]["owner_id"] == "tenant-7"
+    service = PersistentSessionService(InMemorySessionStore())
+    from_document = service.import_session(exported)
+    assert from_document.owner_id == "tenant-7"
+    stream = io.BytesIO()
+    service.export_session_to(from_document.id, stream)
+    assert b'"owner_id":"tenant-7"' in stream.getvalue()
+    stream.seek(0)
+    from_stream = service.import_session_from(stream, on_conflict="new_external_id")
+    assert from_stream.owner_id == "tenant-7"
+    listed = {session.id for session in service.list(owner_id="tenant-7")}
+    assert listed == {from_stream.id, from_document.id}
+    changed = copy.deepcopy(exported)
+    changed["session"]["owner_id"] = "tenant-8"
+    with pytest.raises(ImportIntegrityError, match="checksum mismatch"):
+        service.import_session(changed)
+
+
 def test_the_history_imports_as_it_is_and_an_undone_rewind_may_end_past_the_transcript(
     with_history: Document,
 ) -> None:
@@ -268,6 +294,7 @@ def _version_2(exported: Document) -> Document:
     document["schema_version"] = 2
     del document["rewinds"], document["compactions"]
     del document["session"]["parent_session_id"], document["session"]["forked_at_sequence"]
+    del document["session"]["owner_id"]
     for message in document["messages"]:
         del message["rewound_by"]
     return document
@@ -283,12 +310,17 @@ def test_a_version_2_document_has_no_history_nor_parent(exported: Document) -> N
     with pytest.raises(ImportIntegrityError, match=r"unknown field\(s\) 'parent_session_id'"):
         service.import_session(_sealed(version_2))
     del version_2["session"]["parent_session_id"]
+    version_2["session"]["owner_id"] = "tenant-7"
+    with pytest.raises(ImportIntegrityError, match=r"unknown field\(s\) 'owner_id'"):
+        service.import_session(_sealed(version_2))
+    del version_2["session"]["owner_id"]
     version_2["messages"][1]["rewound_by"] = None
     with pytest.raises(ImportIntegrityError, match=r"messages\[1\] has unknown field\(s\)"):
         service.import_session(_sealed(version_2))
     del version_2["messages"][1]["rewound_by"]
     imported = service.import_session(_sealed(version_2), on_conflict="new_external_id")
     assert imported.message_count == 2 and imported.parent_session_id is None
+    assert imported.owner_id is None
     assert len(service.list_file_events(imported.id)) == 2
 
 
@@ -304,6 +336,7 @@ def test_a_version_1_document_has_no_file_events_nor_external_id(exported: Docum
     del version_1["session"]["external_id"]
     imported = service.import_session(_sealed(version_1))
     assert imported.external_id is None and imported.message_count == 2
+    assert imported.owner_id is None
     assert service.list_file_events(imported.id) == []
 
 
@@ -410,6 +443,12 @@ STREAM_CASES: list[tuple[str, int, Callable[[bytes], bytes], str]] = [
         0,
         lambda line: _key_twice(line, "actor_name", "someone-else"),
         "line 1 is not valid JSON: the key 'actor_name' appears twice in one object",
+    ),
+    (
+        "blank owner in the header",
+        0,
+        lambda line: line.replace(b'"owner_id":null', b'"owner_id":" "'),
+        "line 1: session.owner_id: must not be empty or blank",
     ),
     (
         "NaN token count",

@@ -26,6 +26,7 @@ from agent_sessions.domain.validation import (
     MAX_FILE_PATH_LENGTH,
     MAX_JSON_INTEGER,
     MAX_METADATA_DEPTH,
+    MAX_OWNER_ID_LENGTH,
 )
 
 __all__ = [
@@ -94,6 +95,9 @@ FILE_PATHS = st.text(alphabet=UNICODE, min_size=1, max_size=MAX_FILE_PATH_LENGTH
 bytes as allowed)."""
 EXTERNAL_IDS = TEXT.filter(_non_blank) | PIECES.map(
     lambda piece: _repeated_to_limit(piece, MAX_EXTERNAL_ID_LENGTH)
+)
+OWNER_IDS = TEXT.filter(_non_blank) | PIECES.map(
+    lambda piece: _repeated_to_limit(piece, MAX_OWNER_ID_LENGTH)
 )
 DIFFS = st.none() | st.text(alphabet=UNICODE, max_size=200)
 
@@ -168,6 +172,7 @@ class SessionSpec:
     file_events: tuple[FileEventSpec, ...]
     fork: ForkSpec | None = None
     history: tuple[HistoryStep, ...] = ()
+    owner_id: str | None = None
 
 
 MESSAGES = st.builds(
@@ -227,6 +232,7 @@ def sessions(draw: st.DrawFn) -> SessionSpec:
         file_events=tuple(events),
         fork=fork,
         history=tuple(draw(st.lists(HISTORY_STEPS, max_size=6))),
+        owner_id=draw(st.none() | OWNER_IDS),
     )
 
 

@@ -67,6 +67,7 @@ def _record(service: PersistentSessionService, spec: SessionSpec) -> Session:
         title=spec.title,
         metadata=spec.metadata,
         external_id=spec.external_id if fork is None else None,
+        owner_id=spec.owner_id,  # a fork takes its parent's owner
     )
     message_ids: list[str] = []
     for index, event in _steps(spec):
@@ -244,6 +245,7 @@ def test_export_then_import_gives_back_an_equal_session(
         events = [(e.event_type, e.file_path, e.diff, e.command) for e in imported.file_events]
         assert events == [(e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events]
     assert imported.session.external_id == spec.external_id
+    assert imported.session.owner_id == spec.owner_id
     assert imported.session.parent_session_id == original.session.parent_session_id
     assert (imported.session.parent_session_id is None) == (spec.fork is None)
     assert _without_ids(service.export_session(imported.session.id)) == _without_ids(document)
@@ -315,6 +317,7 @@ def _document_of(spec: SessionSpec) -> dict[str, Any]:
         created_at=start,
         updated_at=moment,
         external_id=spec.external_id,
+        owner_id=spec.owner_id,
     )
     document: dict[str, Any] = _as_file(
         build_export_document(session, messages, start + timedelta(days=1), events)
@@ -335,6 +338,7 @@ def test_the_document_alone_reveals_any_single_change(
         for e in parsed.file_events
     ] == [(e.message, e.event_type, e.file_path, e.diff, e.command) for e in spec.file_events]
     assert parsed.external_id == spec.external_id
+    assert parsed.owner_id == spec.owner_id
 
     changed = data.draw(single_change(document), label="changed document")
 

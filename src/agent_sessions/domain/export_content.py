@@ -93,7 +93,7 @@ class ExportedSession:
     """A session read from a verified export document, with its messages in sequence order.
 
     ``external_id`` is None and ``file_events`` empty for a version 1 document; the parent,
-    fork point, rewinds and compactions are None or empty before version 3. The rewinds and
+    fork point, owner, rewinds and compactions are None or empty before version 3. The rewinds and
     compactions are ``export_history``'s records, in the order recorded.
     """
 
@@ -111,3 +111,4 @@ class ExportedSession:
     forked_at_sequence: int | None = None
     rewinds: tuple[ExportedRewind, ...] = ()
     compactions: tuple[ExportedCompaction, ...] = ()
+    owner_id: str | None = None

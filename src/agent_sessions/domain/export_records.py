@@ -46,6 +46,7 @@ from agent_sessions.domain.validation import (
     validate_external_id,
     validate_file_event,
     validate_metadata,
+    validate_owner_id,
     validate_role,
     validate_title,
     validate_token_count,
@@ -79,8 +80,8 @@ _T = TypeVar("_T")
 SCHEMA_VERSION = 3
 """The version of the records this code writes.
 
-Version 2 added file events and external ids; version 3 a session's parent and fork point,
-each message's ``rewound_by``, and the session's rewinds and compactions.
+Version 2 added file events and external ids; version 3 a session's parent, fork point and
+owner, each message's ``rewound_by``, and the session's rewinds and compactions.
 """
 
 _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
@@ -102,7 +103,7 @@ _SESSION_FIELDS_V2 = _SESSION_FIELDS_V1 | {"external_id"}
 _SESSION_FIELDS = {
     1: _SESSION_FIELDS_V1,
     2: _SESSION_FIELDS_V2,
-    3: _SESSION_FIELDS_V2 | {"parent_session_id", "forked_at_sequence"},
+    3: _SESSION_FIELDS_V2 | {"parent_session_id", "forked_at_sequence", "owner_id"},
 }
 _MESSAGE_FIELDS_V1 = frozenset(
     {"id", "sequence", "role", "content", "metadata", "token_count", "created_at"}
@@ -257,6 +258,7 @@ def session_record(session: Session) -> dict[str, Any]:
         "updated_at": format_timestamp(session.updated_at),
         "parent_session_id": session.parent_session_id,
         "forked_at_sequence": session.forked_at_sequence,
+        "owner_id": session.owner_id,
     }
 
 
@@ -293,7 +295,8 @@ def parse_session_record(raw: object, version: int) -> tuple[ExportedSession, in
     Returns the session and the ``message_count`` it states. Raises
     :class:`ImportIntegrityError` naming the field, such as ``session.title``. From version 3
     the parent is a reference: a ULID or null, never the session itself, with a fork point
-    (0 or more) exactly when there is a parent.
+    (0 or more) exactly when there is a parent, and the owner is null or follows the rule of
+    ``owner_id`` at ``create``.
     """
     session = record_fields(raw, _SESSION_FIELDS[version], "session")
     own_id = record_id(session["id"], "session.id")
@@ -316,7 +319,11 @@ def parse_session_record(raw: object, version: int) -> tuple[ExportedSession, in
     if version < 3:
         return exported, message_count
     parent, point = _fork_reference(session, own_id)
-    return replace(exported, parent_session_id=parent, forked_at_sequence=point), message_count
+    owner = checked_field(validate_owner_id, session["owner_id"], "session.owner_id")
+    return (
+        replace(exported, parent_session_id=parent, forked_at_sequence=point, owner_id=owner),
+        message_count,
+    )
 
 
 def _fork_reference(session: dict[str, Any], own_id: str) -> tuple[str | None, int | None]:

@@ -171,7 +171,8 @@ class SessionTransfer(StoreBackedService):
         """Verify an export document, then write it all or nothing, with fresh ids.
 
         File events are linked to the new messages by their sequence, and rewound messages
-        and compactions to the new rewinds. A fork's parent is kept as the reference it is.
+        and compactions to the new rewinds. A fork's parent is kept as the reference it is, and
+        the owner (version 3) as it is.
         When the document's external id is taken by a session of its actor,
         ``on_conflict="error"`` raises ``ImportIntegrityError`` and ``"new_external_id"``
         imports a copy without it.
@@ -296,6 +297,7 @@ class SessionTransfer(StoreBackedService):
             external_id=exported.external_id,
             parent_session_id=exported.parent_session_id,
             forked_at_sequence=exported.forked_at_sequence,
+            owner_id=exported.owner_id,
         )
 
 

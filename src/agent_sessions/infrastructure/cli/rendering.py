@@ -250,14 +250,13 @@ def event_line(event: FileEvent) -> str:
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    """Return the export format's session record, with ``total_tokens``, the owner and the hold.
+    """Return the export format's session record (with its owner), ``total_tokens`` and the hold.
 
-    The export document does not carry the owner or the hold yet; the command line shows them.
+    The export document does not carry the hold; the command line shows it.
     """
     return {
         **session_record(session),
         "total_tokens": session.total_tokens,
-        "owner_id": session.owner_id,
         "hold_reason": session.hold_reason,
         "held_at": None if session.held_at is None else format_timestamp(session.held_at),
     }

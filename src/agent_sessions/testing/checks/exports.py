@@ -61,7 +61,7 @@ def _resigned(document: dict[str, Any]) -> dict[str, Any]:
 def _older(document: dict[str, Any], version: int) -> dict[str, Any]:
     """Return a version 3 document of a session without history as ``version`` 2 wrote it."""
     old = {k: v for k, v in document.items() if k not in ("rewinds", "compactions")}
-    added = ("parent_session_id", "forked_at_sequence")
+    added = ("parent_session_id", "forked_at_sequence", "owner_id")
     old["session"] = {k: v for k, v in document["session"].items() if k not in added}
     old["messages"] = [
         {k: v for k, v in message.items() if k != "rewound_by"} for message in document["messages"]
