@@ -192,7 +192,7 @@ class FileEventsLibrary:
         self, export: dict[str, Any], document: dict[str, Any]
     ) -> None:
         """The export is the version 1 document in version 3: same content, no events, no id,
-        no parent and no history."""
+        no parent, no owner and no history."""
         old = _without_ids(document)
         upgraded = {
             **old,
@@ -205,6 +205,7 @@ class FileEventsLibrary:
                 "external_id": None,
                 "parent_session_id": None,
                 "forked_at_sequence": None,
+                "owner_id": None,
             },
             "messages": [{**message, "rewound_by": None} for message in old["messages"]],
         }
